@@ -1,0 +1,349 @@
+//! DID resolution (did:key, did:jwk, pinned documents) and verification method lookup.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use crate::contexts;
+use crate::keys::{PublicKey, ED25519_PUB_CODEC, P256_PUB_CODEC};
+
+/// DID resolution errors, named as in DID Resolution (`didResolutionMetadata.error`).
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ResolveError {
+    #[error("invalid DID {0:?}: {1}")]
+    InvalidDid(String, String),
+    #[error("DID method of {0:?} is not supported (Laurel resolves did:key and did:jwk)")]
+    MethodNotSupported(String),
+    #[error("invalid public key length in {0:?}: {1}")]
+    InvalidPublicKeyLength(String, String),
+    #[error("unsupported public key type in {0:?}")]
+    UnsupportedPublicKeyType(String),
+    #[error("{0} could not be fetched offline; pin it with --preload URL=FILE")]
+    Offline(String),
+    #[error("verification method {0:?} was not found in its controller document")]
+    MethodNotFound(String),
+    #[error("verification method {0:?} is not authorized for {1}")]
+    NotAuthorized(String, String),
+    #[error("verification method {0:?} is malformed: {1}")]
+    MalformedMethod(String, String),
+}
+
+impl ResolveError {
+    /// The DID Resolution error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ResolveError::InvalidDid(..) => "invalidDid",
+            ResolveError::MethodNotSupported(_) => "methodNotSupported",
+            ResolveError::InvalidPublicKeyLength(..) => "invalidPublicKeyLength",
+            ResolveError::UnsupportedPublicKeyType(_) => "unsupportedPublicKeyType",
+            ResolveError::Offline(_) | ResolveError::MethodNotFound(_) => "notFound",
+            ResolveError::NotAuthorized(..) | ResolveError::MalformedMethod(..) => "invalidDidUrl",
+        }
+    }
+}
+
+/// Public-key representation requested of a did:key document (`?publicKeyFormat=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyFormat {
+    #[default]
+    Multikey,
+    JsonWebKey2020,
+    Ed25519VerificationKey2020,
+}
+
+/// Resolves DIDs to DID documents.
+#[async_trait]
+pub trait DidResolver: Send + Sync {
+    async fn resolve(&self, did: &str) -> Result<Value, ResolveError>;
+    /// A non-DID document (a controller document, a status list) by URL.
+    async fn fetch_document(&self, url: &str) -> Result<Value, ResolveError>;
+}
+
+/// Documents pinned by URL or DID (`--preload URL=FILE`), so verification needs no network.
+#[derive(Debug, Default, Clone)]
+pub struct Pinned {
+    documents: HashMap<String, Arc<Value>>,
+}
+
+impl Pinned {
+    pub fn insert(&mut self, url: impl Into<String>, document: Value) {
+        self.documents.insert(url.into(), Arc::new(document));
+    }
+    pub fn get(&self, url: &str) -> Option<Arc<Value>> {
+        self.documents.get(url).cloned()
+    }
+}
+
+/// The resolver Laurel uses everywhere: did:key and did:jwk computed locally, anything else
+/// only from pinned documents.
+#[derive(Debug, Default, Clone)]
+pub struct LocalResolver {
+    pub pinned: Pinned,
+}
+
+#[async_trait]
+impl DidResolver for LocalResolver {
+    async fn resolve(&self, did: &str) -> Result<Value, ResolveError> {
+        if let Some(doc) = self.pinned.get(did) {
+            return Ok((*doc).clone());
+        }
+        resolve_computed(did, KeyFormat::Multikey)
+    }
+
+    async fn fetch_document(&self, url: &str) -> Result<Value, ResolveError> {
+        self.pinned.get(url).map(|d| (*d).clone()).ok_or_else(|| ResolveError::Offline(url.to_string()))
+    }
+}
+
+/// Resolves the DID methods whose documents are computed from the DID itself.
+pub fn resolve_computed(did: &str, format: KeyFormat) -> Result<Value, ResolveError> {
+    let invalid = |why: &str| ResolveError::InvalidDid(did.to_string(), why.to_string());
+    let mut parts = did.splitn(3, ':');
+    let (scheme, method, specific) = (parts.next(), parts.next(), parts.next());
+    if scheme != Some("did") || method.is_none_or(str::is_empty) || specific.is_none_or(str::is_empty) {
+        return Err(invalid("a DID has the form did:<method>:<identifier>"));
+    }
+    if did.contains(['#', '?', '/']) {
+        return Err(invalid("a DID has no path, query or fragment"));
+    }
+    match method {
+        Some("key") => did_key_document(did, specific.unwrap_or_default(), format),
+        Some("jwk") => did_jwk_document(did, specific.unwrap_or_default()),
+        _ => Err(ResolveError::MethodNotSupported(did.to_string())),
+    }
+}
+
+/// Decodes the public key of a did:key identifier, with did:key test-suite error codes.
+pub fn did_key_public_key(did: &str, specific: &str) -> Result<PublicKey, ResolveError> {
+    let invalid = |why: &str| ResolveError::InvalidDid(did.to_string(), why.to_string());
+    let encoded = specific.strip_prefix('z').ok_or_else(|| invalid("did:key must be base58btc multibase ('z')"))?;
+    let bytes = bs58::decode(encoded).into_vec().map_err(|_| invalid("not valid base58btc"))?;
+    let (expected, codec_len) = if bytes.starts_with(&ED25519_PUB_CODEC) {
+        (32, 2)
+    } else if bytes.starts_with(&P256_PUB_CODEC) {
+        (33, 2)
+    } else {
+        return Err(ResolveError::UnsupportedPublicKeyType(did.to_string()));
+    };
+    let raw_len = bytes.len() - codec_len;
+    if raw_len != expected {
+        return Err(ResolveError::InvalidPublicKeyLength(
+            did.to_string(),
+            format!("expected {expected} bytes, got {raw_len}"),
+        ));
+    }
+    PublicKey::from_multikey(specific).map_err(|e| invalid(&e.to_string()))
+}
+
+fn did_key_document(did: &str, specific: &str, format: KeyFormat) -> Result<Value, ResolveError> {
+    let key = did_key_public_key(did, specific)?;
+    let vm_id = format!("{did}#{specific}");
+    let (context, method) = match format {
+        KeyFormat::Multikey => (
+            contexts::MULTIKEY_V1,
+            json!({"id": vm_id, "type": "Multikey", "controller": did, "publicKeyMultibase": specific}),
+        ),
+        KeyFormat::JsonWebKey2020 => (
+            "https://w3id.org/security/suites/jws-2020/v1",
+            json!({"id": vm_id, "type": "JsonWebKey2020", "controller": did, "publicKeyJwk": Value::Object(key.to_jwk())}),
+        ),
+        KeyFormat::Ed25519VerificationKey2020 => {
+            if !matches!(key, PublicKey::Ed25519(_)) {
+                return Err(ResolveError::UnsupportedPublicKeyType(did.to_string()));
+            }
+            (
+                contexts::ED25519_2020_V1,
+                json!({"id": vm_id, "type": "Ed25519VerificationKey2020", "controller": did, "publicKeyMultibase": specific}),
+            )
+        }
+    };
+    Ok(json!({
+        "@context": [contexts::DID_V1, context],
+        "id": did,
+        "verificationMethod": [method],
+        "authentication": [vm_id],
+        "assertionMethod": [vm_id],
+        "capabilityDelegation": [vm_id],
+        "capabilityInvocation": [vm_id],
+    }))
+}
+
+fn did_jwk_document(did: &str, specific: &str) -> Result<Value, ResolveError> {
+    let invalid = |why: &str| ResolveError::InvalidDid(did.to_string(), why.to_string());
+    let bytes = B64URL.decode(specific).map_err(|_| invalid("did:jwk must be base64url"))?;
+    let jwk: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|_| invalid("did:jwk must encode a JSON object"))?;
+    if jwk.contains_key("d") {
+        return Err(invalid("did:jwk must not contain a private key"));
+    }
+    let key = PublicKey::from_jwk(&jwk).map_err(|_| ResolveError::UnsupportedPublicKeyType(did.to_string()))?;
+    let vm_id = format!("{did}#0");
+    Ok(json!({
+        "@context": [contexts::DID_V1, "https://w3id.org/security/suites/jws-2020/v1"],
+        "id": did,
+        "verificationMethod": [{"id": vm_id, "type": "JsonWebKey2020", "controller": did, "publicKeyJwk": Value::Object(key.to_jwk())}],
+        "authentication": [vm_id],
+        "assertionMethod": [vm_id],
+        "capabilityDelegation": [vm_id],
+        "capabilityInvocation": [vm_id],
+    }))
+}
+
+/// A verification method found and authorized for a proof purpose.
+#[derive(Debug, Clone)]
+pub struct VerificationMethod {
+    pub id: String,
+    pub controller: String,
+    pub public_key: PublicKey,
+    /// Set when the method was taken from a DID document because the URL had no fragment.
+    pub inferred: bool,
+}
+
+/// Extracts the public key of a verification method object.
+pub fn method_public_key(method: &Value) -> Result<PublicKey, ResolveError> {
+    let id = method.get("id").and_then(Value::as_str).unwrap_or("(no id)").to_string();
+    let malformed = |why: String| ResolveError::MalformedMethod(id.clone(), why);
+    if let Some(multibase) = method.get("publicKeyMultibase").and_then(Value::as_str) {
+        return PublicKey::from_multikey(multibase).map_err(|e| malformed(e.to_string()));
+    }
+    if let Some(jwk) = method.get("publicKeyJwk").and_then(Value::as_object) {
+        if jwk.contains_key("d") {
+            return Err(malformed("publicKeyJwk contains a private key".into()));
+        }
+        return PublicKey::from_jwk(jwk).map_err(|e| malformed(e.to_string()));
+    }
+    if let Some(b58) = method.get("publicKeyBase58").and_then(Value::as_str) {
+        let raw = bs58::decode(b58).into_vec().map_err(|_| malformed("publicKeyBase58 is not base58".into()))?;
+        let raw: [u8; 32] = raw.try_into().map_err(|_| malformed("an Ed25519 key is 32 bytes".into()))?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(|_| malformed("not an Ed25519 point".into()))?;
+        return Ok(PublicKey::Ed25519(key));
+    }
+    Err(malformed("no publicKeyMultibase, publicKeyJwk or publicKeyBase58".into()))
+}
+
+fn absolute_id(id: &str, base: &str) -> String {
+    if id.starts_with('#') { format!("{base}{id}") } else { id.to_string() }
+}
+
+fn as_list(value: Option<&Value>) -> Vec<&Value> {
+    match value {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(other) => vec![other],
+        None => vec![],
+    }
+}
+
+/// Finds `method_url` in `document` and checks the document authorizes it for `purpose`.
+fn method_in_document(document: &Value, method_url: &str, purpose: &str, inferred: bool) -> Result<VerificationMethod, ResolveError> {
+    let base = document.get("id").and_then(Value::as_str).unwrap_or_default();
+    let mut candidates: Vec<&Value> = as_list(document.get("verificationMethod"));
+    candidates.extend(as_list(document.get(purpose)).into_iter().filter(|v| v.is_object()));
+    let method = if document.get("id").and_then(Value::as_str) == Some(method_url) && method_public_key(document).is_ok() {
+        document
+    } else {
+        candidates
+            .into_iter()
+            .find(|m| m.get("id").and_then(Value::as_str).map(|id| absolute_id(id, base)).as_deref() == Some(method_url))
+            .ok_or_else(|| ResolveError::MethodNotFound(method_url.to_string()))?
+    };
+    let controller = method
+        .get("controller")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| (!base.is_empty()).then(|| base.to_string()))
+        .ok_or_else(|| ResolveError::MalformedMethod(method_url.to_string(), "no controller".into()))?;
+    // A DID document must list the method under the proof purpose; a plain controller document
+    // without relationship lists (older OB issuer profiles) is taken as authorizing its keys.
+    let relationships = document.get(purpose);
+    if base.starts_with("did:") || relationships.is_some() {
+        let authorized = as_list(relationships).into_iter().any(|entry| match entry {
+            Value::String(id) => absolute_id(id, base) == method_url,
+            Value::Object(_) => entry.get("id").and_then(Value::as_str).map(|id| absolute_id(id, base)).as_deref() == Some(method_url),
+            _ => false,
+        });
+        if !authorized {
+            return Err(ResolveError::NotAuthorized(method_url.to_string(), purpose.to_string()));
+        }
+    }
+    Ok(VerificationMethod { id: method_url.to_string(), controller, public_key: method_public_key(method)?, inferred })
+}
+
+/// Dereferences a verification method URL and checks it may be used for `purpose`
+/// (`assertionMethod`, `authentication`).
+pub async fn resolve_verification_method(
+    resolver: &dyn DidResolver,
+    method_url: &str,
+    purpose: &str,
+) -> Result<VerificationMethod, ResolveError> {
+    if method_url.starts_with("did:") {
+        let (did, fragment) = match method_url.split_once('#') {
+            Some((did, fragment)) => (did, Some(fragment)),
+            None => (method_url, None),
+        };
+        let document = resolver.resolve(did).await?;
+        if fragment.is_none() {
+            // Some issuers name the DID instead of the key; accept it only when unambiguous.
+            let methods = as_list(document.get("verificationMethod"));
+            if let [only] = methods.as_slice() {
+                let id = only.get("id").and_then(Value::as_str).map(|id| absolute_id(id, did)).unwrap_or_default();
+                return method_in_document(&document, &id, purpose, true);
+            }
+            return Err(ResolveError::MethodNotFound(method_url.to_string()));
+        }
+        return method_in_document(&document, method_url, purpose, false);
+    }
+    let document_url = method_url.split('#').next().unwrap_or(method_url);
+    let document = resolver.fetch_document(document_url).await?;
+    method_in_document(&document, method_url, purpose, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeyPair, KeyType};
+
+    #[tokio::test]
+    async fn did_key_methods_resolve_for_assertion() {
+        for key_type in [KeyType::Ed25519, KeyType::P256] {
+            let key = KeyPair::generate(key_type).unwrap();
+            let vm = resolve_verification_method(&LocalResolver::default(), &key.verification_method(), "assertionMethod")
+                .await
+                .unwrap();
+            assert_eq!(vm.controller, key.did());
+            assert_eq!(vm.public_key, key.public_key());
+        }
+    }
+
+    #[tokio::test]
+    async fn did_jwk_resolves_for_rsa() {
+        let key = KeyPair::generate(KeyType::Rsa).unwrap();
+        assert!(key.did().starts_with("did:jwk:"));
+        let vm = resolve_verification_method(&LocalResolver::default(), &key.verification_method(), "assertionMethod")
+            .await
+            .unwrap();
+        assert_eq!(vm.public_key, key.public_key());
+    }
+
+    #[test]
+    fn did_key_errors_use_the_test_suite_codes() {
+        let code = |did: &str| resolve_computed(did, KeyFormat::Multikey).unwrap_err().code();
+        assert_eq!(code("did:key:abc"), "invalidDid");
+        assert_eq!(code("did:example:123"), "methodNotSupported");
+        assert_eq!(code("notadid"), "invalidDid");
+        let short = format!("z{}", bs58::encode([0xed, 0x01, 1, 2, 3]).into_string());
+        assert_eq!(code(&format!("did:key:{short}")), "invalidPublicKeyLength");
+        let unknown = format!("z{}", bs58::encode([0x99, 0x01, 1, 2, 3]).into_string());
+        assert_eq!(code(&format!("did:key:{unknown}")), "unsupportedPublicKeyType");
+    }
+
+    #[tokio::test]
+    async fn https_methods_need_a_pinned_document() {
+        let err = resolve_verification_method(&LocalResolver::default(), "https://example.com/issuers/1#key", "assertionMethod")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ResolveError::Offline(_)), "{err}");
+    }
+}

@@ -1,0 +1,116 @@
+//! JSON-LD expansion against the bundled contexts and conversion to RDF quads, refusing data loss.
+
+use json_ld::expansion::{Action, Options as ExpansionOptions, Policy};
+use json_ld::{Expand, RdfQuads};
+use rdf_types::generator;
+
+use crate::canon::{self, Quad, Term, RDF_LANG_STRING};
+use crate::contexts::OfflineLoader;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JsonLdError {
+    /// The document uses a term or type its contexts do not define, or an invalid one.
+    #[error("JSON-LD expansion failed: {0}")]
+    Expansion(String),
+    #[error("the document has no JSON-LD @context")]
+    NoContext,
+    #[error(transparent)]
+    Canonicalization(#[from] canon::CanonError),
+}
+
+impl JsonLdError {
+    /// Whether the failure is a context that is not bundled.
+    pub fn is_unknown_context(&self) -> bool {
+        matches!(self, JsonLdError::Expansion(m) if m.contains("unknown JSON-LD context"))
+    }
+}
+
+/// Expands `document` with the bundled contexts only and converts it to RDF quads.
+/// Undefined terms and invalid values are errors, never silently dropped.
+pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdError> {
+    if document.get("@context").is_none() {
+        return Err(JsonLdError::NoContext);
+    }
+    let value = json_syntax::Value::from_serde_json(document.clone());
+    let options = ExpansionOptions {
+        policy: Policy { invalid: Action::Reject, vocab: Action::Keep, allow_undefined: false },
+        ..Default::default()
+    };
+    let expanded = value
+        .expand_full(
+            rdf_types::vocabulary::no_vocabulary_mut(),
+            Default::default(),
+            None,
+            OfflineLoader::shared(),
+            options,
+            (),
+        )
+        .await
+        .map_err(|e| JsonLdError::Expansion(describe_expansion_error(&e)))?;
+    let mut expanded = expanded;
+    let mut generator = generator::Blank::new_with_prefix("b".to_string());
+    // Nodes without @id become blank nodes (JSON-LD toRdf's node map step).
+    expanded.identify_all(&mut generator);
+    let quads = expanded
+        .rdf_quads(&mut generator, None)
+        .map(|q| {
+            let rdf_types::Quad(s, p, o, g) = q;
+            Quad {
+                subject: id_term(s.into_owned()),
+                predicate: match p.into_owned() {
+                    json_ld::ValidId::Iri(iri) => iri.to_string(),
+                    json_ld::ValidId::Blank(b) => b.to_string(),
+                },
+                object: match o {
+                    rdf_types::Term::Id(id) => id_term(id),
+                    rdf_types::Term::Literal(lit) => literal_term(lit),
+                },
+                graph: g.map(|g| id_term(g.clone())),
+            }
+        })
+        .collect();
+    Ok(quads)
+}
+
+fn describe_expansion_error<E: std::fmt::Display + std::fmt::Debug>(error: &E) -> String {
+    let shown = error.to_string();
+    let debug = format!("{error:?}");
+    if debug.contains("UnknownContext") {
+        // Surface the URL from the loader's error.
+        if let Some(start) = debug.find("UnknownContext(\"") {
+            let rest = &debug[start + 16..];
+            let url = rest.split('"').next().unwrap_or_default();
+            return format!("unknown JSON-LD context {url}: Laurel only uses its bundled contexts and never fetches one");
+        }
+    }
+    if let Some(key) = shown.strip_prefix("Key `").and_then(|s| s.strip_suffix("` expansion failed")) {
+        return format!("the term \"{key}\" is not defined by the document's @context (it would be dropped when signing)");
+    }
+    shown
+}
+
+fn id_term(id: json_ld::ValidId) -> Term {
+    match id {
+        json_ld::ValidId::Iri(iri) => Term::Iri(iri.to_string()),
+        json_ld::ValidId::Blank(b) => Term::Blank(b.as_str().trim_start_matches("_:").to_string()),
+    }
+}
+
+fn literal_term(literal: rdf_types::Literal) -> Term {
+    match literal.type_ {
+        rdf_types::LiteralType::Any(datatype) => {
+            Term::Literal { value: literal.value, datatype: datatype.to_string(), language: None }
+        }
+        rdf_types::LiteralType::LangString(tag) => Term::Literal {
+            value: literal.value,
+            datatype: RDF_LANG_STRING.to_string(),
+            language: Some(tag.to_string()),
+        },
+    }
+}
+
+/// Expands, converts and canonicalizes `document` to canonical N-Quads.
+pub async fn canonical_nquads(document: &serde_json::Value) -> Result<String, JsonLdError> {
+    let quads = to_quads(document).await?;
+    Ok(canon::canonicalize(&quads, canon::Limits::default())?)
+}

@@ -1,0 +1,515 @@
+//! Signing keys: generation (Ed25519, P-256, RSA-2048), public key encodings, and the key store.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+/// Multicodec prefixes (varint-encoded) of the public keys did:key and Multikey carry.
+pub const ED25519_PUB_CODEC: [u8; 2] = [0xed, 0x01];
+pub const P256_PUB_CODEC: [u8; 2] = [0x80, 0x24];
+pub const ED25519_PRIV_CODEC: [u8; 2] = [0x80, 0x26];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyType {
+    Ed25519,
+    P256,
+    Rsa,
+}
+
+impl std::str::FromStr for KeyType {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        match s.to_ascii_lowercase().as_str() {
+            "ed25519" => Ok(KeyType::Ed25519),
+            "p256" | "p-256" | "es256" => Ok(KeyType::P256),
+            "rsa" | "rsa2048" | "rs256" => Ok(KeyType::Rsa),
+            other => Err(KeyError::UnknownKeyType(other.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyType::Ed25519 => "ed25519",
+            KeyType::P256 => "p256",
+            KeyType::Rsa => "rsa",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("unknown key type {0:?} (expected ed25519, p256 or rsa)")]
+    UnknownKeyType(String),
+    #[error("invalid key material: {0}")]
+    Invalid(String),
+    #[error("no key named {0:?} in the key store")]
+    NotFound(String),
+    #[error("key store error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A public key, as found in a verification method.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    Ed25519(ed25519_dalek::VerifyingKey),
+    P256(p256::ecdsa::VerifyingKey),
+    /// RSA keys are only used through JOSE, so the JWK is the representation.
+    Rsa(Map<String, Value>),
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.key_type())
+    }
+}
+
+impl PublicKey {
+    pub fn key_type(&self) -> KeyType {
+        match self {
+            PublicKey::Ed25519(_) => KeyType::Ed25519,
+            PublicKey::P256(_) => KeyType::P256,
+            PublicKey::Rsa(_) => KeyType::Rsa,
+        }
+    }
+
+    /// Multibase (base58btc) multicodec encoding, as in did:key and Multikey.
+    pub fn to_multikey(&self) -> Option<String> {
+        let bytes = match self {
+            PublicKey::Ed25519(k) => [&ED25519_PUB_CODEC[..], k.as_bytes()].concat(),
+            PublicKey::P256(k) => [&P256_PUB_CODEC[..], k.to_encoded_point(true).as_bytes()].concat(),
+            PublicKey::Rsa(_) => return None,
+        };
+        Some(format!("z{}", bs58::encode(bytes).into_string()))
+    }
+
+    /// Decodes a `z`-prefixed multicodec public key.
+    pub fn from_multikey(multibase: &str) -> Result<PublicKey, KeyError> {
+        let encoded = multibase
+            .strip_prefix('z')
+            .ok_or_else(|| KeyError::Invalid("a multibase key must be base58btc (start with 'z')".into()))?;
+        let bytes = bs58::decode(encoded)
+            .into_vec()
+            .map_err(|e| KeyError::Invalid(format!("bad base58btc: {e}")))?;
+        if let Some(raw) = bytes.strip_prefix(&ED25519_PUB_CODEC[..]) {
+            let raw: [u8; 32] = raw
+                .try_into()
+                .map_err(|_| KeyError::Invalid(format!("an Ed25519 public key is 32 bytes, not {}", raw.len())))?;
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&raw)
+                .map_err(|_| KeyError::Invalid("not a valid Ed25519 point".into()))?;
+            Ok(PublicKey::Ed25519(key))
+        } else if let Some(raw) = bytes.strip_prefix(&P256_PUB_CODEC[..]) {
+            if raw.len() != 33 {
+                return Err(KeyError::Invalid(format!("a compressed P-256 public key is 33 bytes, not {}", raw.len())));
+            }
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(raw)
+                .map_err(|_| KeyError::Invalid("not a valid P-256 point".into()))?;
+            Ok(PublicKey::P256(key))
+        } else {
+            Err(KeyError::Invalid("unsupported multicodec key type (expected Ed25519 or P-256)".into()))
+        }
+    }
+
+    pub fn to_jwk(&self) -> Map<String, Value> {
+        let value = match self {
+            PublicKey::Ed25519(k) => json!({"kty": "OKP", "crv": "Ed25519", "x": B64URL.encode(k.as_bytes())}),
+            PublicKey::P256(k) => {
+                let point = k.to_encoded_point(false);
+                json!({"kty": "EC", "crv": "P-256",
+                       "x": B64URL.encode(point.x().expect("uncompressed point has x")),
+                       "y": B64URL.encode(point.y().expect("uncompressed point has y"))})
+            }
+            PublicKey::Rsa(jwk) => Value::Object(public_rsa_members(jwk)),
+        };
+        match value {
+            Value::Object(map) => map,
+            _ => unreachable!("json! object literal"),
+        }
+    }
+
+    /// Reads a public JWK. Private members are ignored; `d` present is refused to avoid leaking it.
+    pub fn from_jwk(jwk: &Map<String, Value>) -> Result<PublicKey, KeyError> {
+        let text = |name: &str| -> Result<Vec<u8>, KeyError> {
+            let s = jwk
+                .get(name)
+                .and_then(Value::as_str)
+                .ok_or_else(|| KeyError::Invalid(format!("JWK lacks \"{name}\"")))?;
+            B64URL.decode(s).map_err(|_| KeyError::Invalid(format!("JWK \"{name}\" is not base64url")))
+        };
+        match (jwk.get("kty").and_then(Value::as_str), jwk.get("crv").and_then(Value::as_str)) {
+            (Some("OKP"), Some("Ed25519")) => {
+                let x: [u8; 32] = text("x")?
+                    .try_into()
+                    .map_err(|_| KeyError::Invalid("Ed25519 JWK x must be 32 bytes".into()))?;
+                let key = ed25519_dalek::VerifyingKey::from_bytes(&x)
+                    .map_err(|_| KeyError::Invalid("not a valid Ed25519 point".into()))?;
+                Ok(PublicKey::Ed25519(key))
+            }
+            (Some("EC"), Some("P-256")) => {
+                let (x, y) = (text("x")?, text("y")?);
+                if x.len() != 32 || y.len() != 32 {
+                    return Err(KeyError::Invalid("P-256 JWK coordinates must be 32 bytes".into()));
+                }
+                let point = p256::EncodedPoint::from_affine_coordinates(
+                    x.as_slice().into(),
+                    y.as_slice().into(),
+                    false,
+                );
+                let key = p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+                    .map_err(|_| KeyError::Invalid("not a valid P-256 point".into()))?;
+                Ok(PublicKey::P256(key))
+            }
+            (Some("RSA"), _) => {
+                let modulus = text("n")?;
+                text("e")?;
+                if modulus.len() < 256 {
+                    return Err(KeyError::Invalid(format!(
+                        "RSA keys must be at least 2048 bits, this one has {}",
+                        modulus.len() * 8
+                    )));
+                }
+                Ok(PublicKey::Rsa(public_rsa_members(jwk)))
+            }
+            (kty, crv) => Err(KeyError::Invalid(format!(
+                "unsupported JWK key type kty={} crv={}",
+                kty.unwrap_or("(none)"),
+                crv.unwrap_or("(none)")
+            ))),
+        }
+    }
+}
+
+fn public_rsa_members(jwk: &Map<String, Value>) -> Map<String, Value> {
+    ["kty", "n", "e"]
+        .iter()
+        .filter_map(|k| jwk.get(*k).map(|v| (k.to_string(), v.clone())))
+        .collect()
+}
+
+/// A signing key. Its secret never appears in Debug output, logs or responses.
+#[derive(Clone)]
+pub struct KeyPair {
+    secret: Secret,
+}
+
+#[derive(Clone)]
+enum Secret {
+    Ed25519(ed25519_dalek::SigningKey),
+    P256(p256::ecdsa::SigningKey),
+    /// A full private JWK (n, e, d, p, q, dp, dq, qi), handled by josekit.
+    Rsa(Map<String, Value>),
+}
+
+impl fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyPair({}, {:?})", self.key_type(), self.did())
+    }
+}
+
+impl KeyPair {
+    pub fn generate(key_type: KeyType) -> Result<KeyPair, KeyError> {
+        let mut rng = rand::rngs::OsRng;
+        let secret = match key_type {
+            KeyType::Ed25519 => Secret::Ed25519(ed25519_dalek::SigningKey::generate(&mut rng)),
+            KeyType::P256 => Secret::P256(p256::ecdsa::SigningKey::random(&mut rng)),
+            KeyType::Rsa => {
+                let pair = josekit::jws::RS256
+                    .generate_key_pair(2048)
+                    .map_err(|e| KeyError::Invalid(e.to_string()))?;
+                Secret::Rsa(pair.to_jwk_key_pair().as_ref().clone())
+            }
+        };
+        Ok(KeyPair { secret })
+    }
+
+    /// An Ed25519 key from its 32-byte seed (test vectors use this).
+    pub fn ed25519_from_seed(seed: [u8; 32]) -> KeyPair {
+        KeyPair { secret: Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)) }
+    }
+
+    pub fn key_type(&self) -> KeyType {
+        match self.secret {
+            Secret::Ed25519(_) => KeyType::Ed25519,
+            Secret::P256(_) => KeyType::P256,
+            Secret::Rsa(_) => KeyType::Rsa,
+        }
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        match &self.secret {
+            Secret::Ed25519(k) => PublicKey::Ed25519(k.verifying_key()),
+            Secret::P256(k) => PublicKey::P256(*k.verifying_key()),
+            Secret::Rsa(jwk) => PublicKey::Rsa(public_rsa_members(jwk)),
+        }
+    }
+
+    /// did:key for Ed25519 and P-256, did:jwk for RSA.
+    pub fn did(&self) -> String {
+        match self.public_key().to_multikey() {
+            Some(multikey) => format!("did:key:{multikey}"),
+            None => self.did_jwk(),
+        }
+    }
+
+    /// did:jwk of the public key (any key type).
+    pub fn did_jwk(&self) -> String {
+        let jwk = Value::Object(self.public_key().to_jwk());
+        format!("did:jwk:{}", B64URL.encode(jwk.to_string()))
+    }
+
+    /// The verification method URL that signatures by this key name.
+    pub fn verification_method(&self) -> String {
+        let did = self.did();
+        match self.public_key().to_multikey() {
+            Some(multikey) => format!("{did}#{multikey}"),
+            None => format!("{did}#0"),
+        }
+    }
+
+    /// Signs raw bytes: Ed25519 (64 bytes) or ECDSA P-256 with SHA-256 (IEEE P1363, 64 bytes).
+    pub fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        use signature::Signer;
+        match &self.secret {
+            Secret::Ed25519(k) => Ok(k.sign(message).to_bytes().to_vec()),
+            Secret::P256(k) => {
+                let sig: p256::ecdsa::Signature = k.sign(message);
+                Ok(sig.to_bytes().to_vec())
+            }
+            Secret::Rsa(_) => Err(KeyError::Invalid("RSA keys sign JWTs only, not Data Integrity proofs".into())),
+        }
+    }
+
+    /// The private JWK, for josekit. Keep it inside the process.
+    pub(crate) fn private_jwk(&self) -> Map<String, Value> {
+        let mut jwk = self.public_key().to_jwk();
+        match &self.secret {
+            Secret::Ed25519(k) => {
+                jwk.insert("d".into(), Value::String(B64URL.encode(k.to_bytes())));
+            }
+            Secret::P256(k) => {
+                jwk.insert("d".into(), Value::String(B64URL.encode(k.to_bytes())));
+            }
+            Secret::Rsa(full) => return full.clone(),
+        }
+        jwk
+    }
+
+    fn from_private_jwk(jwk: &Map<String, Value>) -> Result<KeyPair, KeyError> {
+        let d = jwk
+            .get("d")
+            .and_then(Value::as_str)
+            .and_then(|d| B64URL.decode(d).ok())
+            .ok_or_else(|| KeyError::Invalid("private JWK lacks a valid \"d\"".into()))?;
+        let secret = match PublicKey::from_jwk(jwk)? {
+            PublicKey::Ed25519(_) => {
+                let seed: [u8; 32] = d.try_into().map_err(|_| KeyError::Invalid("Ed25519 d must be 32 bytes".into()))?;
+                Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
+            }
+            PublicKey::P256(_) => Secret::P256(
+                p256::ecdsa::SigningKey::from_slice(&d).map_err(|_| KeyError::Invalid("bad P-256 private key".into()))?,
+            ),
+            PublicKey::Rsa(_) => Secret::Rsa(jwk.clone()),
+        };
+        let pair = KeyPair { secret };
+        if pair.public_key() != PublicKey::from_jwk(jwk)? {
+            return Err(KeyError::Invalid("private and public parts of the JWK do not match".into()));
+        }
+        Ok(pair)
+    }
+}
+
+/// A stored key: its name, when it was made, and the private JWK.
+#[derive(Serialize, Deserialize)]
+struct StoredKey {
+    name: String,
+    key_type: KeyType,
+    created: String,
+    private_jwk: Map<String, Value>,
+}
+
+/// Public facts about a stored key, safe to print.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyInfo {
+    pub name: String,
+    pub key_type: KeyType,
+    pub did: String,
+    pub verification_method: String,
+    pub created: String,
+}
+
+/// Where signing keys live. The file store serves the CLI; the service's database implements it too.
+pub trait KeyStore {
+    fn put(&self, name: &str, key: &KeyPair) -> Result<KeyInfo, KeyError>;
+    fn get(&self, name: &str) -> Result<KeyPair, KeyError>;
+    fn list(&self) -> Result<Vec<KeyInfo>, KeyError>;
+
+    /// Finds a key by name, DID or verification method URL.
+    fn find(&self, reference: &str) -> Result<KeyPair, KeyError> {
+        if let Ok(key) = self.get(reference) {
+            return Ok(key);
+        }
+        let info = self
+            .list()?
+            .into_iter()
+            .find(|k| k.did == reference || k.verification_method == reference)
+            .ok_or_else(|| KeyError::NotFound(reference.to_string()))?;
+        self.get(&info.name)
+    }
+}
+
+/// Keys as one JSON file each in a directory only the owner can read (0700 / 0600).
+pub struct FileKeyStore {
+    dir: PathBuf,
+}
+
+impl FileKeyStore {
+    pub fn open(dir: impl AsRef<Path>) -> Result<FileKeyStore, KeyError> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(FileKeyStore { dir })
+    }
+
+    fn path(&self, name: &str) -> Result<PathBuf, KeyError> {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(KeyError::Invalid(format!(
+                "key name {name:?} must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'"
+            )));
+        }
+        Ok(self.dir.join(format!("{name}.json")))
+    }
+}
+
+fn info_of(name: &str, created: &str, key: &KeyPair) -> KeyInfo {
+    KeyInfo {
+        name: name.to_string(),
+        key_type: key.key_type(),
+        did: key.did(),
+        verification_method: key.verification_method(),
+        created: created.to_string(),
+    }
+}
+
+impl KeyStore for FileKeyStore {
+    fn put(&self, name: &str, key: &KeyPair) -> Result<KeyInfo, KeyError> {
+        use std::io::Write;
+        let path = self.path(name)?;
+        if path.exists() {
+            return Err(KeyError::Invalid(format!("a key named {name:?} already exists")));
+        }
+        let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let stored = StoredKey {
+            name: name.to_string(),
+            key_type: key.key_type(),
+            created: created.clone(),
+            private_jwk: key.private_jwk(),
+        };
+        let body = serde_json::to_vec_pretty(&stored).map_err(|e| KeyError::Invalid(e.to_string()))?;
+        // Write to a private temporary file, fsync, then rename: a crash leaves either no key or all of it.
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&tmp)?;
+        file.write_all(&body)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(&self.dir)?.sync_all()?;
+        Ok(info_of(name, &created, key))
+    }
+
+    fn get(&self, name: &str) -> Result<KeyPair, KeyError> {
+        let path = self.path(name)?;
+        let body = std::fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => KeyError::NotFound(name.to_string()),
+            _ => KeyError::Io(e),
+        })?;
+        let stored: StoredKey =
+            serde_json::from_slice(&body).map_err(|e| KeyError::Invalid(format!("{}: {e}", path.display())))?;
+        KeyPair::from_private_jwk(&stored.private_jwk)
+    }
+
+    fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
+        let mut keys = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let body = std::fs::read(&path)?;
+            let stored: StoredKey =
+                serde_json::from_slice(&body).map_err(|e| KeyError::Invalid(format!("{}: {e}", path.display())))?;
+            let key = KeyPair::from_private_jwk(&stored.private_jwk)?;
+            keys.push(info_of(&stored.name, &stored.created, &key));
+        }
+        keys.sort_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));
+        Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_key_of_the_ob_test_vector_seed() {
+        let seed = hex::decode("6241a409e6707bb640a0140a8a32bc3d193c33a661747284d6adfa4ed4180be4").unwrap();
+        let key = KeyPair::ed25519_from_seed(seed.try_into().unwrap());
+        assert_eq!(key.did(), "did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi");
+    }
+
+    #[test]
+    fn multikey_and_jwk_round_trip_for_each_type() {
+        for key_type in [KeyType::Ed25519, KeyType::P256] {
+            let key = KeyPair::generate(key_type).unwrap();
+            let public = key.public_key();
+            assert_eq!(PublicKey::from_multikey(&public.to_multikey().unwrap()).unwrap(), public);
+            assert_eq!(PublicKey::from_jwk(&public.to_jwk()).unwrap(), public);
+            assert!(key.did().starts_with("did:key:z"));
+        }
+    }
+
+    #[test]
+    fn file_store_keeps_keys_private_and_round_trips() {
+        let dir = std::env::temp_dir().join(format!("laurel-keys-{}", uuid::Uuid::new_v4()));
+        let store = FileKeyStore::open(&dir).unwrap();
+        let key = KeyPair::generate(KeyType::P256).unwrap();
+        let info = store.put("issuer", &key).unwrap();
+        assert_eq!(store.get("issuer").unwrap().did(), key.did());
+        assert_eq!(store.find(&info.did).unwrap().did(), key.did());
+        assert!(store.put("issuer", &key).is_err());
+        assert!(store.put("../evil", &key).is_err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("issuer.json")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(!format!("{key:?}").contains(key.private_jwk()["d"].as_str().unwrap()));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn garbage_multikeys_are_errors() {
+        assert!(PublicKey::from_multikey("not-multibase").is_err());
+        assert!(PublicKey::from_multikey("z0OIl").is_err());
+        assert!(PublicKey::from_multikey("z6Mk").is_err());
+    }
+}

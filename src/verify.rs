@@ -1,0 +1,406 @@
+//! Verification of anything anyone issued: parse with limits, validate, check every proof, bind
+//! the signing key to the issuer, check dates; the result is a report, never a panic.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::contexts;
+use crate::dids::DidResolver;
+use crate::model::{self, CredentialKind};
+use crate::proofs::{self, DecodedJwt, ProofError, VerifiedProof};
+
+/// Limits and clock for one verification.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// The instant dates are checked against.
+    pub now: DateTime<Utc>,
+    /// Clock skew tolerated on validFrom / validUntil.
+    pub skew: chrono::Duration,
+    pub max_bytes: usize,
+    pub max_depth: usize,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions { now: Utc::now(), skew: chrono::Duration::seconds(300), max_bytes: 2 << 20, max_depth: 64 }
+    }
+}
+
+/// One problem, shaped as VC DM 2.0 problem details.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_url: String,
+    pub code: String,
+    pub title: String,
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(code: &str, detail: impl Into<String>) -> Problem {
+        let title = match code {
+            "PARSING_ERROR" => "Parsing error",
+            "MALFORMED_VALUE_ERROR" => "Malformed value",
+            "CRYPTOGRAPHIC_SECURITY_ERROR" => "Cryptographic security error",
+            "PROOF_VERIFICATION_ERROR" => "Proof verification error",
+            "PROOF_TRANSFORMATION_ERROR" => "Proof transformation error",
+            "PROOF_GENERATION_ERROR" => "Proof generation error",
+            "RANGE_ERROR" => "Range error",
+            "ISSUER_MISMATCH_ERROR" => "Signer is not the issuer",
+            "CREDENTIAL_EXPIRED" => "Credential expired",
+            "CREDENTIAL_NOT_YET_VALID" => "Credential not yet valid",
+            "STATUS_NOT_CHECKED" => "Status not checked",
+            "DEPRECATED" => "Deprecated",
+            _ => "Problem",
+        };
+        Problem {
+            type_url: format!("https://www.w3.org/TR/vc-data-model#{code}"),
+            code: code.to_string(),
+            title: title.to_string(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// What one proof established.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProofSummary {
+    pub format: String,
+    pub verification_method: String,
+    pub controller: String,
+    pub proof_purpose: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+}
+
+/// The outcome of verifying one credential.
+#[derive(Debug, Clone, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub verified: bool,
+    pub checks: Vec<String>,
+    pub errors: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proofs: Vec<ProofSummary>,
+    /// The credential as parsed (for a JWT, the one it carries).
+    #[serde(skip)]
+    pub credential: Option<Value>,
+}
+
+impl Report {
+    fn error(&mut self, code: &str, detail: impl Into<String>) {
+        self.errors.push(Problem::new(code, detail));
+    }
+    fn warning(&mut self, code: &str, detail: impl Into<String>) {
+        self.warnings.push(Problem::new(code, detail));
+    }
+    fn check(&mut self, name: &str) {
+        if !self.checks.iter().any(|c| c == name) {
+            self.checks.push(name.to_string());
+        }
+    }
+    fn finish(mut self) -> Report {
+        self.verified = self.errors.is_empty();
+        self
+    }
+    fn failed(code: &str, detail: impl Into<String>) -> Report {
+        let mut report = Report::default();
+        report.error(code, detail);
+        report.finish()
+    }
+}
+
+/// Maximum nesting depth of a JSON text, computed without parsing it (so hostile depth never
+/// reaches the parser's recursion).
+pub fn json_depth_exceeds(bytes: &[u8], max_depth: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max_depth {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Parses untrusted JSON within the size and depth limits.
+pub fn parse_json_limited(bytes: &[u8], options: &VerifyOptions) -> Result<Value, Problem> {
+    if bytes.len() > options.max_bytes {
+        return Err(Problem::new(
+            "PARSING_ERROR",
+            format!("the input is {} bytes, more than the limit of {}", bytes.len(), options.max_bytes),
+        ));
+    }
+    if json_depth_exceeds(bytes, options.max_depth) {
+        return Err(Problem::new("PARSING_ERROR", format!("the JSON is nested deeper than {} levels", options.max_depth)));
+    }
+    serde_json::from_slice(bytes).map_err(|e| Problem::new("PARSING_ERROR", format!("invalid JSON: {e}")))
+}
+
+fn looks_like_jwt(text: &str) -> bool {
+    let text = text.trim();
+    text.split('.').count() == 3
+        && !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+/// Verifies credentials with one resolver and one set of options.
+#[derive(Clone)]
+pub struct Verifier {
+    pub resolver: Arc<dyn DidResolver>,
+    pub options: VerifyOptions,
+}
+
+impl Verifier {
+    pub fn new(resolver: Arc<dyn DidResolver>, options: VerifyOptions) -> Verifier {
+        Verifier { resolver, options }
+    }
+
+    /// Verifies raw input: a JSON credential or a compact JWT (bare or as a JSON string).
+    pub async fn verify_bytes(&self, bytes: &[u8]) -> Report {
+        if bytes.len() > self.options.max_bytes {
+            return Report::failed(
+                "PARSING_ERROR",
+                format!("the input is {} bytes, more than the limit of {}", bytes.len(), self.options.max_bytes),
+            );
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Report::failed("PARSING_ERROR", "the input is not UTF-8 text (nor a supported image)");
+        };
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Report::failed("PARSING_ERROR", "the input is empty");
+        }
+        if looks_like_jwt(trimmed) {
+            return self.verify_jwt(trimmed).await;
+        }
+        match parse_json_limited(trimmed.as_bytes(), &self.options) {
+            Ok(value) => self.verify_value(&value).await,
+            Err(problem) => {
+                let mut report = Report::default();
+                report.errors.push(problem);
+                report.finish()
+            }
+        }
+    }
+
+    /// Verifies a parsed credential: an object with an embedded proof, or a JWT string.
+    pub async fn verify_value(&self, value: &Value) -> Report {
+        match value {
+            Value::String(s) if looks_like_jwt(s) => self.verify_jwt(s).await,
+            Value::Object(_) => self.verify_embedded(value).await,
+            Value::String(_) => Report::failed("PARSING_ERROR", "a credential given as a string must be a compact JWT"),
+            _ => Report::failed("PARSING_ERROR", "a credential must be a JSON object or a compact JWT"),
+        }
+    }
+
+    fn validate_document(&self, credential: &Value, report: &mut Report) {
+        report.check("schema");
+        report.issuer = model::issuer_id(credential).map(str::to_string);
+        report.credential_id = credential.get("id").and_then(Value::as_str).map(str::to_string);
+        let validation = model::validate(credential);
+        for problem in validation.errors {
+            report.error("MALFORMED_VALUE_ERROR", format!("{}: {}", problem.path, problem.message));
+        }
+        for problem in validation.warnings {
+            report.warning("MALFORMED_VALUE_ERROR", format!("{}: {}", problem.path, problem.message));
+        }
+        report.check("contexts");
+        if let Some(Value::Array(list)) = credential.get("@context") {
+            for url in list.iter().filter_map(Value::as_str) {
+                if !contexts::is_bundled(url) {
+                    report.error(
+                        "PARSING_ERROR",
+                        format!("unknown JSON-LD context {url}: Laurel only uses its bundled contexts and never fetches one"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn check_dates(&self, credential: &Value, report: &mut Report) {
+        report.check("validity-period");
+        let now = self.options.now;
+        let parse = |name: &str| {
+            credential
+                .get(name)
+                .and_then(Value::as_str)
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|d| d.with_timezone(&Utc))
+        };
+        for name in ["validFrom", "issuanceDate"] {
+            if let Some(start) = parse(name) {
+                if start > now + self.options.skew {
+                    report.error("CREDENTIAL_NOT_YET_VALID", format!("{name} is {start}, in the future"));
+                }
+            }
+        }
+        for name in ["validUntil", "expirationDate"] {
+            if let Some(end) = parse(name) {
+                if end + self.options.skew < now {
+                    report.error("CREDENTIAL_EXPIRED", format!("the credential expired at {end} ({name})"));
+                }
+            }
+        }
+    }
+
+    fn check_status(&self, credential: &Value, report: &mut Report) {
+        if credential.get("credentialStatus").is_some() {
+            report.warning("STATUS_NOT_CHECKED", "the credential has a credentialStatus that was not checked");
+        }
+    }
+
+    fn bind_issuer(&self, proof: &VerifiedProof, report: &mut Report) {
+        report.check("issuer-binding");
+        match &report.issuer {
+            Some(issuer) if *issuer == proof.method.controller => {}
+            Some(issuer) => report.error(
+                "ISSUER_MISMATCH_ERROR",
+                format!(
+                    "the proof was made with {} (controlled by {}), not by a key of the issuer {issuer}",
+                    proof.method.id, proof.method.controller
+                ),
+            ),
+            None => report.error("ISSUER_MISMATCH_ERROR", "the credential names no issuer to bind the proof to"),
+        }
+        for warning in &proof.warnings {
+            report.warning("DEPRECATED", warning.clone());
+        }
+        report.proofs.push(ProofSummary {
+            format: proof.format.clone(),
+            verification_method: proof.method.id.clone(),
+            controller: proof.method.controller.clone(),
+            proof_purpose: proof.purpose.clone(),
+            created: proof.created.clone(),
+        });
+    }
+
+    fn proof_error(report: &mut Report, index: Option<usize>, error: ProofError) {
+        let detail = match index {
+            Some(i) => format!("proof[{i}]: {error}"),
+            None => error.to_string(),
+        };
+        report.error(error.code(), detail);
+    }
+
+    async fn verify_embedded(&self, credential: &Value) -> Report {
+        let mut report = Report { credential: Some(credential.clone()), ..Report::default() };
+        self.validate_document(credential, &mut report);
+        report.check("proof");
+        let proofs: Vec<&Value> = match credential.get("proof") {
+            Some(Value::Array(list)) if !list.is_empty() => list.iter().collect(),
+            Some(Value::Array(_)) | None => {
+                report.error("PROOF_VERIFICATION_ERROR", "the credential has no proof");
+                vec![]
+            }
+            Some(Value::Object(_)) => vec![&credential["proof"]],
+            Some(_) => {
+                report.error("MALFORMED_VALUE_ERROR", "proof must be an object or an array of objects");
+                vec![]
+            }
+        };
+        let contexts_known = !report.errors.iter().any(|e| e.code == "PARSING_ERROR");
+        if contexts_known {
+            let indexed = proofs.len() > 1;
+            for (i, proof) in proofs.iter().enumerate() {
+                match proofs::verify_embedded_proof(credential, proof, self.resolver.as_ref(), "assertionMethod").await {
+                    Ok(verified) => self.bind_issuer(&verified, &mut report),
+                    Err(e) => Self::proof_error(&mut report, indexed.then_some(i), e),
+                }
+            }
+        }
+        self.check_dates(credential, &mut report);
+        self.check_status(credential, &mut report);
+        report.finish()
+    }
+
+    async fn verify_jwt(&self, token: &str) -> Report {
+        let mut report = Report::default();
+        report.check("proof");
+        let decoded: DecodedJwt = match proofs::decode_jwt(token, "vc") {
+            Ok(d) => d,
+            Err(e) => {
+                Self::proof_error(&mut report, None, e);
+                return report.finish();
+            }
+        };
+        let credential = decoded.credential.clone();
+        report.credential = Some(credential.clone());
+        self.validate_document(&credential, &mut report);
+        if model::credential_kind(&credential) == CredentialKind::Other && credential.get("type").is_none() {
+            report.error("MALFORMED_VALUE_ERROR", "the JWT does not carry a credential");
+        }
+        for mismatch in decoded.claim_mismatches() {
+            report.error("MALFORMED_VALUE_ERROR", mismatch);
+        }
+        if let Some(iss) = decoded.payload.get("iss").and_then(Value::as_str) {
+            if report.issuer.as_deref() != Some(iss) && report.issuer.is_some() {
+                report.error("ISSUER_MISMATCH_ERROR", format!("JWT iss {iss} is not the credential's issuer"));
+            }
+            report.issuer.get_or_insert_with(|| iss.to_string());
+        }
+        match decoded.verify(self.resolver.as_ref(), "assertionMethod").await {
+            Ok(verified) => self.bind_issuer(&verified, &mut report),
+            Err(e) => Self::proof_error(&mut report, None, e),
+        }
+        let now = self.options.now.timestamp();
+        let skew = self.options.skew.num_seconds();
+        if let Some(exp) = decoded.payload.get("exp").and_then(Value::as_i64) {
+            if exp + skew < now {
+                report.error("CREDENTIAL_EXPIRED", format!("the JWT expired at {exp} (exp)"));
+            }
+        }
+        if let Some(nbf) = decoded.payload.get("nbf").and_then(Value::as_i64) {
+            if nbf > now + skew {
+                report.error("CREDENTIAL_NOT_YET_VALID", format!("the JWT is not valid before {nbf} (nbf)"));
+            }
+        }
+        self.check_dates(&credential, &mut report);
+        self.check_status(&credential, &mut report);
+        report.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_scanner_ignores_brackets_in_strings() {
+        assert!(!json_depth_exceeds(br#"{"a":"[[[[[[[[[[[["}"#, 3));
+        assert!(json_depth_exceeds(b"[[[[", 3));
+        assert!(!json_depth_exceeds(br#"{"a":"\"[[[["}"#, 2));
+    }
+
+    #[test]
+    fn jwt_detection() {
+        assert!(looks_like_jwt("eyJ.eyJ.sig"));
+        assert!(!looks_like_jwt("{\"a\":1}"));
+        assert!(!looks_like_jwt("a.b"));
+    }
+}
