@@ -95,7 +95,10 @@ impl DidResolver for LocalResolver {
     }
 
     async fn fetch_document(&self, url: &str) -> Result<Value, ResolveError> {
-        self.pinned.get(url).map(|d| (*d).clone()).ok_or_else(|| ResolveError::Offline(url.to_string()))
+        self.pinned
+            .get(url)
+            .map(|d| (*d).clone())
+            .ok_or_else(|| ResolveError::Offline(url.to_string()))
     }
 }
 
@@ -104,7 +107,10 @@ pub fn resolve_computed(did: &str, format: KeyFormat) -> Result<Value, ResolveEr
     let invalid = |why: &str| ResolveError::InvalidDid(did.to_string(), why.to_string());
     let mut parts = did.splitn(3, ':');
     let (scheme, method, specific) = (parts.next(), parts.next(), parts.next());
-    if scheme != Some("did") || method.is_none_or(str::is_empty) || specific.is_none_or(str::is_empty) {
+    if scheme != Some("did")
+        || method.is_none_or(str::is_empty)
+        || specific.is_none_or(str::is_empty)
+    {
         return Err(invalid("a DID has the form did:<method>:<identifier>"));
     }
     if did.contains(['#', '?', '/']) {
@@ -120,8 +126,12 @@ pub fn resolve_computed(did: &str, format: KeyFormat) -> Result<Value, ResolveEr
 /// Decodes the public key of a did:key identifier, with did:key test-suite error codes.
 pub fn did_key_public_key(did: &str, specific: &str) -> Result<PublicKey, ResolveError> {
     let invalid = |why: &str| ResolveError::InvalidDid(did.to_string(), why.to_string());
-    let encoded = specific.strip_prefix('z').ok_or_else(|| invalid("did:key must be base58btc multibase ('z')"))?;
-    let bytes = bs58::decode(encoded).into_vec().map_err(|_| invalid("not valid base58btc"))?;
+    let encoded = specific
+        .strip_prefix('z')
+        .ok_or_else(|| invalid("did:key must be base58btc multibase ('z')"))?;
+    let bytes = bs58::decode(encoded)
+        .into_vec()
+        .map_err(|_| invalid("not valid base58btc"))?;
     let (expected, codec_len) = if bytes.starts_with(&ED25519_PUB_CODEC) {
         (32, 2)
     } else if bytes.starts_with(&P256_PUB_CODEC) {
@@ -174,12 +184,16 @@ fn did_key_document(did: &str, specific: &str, format: KeyFormat) -> Result<Valu
 
 fn did_jwk_document(did: &str, specific: &str) -> Result<Value, ResolveError> {
     let invalid = |why: &str| ResolveError::InvalidDid(did.to_string(), why.to_string());
-    let bytes = B64URL.decode(specific).map_err(|_| invalid("did:jwk must be base64url"))?;
-    let jwk: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|_| invalid("did:jwk must encode a JSON object"))?;
+    let bytes = B64URL
+        .decode(specific)
+        .map_err(|_| invalid("did:jwk must be base64url"))?;
+    let jwk: Map<String, Value> =
+        serde_json::from_slice(&bytes).map_err(|_| invalid("did:jwk must encode a JSON object"))?;
     if jwk.contains_key("d") {
         return Err(invalid("did:jwk must not contain a private key"));
     }
-    let key = PublicKey::from_jwk(&jwk).map_err(|_| ResolveError::UnsupportedPublicKeyType(did.to_string()))?;
+    let key = PublicKey::from_jwk(&jwk)
+        .map_err(|_| ResolveError::UnsupportedPublicKeyType(did.to_string()))?;
     let vm_id = format!("{did}#0");
     Ok(json!({
         "@context": [contexts::DID_V1, "https://w3id.org/security/suites/jws-2020/v1"],
@@ -204,7 +218,11 @@ pub struct VerificationMethod {
 
 /// Extracts the public key of a verification method object.
 pub fn method_public_key(method: &Value) -> Result<PublicKey, ResolveError> {
-    let id = method.get("id").and_then(Value::as_str).unwrap_or("(no id)").to_string();
+    let id = method
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("(no id)")
+        .to_string();
     let malformed = |why: String| ResolveError::MalformedMethod(id.clone(), why);
     if let Some(multibase) = method.get("publicKeyMultibase").and_then(Value::as_str) {
         return PublicKey::from_multikey(multibase).map_err(|e| malformed(e.to_string()));
@@ -216,16 +234,27 @@ pub fn method_public_key(method: &Value) -> Result<PublicKey, ResolveError> {
         return PublicKey::from_jwk(jwk).map_err(|e| malformed(e.to_string()));
     }
     if let Some(b58) = method.get("publicKeyBase58").and_then(Value::as_str) {
-        let raw = bs58::decode(b58).into_vec().map_err(|_| malformed("publicKeyBase58 is not base58".into()))?;
-        let raw: [u8; 32] = raw.try_into().map_err(|_| malformed("an Ed25519 key is 32 bytes".into()))?;
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(|_| malformed("not an Ed25519 point".into()))?;
+        let raw = bs58::decode(b58)
+            .into_vec()
+            .map_err(|_| malformed("publicKeyBase58 is not base58".into()))?;
+        let raw: [u8; 32] = raw
+            .try_into()
+            .map_err(|_| malformed("an Ed25519 key is 32 bytes".into()))?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&raw)
+            .map_err(|_| malformed("not an Ed25519 point".into()))?;
         return Ok(PublicKey::Ed25519(key));
     }
-    Err(malformed("no publicKeyMultibase, publicKeyJwk or publicKeyBase58".into()))
+    Err(malformed(
+        "no publicKeyMultibase, publicKeyJwk or publicKeyBase58".into(),
+    ))
 }
 
 fn absolute_id(id: &str, base: &str) -> String {
-    if id.starts_with('#') { format!("{base}{id}") } else { id.to_string() }
+    if id.starts_with('#') {
+        format!("{base}{id}")
+    } else {
+        id.to_string()
+    }
 }
 
 fn as_list(value: Option<&Value>) -> Vec<&Value> {
@@ -237,16 +266,36 @@ fn as_list(value: Option<&Value>) -> Vec<&Value> {
 }
 
 /// Finds `method_url` in `document` and checks the document authorizes it for `purpose`.
-fn method_in_document(document: &Value, method_url: &str, purpose: &str, inferred: bool) -> Result<VerificationMethod, ResolveError> {
-    let base = document.get("id").and_then(Value::as_str).unwrap_or_default();
+fn method_in_document(
+    document: &Value,
+    method_url: &str,
+    purpose: &str,
+    inferred: bool,
+) -> Result<VerificationMethod, ResolveError> {
+    let base = document
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut candidates: Vec<&Value> = as_list(document.get("verificationMethod"));
-    candidates.extend(as_list(document.get(purpose)).into_iter().filter(|v| v.is_object()));
-    let method = if document.get("id").and_then(Value::as_str) == Some(method_url) && method_public_key(document).is_ok() {
+    candidates.extend(
+        as_list(document.get(purpose))
+            .into_iter()
+            .filter(|v| v.is_object()),
+    );
+    let method = if document.get("id").and_then(Value::as_str) == Some(method_url)
+        && method_public_key(document).is_ok()
+    {
         document
     } else {
         candidates
             .into_iter()
-            .find(|m| m.get("id").and_then(Value::as_str).map(|id| absolute_id(id, base)).as_deref() == Some(method_url))
+            .find(|m| {
+                m.get("id")
+                    .and_then(Value::as_str)
+                    .map(|id| absolute_id(id, base))
+                    .as_deref()
+                    == Some(method_url)
+            })
             .ok_or_else(|| ResolveError::MethodNotFound(method_url.to_string()))?
     };
     let controller = method
@@ -254,21 +303,38 @@ fn method_in_document(document: &Value, method_url: &str, purpose: &str, inferre
         .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| (!base.is_empty()).then(|| base.to_string()))
-        .ok_or_else(|| ResolveError::MalformedMethod(method_url.to_string(), "no controller".into()))?;
+        .ok_or_else(|| {
+            ResolveError::MalformedMethod(method_url.to_string(), "no controller".into())
+        })?;
     // A DID document must list the method under the proof purpose; a plain controller document
     // without relationship lists (older OB issuer profiles) is taken as authorizing its keys.
     let relationships = document.get(purpose);
     if base.starts_with("did:") || relationships.is_some() {
         let authorized = as_list(relationships).into_iter().any(|entry| match entry {
             Value::String(id) => absolute_id(id, base) == method_url,
-            Value::Object(_) => entry.get("id").and_then(Value::as_str).map(|id| absolute_id(id, base)).as_deref() == Some(method_url),
+            Value::Object(_) => {
+                entry
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(|id| absolute_id(id, base))
+                    .as_deref()
+                    == Some(method_url)
+            }
             _ => false,
         });
         if !authorized {
-            return Err(ResolveError::NotAuthorized(method_url.to_string(), purpose.to_string()));
+            return Err(ResolveError::NotAuthorized(
+                method_url.to_string(),
+                purpose.to_string(),
+            ));
         }
     }
-    Ok(VerificationMethod { id: method_url.to_string(), controller, public_key: method_public_key(method)?, inferred })
+    Ok(VerificationMethod {
+        id: method_url.to_string(),
+        controller,
+        public_key: method_public_key(method)?,
+        inferred,
+    })
 }
 
 /// Dereferences a verification method URL and checks it may be used for `purpose`
@@ -288,7 +354,11 @@ pub async fn resolve_verification_method(
             // Some issuers name the DID instead of the key; accept it only when unambiguous.
             let methods = as_list(document.get("verificationMethod"));
             if let [only] = methods.as_slice() {
-                let id = only.get("id").and_then(Value::as_str).map(|id| absolute_id(id, did)).unwrap_or_default();
+                let id = only
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(|id| absolute_id(id, did))
+                    .unwrap_or_default();
                 return method_in_document(&document, &id, purpose, true);
             }
             return Err(ResolveError::MethodNotFound(method_url.to_string()));
@@ -309,9 +379,13 @@ mod tests {
     async fn did_key_methods_resolve_for_assertion() {
         for key_type in [KeyType::Ed25519, KeyType::P256] {
             let key = KeyPair::generate(key_type).unwrap();
-            let vm = resolve_verification_method(&LocalResolver::default(), &key.verification_method(), "assertionMethod")
-                .await
-                .unwrap();
+            let vm = resolve_verification_method(
+                &LocalResolver::default(),
+                &key.verification_method(),
+                "assertionMethod",
+            )
+            .await
+            .unwrap();
             assert_eq!(vm.controller, key.did());
             assert_eq!(vm.public_key, key.public_key());
         }
@@ -321,29 +395,44 @@ mod tests {
     async fn did_jwk_resolves_for_rsa() {
         let key = KeyPair::generate(KeyType::Rsa).unwrap();
         assert!(key.did().starts_with("did:jwk:"));
-        let vm = resolve_verification_method(&LocalResolver::default(), &key.verification_method(), "assertionMethod")
-            .await
-            .unwrap();
+        let vm = resolve_verification_method(
+            &LocalResolver::default(),
+            &key.verification_method(),
+            "assertionMethod",
+        )
+        .await
+        .unwrap();
         assert_eq!(vm.public_key, key.public_key());
     }
 
     #[test]
     fn did_key_errors_use_the_test_suite_codes() {
-        let code = |did: &str| resolve_computed(did, KeyFormat::Multikey).unwrap_err().code();
+        let code = |did: &str| {
+            resolve_computed(did, KeyFormat::Multikey)
+                .unwrap_err()
+                .code()
+        };
         assert_eq!(code("did:key:abc"), "invalidDid");
         assert_eq!(code("did:example:123"), "methodNotSupported");
         assert_eq!(code("notadid"), "invalidDid");
         let short = format!("z{}", bs58::encode([0xed, 0x01, 1, 2, 3]).into_string());
         assert_eq!(code(&format!("did:key:{short}")), "invalidPublicKeyLength");
         let unknown = format!("z{}", bs58::encode([0x99, 0x01, 1, 2, 3]).into_string());
-        assert_eq!(code(&format!("did:key:{unknown}")), "unsupportedPublicKeyType");
+        assert_eq!(
+            code(&format!("did:key:{unknown}")),
+            "unsupportedPublicKeyType"
+        );
     }
 
     #[tokio::test]
     async fn https_methods_need_a_pinned_document() {
-        let err = resolve_verification_method(&LocalResolver::default(), "https://example.com/issuers/1#key", "assertionMethod")
-            .await
-            .unwrap_err();
+        let err = resolve_verification_method(
+            &LocalResolver::default(),
+            "https://example.com/issuers/1#key",
+            "assertionMethod",
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, ResolveError::Offline(_)), "{err}");
     }
 }

@@ -13,14 +13,20 @@ use crate::proofs::{Format, ProofError, Secured, SignOptions};
 pub enum IssueError {
     #[error("the credential is invalid: {}", describe(.0))]
     Invalid(Vec<FieldProblem>),
-    #[error("the signing key's DID {key_did} is not the credential's issuer {issuer}; refusing to sign")]
+    #[error(
+        "the signing key's DID {key_did} is not the credential's issuer {issuer}; refusing to sign"
+    )]
     NotIssuer { key_did: String, issuer: String },
     #[error(transparent)]
     Proof(#[from] ProofError),
 }
 
 fn describe(problems: &[FieldProblem]) -> String {
-    problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect::<Vec<_>>().join("; ")
+    problems
+        .iter()
+        .map(|p| format!("{}: {}", p.path, p.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The facts of a badge given on the command line or in a simple request.
@@ -79,7 +85,9 @@ pub fn build_badge(request: &BadgeRequest) -> Value {
 
 /// Fills in what an issuer may leave out: the issuer (the key's DID), an id and the issue date.
 pub fn complete(credential: &mut Value, issuer_id: &str) {
-    let Some(object) = credential.as_object_mut() else { return };
+    let Some(object) = credential.as_object_mut() else {
+        return;
+    };
     match object.get_mut("issuer") {
         None | Some(Value::Null) => {
             object.insert("issuer".into(), json!(issuer_id));
@@ -89,39 +97,65 @@ pub fn complete(credential: &mut Value, issuer_id: &str) {
         }
         _ => {}
     }
-    object.entry("id").or_insert_with(|| json!(format!("urn:uuid:{}", uuid::Uuid::new_v4())));
+    object
+        .entry("id")
+        .or_insert_with(|| json!(format!("urn:uuid:{}", uuid::Uuid::new_v4())));
     let legacy = object
         .get("@context")
         .and_then(|c| c.get(0))
         .and_then(Value::as_str)
         == Some(contexts::CREDENTIALS_V1);
     if legacy {
-        object.entry("issuanceDate").or_insert_with(|| json!(now_rfc3339()));
+        object
+            .entry("issuanceDate")
+            .or_insert_with(|| json!(now_rfc3339()));
     } else if model::credential_kind(credential) != model::CredentialKind::Other {
-        credential.as_object_mut().map(|o| o.entry("validFrom").or_insert_with(|| json!(now_rfc3339())));
+        credential
+            .as_object_mut()
+            .map(|o| o.entry("validFrom").or_insert_with(|| json!(now_rfc3339())));
     }
 }
 
 /// Checks and signs `credential` with `key` in `format`. The key's DID must be the issuer.
-pub async fn issue(mut credential: Value, key: &KeyPair, format: Format) -> Result<Secured, IssueError> {
+pub async fn issue(
+    mut credential: Value,
+    key: &KeyPair,
+    format: Format,
+) -> Result<Secured, IssueError> {
     if !credential.is_object() {
-        return Err(IssueError::Invalid(vec![FieldProblem { path: "$".into(), message: "a credential must be a JSON object".into() }]));
+        return Err(IssueError::Invalid(vec![FieldProblem {
+            path: "$".into(),
+            message: "a credential must be a JSON object".into(),
+        }]));
     }
     complete(&mut credential, &key.did());
     let validation = model::validate(&credential);
     if !validation.errors.is_empty() {
         return Err(IssueError::Invalid(validation.errors));
     }
-    let issuer = model::issuer_id(&credential).unwrap_or_default().to_string();
+    let issuer = model::issuer_id(&credential)
+        .unwrap_or_default()
+        .to_string();
     if issuer != key.did() {
-        return Err(IssueError::NotIssuer { key_did: key.did(), issuer });
+        return Err(IssueError::NotIssuer {
+            key_did: key.did(),
+            issuer,
+        });
     }
     if credential.get("proof").is_some() {
-        return Err(IssueError::Invalid(vec![FieldProblem { path: "$.proof".into(), message: "the credential to issue must not already have a proof".into() }]));
+        return Err(IssueError::Invalid(vec![FieldProblem {
+            path: "$.proof".into(),
+            message: "the credential to issue must not already have a proof".into(),
+        }]));
     }
     if format == Format::Jwt {
         // Data Integrity signing expands the document anyway; a JWT must meet the same bar.
-        jsonld::to_quads(&credential).await.map_err(ProofError::from)?;
+        jsonld::to_quads(&credential)
+            .await
+            .map_err(ProofError::from)?;
     }
-    Ok(format.signer().sign(&credential, key, &SignOptions::default()).await?)
+    Ok(format
+        .signer()
+        .sign(&credential, key, &SignOptions::default())
+        .await?)
 }

@@ -1,11 +1,12 @@
 //! Laurel: Open Badges 3.0 credentials, issued and verified with DID keys.
 
 pub mod canon;
+pub mod cli;
 pub mod contexts;
+pub mod dids;
+pub mod issue;
 pub mod jsonld;
 pub mod keys;
-pub mod dids;
 pub mod model;
 pub mod proofs;
 pub mod verify;
-pub mod issue;

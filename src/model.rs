@@ -181,7 +181,8 @@ impl IdentityObject {
     /// Whether `identifier` is the one this object names (hashed or plain).
     pub fn matches(&self, identifier: &str) -> bool {
         if self.hashed {
-            hash_identifier(identifier, self.salt.as_deref().unwrap_or_default()).eq_ignore_ascii_case(&self.identity_hash)
+            hash_identifier(identifier, self.salt.as_deref().unwrap_or_default())
+                .eq_ignore_ascii_case(&self.identity_hash)
         } else {
             self.identity_hash == identifier
         }
@@ -265,10 +266,16 @@ pub struct Validation {
 
 impl Validation {
     fn error(&mut self, path: &str, message: impl Into<String>) {
-        self.errors.push(FieldProblem { path: path.to_string(), message: message.into() });
+        self.errors.push(FieldProblem {
+            path: path.to_string(),
+            message: message.into(),
+        });
     }
     fn warning(&mut self, path: &str, message: impl Into<String>) {
-        self.warnings.push(FieldProblem { path: path.to_string(), message: message.into() });
+        self.warnings.push(FieldProblem {
+            path: path.to_string(),
+            message: message.into(),
+        });
     }
 }
 
@@ -290,7 +297,10 @@ pub fn types_of(value: Option<&Value>) -> Vec<&str> {
 
 pub fn credential_kind(credential: &Value) -> CredentialKind {
     let types = types_of(credential.get("type"));
-    if types.iter().any(|t| *t == "OpenBadgeCredential" || *t == "AchievementCredential") {
+    if types
+        .iter()
+        .any(|t| *t == "OpenBadgeCredential" || *t == "AchievementCredential")
+    {
         CredentialKind::OpenBadge
     } else if types.contains(&"EndorsementCredential") {
         CredentialKind::Endorsement
@@ -314,7 +324,11 @@ pub fn is_rfc3339(value: &str) -> bool {
 
 fn items(value: &Value) -> Vec<(String, &Value)> {
     match value {
-        Value::Array(list) => list.iter().enumerate().map(|(i, v)| (format!("[{i}]"), v)).collect(),
+        Value::Array(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("[{i}]"), v))
+            .collect(),
         other => vec![(String::new(), other)],
     }
 }
@@ -323,7 +337,10 @@ fn require_string(v: &mut Validation, object: &Map<String, Value>, path: &str, n
     match object.get(name) {
         None => v.error(&format!("{path}.{name}"), format!("\"{name}\" is required")),
         Some(Value::String(s)) if !s.is_empty() => {}
-        Some(_) => v.error(&format!("{path}.{name}"), format!("\"{name}\" must be a non-empty string")),
+        Some(_) => v.error(
+            &format!("{path}.{name}"),
+            format!("\"{name}\" must be a non-empty string"),
+        ),
     }
 }
 
@@ -332,7 +349,10 @@ fn require_type(v: &mut Validation, object: &Map<String, Value>, path: &str, wan
     if object.get("type").is_none() {
         v.error(&format!("{path}.type"), "\"type\" is required");
     } else if !types.contains(&wanted) {
-        v.error(&format!("{path}.type"), format!("\"type\" must include \"{wanted}\""));
+        v.error(
+            &format!("{path}.type"),
+            format!("\"type\" must include \"{wanted}\""),
+        );
     }
 }
 
@@ -358,7 +378,10 @@ fn check_date(v: &mut Validation, object: &Map<String, Value>, path: &str, name:
     if let Some(value) = object.get(name) {
         match value.as_str() {
             Some(s) if is_rfc3339(s) => {}
-            _ => v.error(&format!("{path}.{name}"), format!("\"{name}\" must be an RFC 3339 date-time with a time zone")),
+            _ => v.error(
+                &format!("{path}.{name}"),
+                format!("\"{name}\" must be an RFC 3339 date-time with a time zone"),
+            ),
         }
     }
 }
@@ -375,7 +398,10 @@ pub fn validate(credential: &Value) -> Validation {
     let contexts: Vec<&Value> = match root.get("@context") {
         Some(Value::Array(list)) if !list.is_empty() => list.iter().collect(),
         Some(Value::String(s)) => {
-            v.error("$.@context", "\"@context\" must be an array starting with the VC context");
+            v.error(
+                "$.@context",
+                "\"@context\" must be an array starting with the VC context",
+            );
             let _ = s;
             vec![]
         }
@@ -390,33 +416,48 @@ pub fn validate(credential: &Value) -> Validation {
     };
     for (i, entry) in contexts.iter().enumerate() {
         if !entry.is_string() && !entry.is_object() {
-            v.error(&format!("$.@context[{i}]"), "each @context entry must be a URL or an object");
+            v.error(
+                &format!("$.@context[{i}]"),
+                "each @context entry must be a URL or an object",
+            );
         }
     }
     let first = contexts.first().and_then(|c| c.as_str());
     let legacy = first == Some(contexts::CREDENTIALS_V1);
     match first {
         Some(contexts::CREDENTIALS_V2) => {}
-        Some(contexts::CREDENTIALS_V1) => v.warning(
+        Some(contexts::CREDENTIALS_V1) if kind != CredentialKind::Other => v.warning(
             "$.@context[0]",
             "VC Data Model 1.1 credential: OB 3.0 requires https://www.w3.org/ns/credentials/v2",
         ),
-        _ if !contexts.is_empty() => v.error("$.@context[0]", format!("\"@context[0]\" must be {}", contexts::CREDENTIALS_V2)),
+        Some(contexts::CREDENTIALS_V1) => {}
+        _ if !contexts.is_empty() => v.error(
+            "$.@context[0]",
+            format!("\"@context[0]\" must be {}", contexts::CREDENTIALS_V2),
+        ),
         _ => {}
     }
     if kind != CredentialKind::Other {
         let second = contexts.get(1).and_then(|c| c.as_str());
         if !second.is_some_and(|c| contexts::OB_CONTEXTS.contains(&c)) {
-            v.error("$.@context[1]", "\"@context[1]\" must be an Open Badges 3.0 context (e.g. context-3.0.3.json)");
+            v.error(
+                "$.@context[1]",
+                "\"@context[1]\" must be an Open Badges 3.0 context (e.g. context-3.0.3.json)",
+            );
         } else if second != Some(contexts::OB_V3P0_3_0_3) {
-            v.warning("$.@context[1]", "an older Open Badges 3.0 context; context-3.0.3.json is current");
+            v.warning(
+                "$.@context[1]",
+                "an older Open Badges 3.0 context; context-3.0.3.json is current",
+            );
         }
     }
     match root.get("type") {
         None => v.error("$.type", "\"type\" is required"),
         Some(Value::String(_)) | Some(Value::Array(_)) => {
             let types = types_of(root.get("type"));
-            if types.is_empty() || matches!(root.get("type"), Some(Value::Array(a)) if a.iter().any(|t| !t.is_string())) {
+            if types.is_empty()
+                || matches!(root.get("type"), Some(Value::Array(a)) if a.iter().any(|t| !t.is_string()))
+            {
                 v.error("$.type", "\"type\" must be a string or an array of strings");
             }
             if !types.contains(&"VerifiableCredential") {
@@ -444,14 +485,26 @@ pub fn validate(credential: &Value) -> Validation {
                 require_type(&mut v, profile, "$.issuer", "Profile");
             }
         }
-        Some(_) => v.error("$.issuer", "\"issuer\" must be a URL or an object with an \"id\""),
+        Some(_) => v.error(
+            "$.issuer",
+            "\"issuer\" must be a URL or an object with an \"id\"",
+        ),
     }
-    for name in ["validFrom", "validUntil", "issuanceDate", "expirationDate", "awardedDate"] {
+    for name in [
+        "validFrom",
+        "validUntil",
+        "issuanceDate",
+        "expirationDate",
+        "awardedDate",
+    ] {
         check_date(&mut v, root, "$", name);
     }
     if legacy {
         if !root.contains_key("issuanceDate") {
-            v.error("$.issuanceDate", "\"issuanceDate\" is required in a VC Data Model 1.1 credential");
+            v.error(
+                "$.issuanceDate",
+                "\"issuanceDate\" is required in a VC Data Model 1.1 credential",
+            );
         }
     } else if kind != CredentialKind::Other && !root.contains_key("validFrom") {
         v.error("$.validFrom", "\"validFrom\" is required");
@@ -460,7 +513,10 @@ pub fn validate(credential: &Value) -> Validation {
         None => v.error("$.credentialSubject", "\"credentialSubject\" is required"),
         Some(Value::Object(subject)) => {
             if subject.is_empty() {
-                v.error("$.credentialSubject", "\"credentialSubject\" must not be empty");
+                v.error(
+                    "$.credentialSubject",
+                    "\"credentialSubject\" must not be empty",
+                );
             }
             match kind {
                 CredentialKind::OpenBadge => validate_achievement_subject(&mut v, subject),
@@ -474,18 +530,26 @@ pub fn validate(credential: &Value) -> Validation {
         Some(Value::Array(subjects)) if kind == CredentialKind::Other && !subjects.is_empty() => {
             for (i, s) in subjects.iter().enumerate() {
                 if !s.is_object() {
-                    v.error(&format!("$.credentialSubject[{i}]"), "each credentialSubject must be an object");
+                    v.error(
+                        &format!("$.credentialSubject[{i}]"),
+                        "each credentialSubject must be an object",
+                    );
                 }
             }
         }
-        Some(_) => v.error("$.credentialSubject", "\"credentialSubject\" must be an object"),
+        Some(_) => v.error(
+            "$.credentialSubject",
+            "\"credentialSubject\" must be an object",
+        ),
     }
     if kind == CredentialKind::Endorsement {
         require_string(&mut v, root, "$", "name");
     }
     if kind != CredentialKind::Other {
         each_object(&mut v, root, "$", "image", validate_image);
-        each_object(&mut v, root, "$", "evidence", |v, o, p| require_type(v, o, p, "Evidence"));
+        each_object(&mut v, root, "$", "evidence", |v, o, p| {
+            require_type(v, o, p, "Evidence")
+        });
         each_object(&mut v, root, "$", "credentialStatus", |v, o, p| {
             require_string(v, o, p, "id");
             require_string(v, o, p, "type");
@@ -521,25 +585,39 @@ fn validate_achievement_subject(v: &mut Validation, subject: &Map<String, Value>
         require_type(v, o, p, "IdentityObject");
         match o.get("hashed") {
             Some(Value::Bool(_)) => {}
-            _ => v.error(&format!("{p}.hashed"), "\"hashed\" is required and must be a boolean"),
+            _ => v.error(
+                &format!("{p}.hashed"),
+                "\"hashed\" is required and must be a boolean",
+            ),
         }
         require_string(v, o, p, "identityHash");
         require_string(v, o, p, "identityType");
         if o.get("hashed") == Some(&Value::Bool(true)) {
-            let hash = o.get("identityHash").and_then(Value::as_str).unwrap_or_default();
+            let hash = o
+                .get("identityHash")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let hex_part = hash.strip_prefix("sha256$").unwrap_or_default();
             if hex_part.len() != 64 || !hex_part.chars().all(|c| c.is_ascii_hexdigit()) {
-                v.error(&format!("{p}.identityHash"), "a hashed identityHash must be \"sha256$\" followed by 64 hex digits");
+                v.error(
+                    &format!("{p}.identityHash"),
+                    "a hashed identityHash must be \"sha256$\" followed by 64 hex digits",
+                );
             }
         }
     });
-    each_object(v, subject, path, "result", |v, o, p| require_type(v, o, p, "Result"));
+    each_object(v, subject, path, "result", |v, o, p| {
+        require_type(v, o, p, "Result")
+    });
     each_object(v, subject, path, "image", validate_image);
     for name in ["activityStartDate", "activityEndDate"] {
         check_date(v, subject, path, name);
     }
     match subject.get("achievement") {
-        None => v.error(&format!("{path}.achievement"), "\"achievement\" is required"),
+        None => v.error(
+            &format!("{path}.achievement"),
+            "\"achievement\" is required",
+        ),
         Some(Value::Object(achievement)) => {
             let path = "$.credentialSubject.achievement";
             require_string(v, achievement, path, "id");
@@ -548,7 +626,10 @@ fn validate_achievement_subject(v: &mut Validation, subject: &Map<String, Value>
             require_string(v, achievement, path, "description");
             match achievement.get("criteria") {
                 Some(Value::Object(_)) => {}
-                Some(_) => v.error(&format!("{path}.criteria"), "\"criteria\" must be an object"),
+                Some(_) => v.error(
+                    &format!("{path}.criteria"),
+                    "\"criteria\" must be an object",
+                ),
                 None => v.error(&format!("{path}.criteria"), "\"criteria\" is required"),
             }
             each_object(v, achievement, path, "image", validate_image);
@@ -564,7 +645,10 @@ fn validate_achievement_subject(v: &mut Validation, subject: &Map<String, Value>
                 require_string(v, o, p, "resultType");
             });
         }
-        Some(_) => v.error(&format!("{path}.achievement"), "\"achievement\" must be an object"),
+        Some(_) => v.error(
+            &format!("{path}.achievement"),
+            "\"achievement\" must be an object",
+        ),
     }
 }
 
@@ -599,10 +683,21 @@ mod tests {
         c["@context"][1] = json!("https://example.com/ctx");
         c["validFrom"] = json!("yesterday");
         c["credentialSubject"].as_object_mut().unwrap().remove("id");
-        c["credentialSubject"]["achievement"].as_object_mut().unwrap().remove("criteria");
+        c["credentialSubject"]["achievement"]
+            .as_object_mut()
+            .unwrap()
+            .remove("criteria");
         let paths: Vec<String> = validate(&c).errors.into_iter().map(|p| p.path).collect();
-        for expected in ["$.@context[1]", "$.validFrom", "$.credentialSubject", "$.credentialSubject.achievement.criteria"] {
-            assert!(paths.iter().any(|p| p == expected), "{expected} missing from {paths:?}");
+        for expected in [
+            "$.@context[1]",
+            "$.validFrom",
+            "$.credentialSubject",
+            "$.credentialSubject.achievement.criteria",
+        ] {
+            assert!(
+                paths.iter().any(|p| p == expected),
+                "{expected} missing from {paths:?}"
+            );
         }
     }
 
@@ -614,7 +709,10 @@ mod tests {
         assert!(!identity.matches("eve@example.com"));
         assert_eq!(
             hash_identifier("test@example.com", "abc"),
-            format!("sha256${}", hex::encode(Sha256::digest(b"test@example.comabc")))
+            format!(
+                "sha256${}",
+                hex::encode(Sha256::digest(b"test@example.comabc"))
+            )
         );
     }
 
@@ -623,6 +721,9 @@ mod tests {
         let mut c = minimal();
         c["extraThing"] = json!({"a": 1});
         let typed: AchievementCredential = serde_json::from_value(c.clone()).unwrap();
-        assert_eq!(serde_json::to_value(&typed).unwrap()["extraThing"], json!({"a": 1}));
+        assert_eq!(
+            serde_json::to_value(&typed).unwrap()["extraThing"],
+            json!({"a": 1})
+        );
     }
 }

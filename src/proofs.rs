@@ -40,7 +40,9 @@ impl ProofError {
     pub fn code(&self) -> &'static str {
         match self {
             ProofError::Malformed(_) => "MALFORMED_VALUE_ERROR",
-            ProofError::Unsupported(_) | ProofError::Invalid(_) | ProofError::Resolve(_) => "PROOF_VERIFICATION_ERROR",
+            ProofError::Unsupported(_) | ProofError::Invalid(_) | ProofError::Resolve(_) => {
+                "PROOF_VERIFICATION_ERROR"
+            }
             ProofError::KeyMismatch(_) => "CRYPTOGRAPHIC_SECURITY_ERROR",
             ProofError::Transformation(e) if e.is_unknown_context() => "PARSING_ERROR",
             ProofError::Transformation(_) => "PROOF_TRANSFORMATION_ERROR",
@@ -64,7 +66,9 @@ impl std::str::FromStr for Format {
             "di" | "eddsa" | "eddsa-rdfc-2022" => Ok(Format::EddsaRdfc2022),
             "ecdsa" | "ecdsa-rdfc-2019" => Ok(Format::EcdsaRdfc2019),
             "jwt" | "vc-jwt" => Ok(Format::Jwt),
-            other => Err(format!("unknown proof format {other:?} (expected di, ecdsa or jwt)")),
+            other => Err(format!(
+                "unknown proof format {other:?} (expected di, ecdsa or jwt)"
+            )),
         }
     }
 }
@@ -114,7 +118,12 @@ pub struct SignOptions {
 
 impl Default for SignOptions {
     fn default() -> Self {
-        SignOptions { proof_purpose: "assertionMethod".into(), created: None, challenge: None, domain: None }
+        SignOptions {
+            proof_purpose: "assertionMethod".into(),
+            created: None,
+            challenge: None,
+            domain: None,
+        }
     }
 }
 
@@ -122,7 +131,12 @@ impl Default for SignOptions {
 #[async_trait]
 pub trait ProofFormat: Send + Sync {
     fn name(&self) -> &'static str;
-    async fn sign(&self, document: &Value, key: &KeyPair, options: &SignOptions) -> Result<Secured, ProofError>;
+    async fn sign(
+        &self,
+        document: &Value,
+        key: &KeyPair,
+        options: &SignOptions,
+    ) -> Result<Secured, ProofError>;
 }
 
 /// Data Integrity cryptosuites.
@@ -173,10 +187,17 @@ impl ProofFormat for DataIntegrity {
         self.0.name()
     }
 
-    async fn sign(&self, document: &Value, key: &KeyPair, options: &SignOptions) -> Result<Secured, ProofError> {
+    async fn sign(
+        &self,
+        document: &Value,
+        key: &KeyPair,
+        options: &SignOptions,
+    ) -> Result<Secured, ProofError> {
         let suite = self.0;
         if suite == Cryptosuite::Ed25519Signature2020 {
-            return Err(ProofError::Generation("Ed25519Signature2020 is verified but never issued".into()));
+            return Err(ProofError::Generation(
+                "Ed25519Signature2020 is verified but never issued".into(),
+            ));
         }
         if key.key_type() != suite.key_type() {
             return Err(ProofError::Generation(format!(
@@ -191,14 +212,22 @@ impl ProofFormat for DataIntegrity {
             .as_object_mut()
             .ok_or_else(|| ProofError::Generation("only a JSON object can be signed".into()))?;
         if object.contains_key("proof") {
-            return Err(ProofError::Generation("the document already has a proof".into()));
+            return Err(ProofError::Generation(
+                "the document already has a proof".into(),
+            ));
         }
         add_data_integrity_context(object);
         let mut proof = Map::new();
         proof.insert("type".into(), json!("DataIntegrityProof"));
         proof.insert("cryptosuite".into(), json!(suite.name()));
-        proof.insert("created".into(), json!(options.created.clone().unwrap_or_else(now_rfc3339)));
-        proof.insert("verificationMethod".into(), json!(key.verification_method()));
+        proof.insert(
+            "created".into(),
+            json!(options.created.clone().unwrap_or_else(now_rfc3339)),
+        );
+        proof.insert(
+            "verificationMethod".into(),
+            json!(key.verification_method()),
+        );
         proof.insert("proofPurpose".into(), json!(options.proof_purpose));
         if let Some(challenge) = &options.challenge {
             proof.insert("challenge".into(), json!(challenge));
@@ -209,8 +238,13 @@ impl ProofFormat for DataIntegrity {
         let mut proof_config = proof.clone();
         proof_config.insert("@context".into(), object["@context"].clone());
         let data = hash_data(&document, &Value::Object(proof_config)).await?;
-        let signature = key.sign_raw(&data).map_err(|e| ProofError::Generation(e.to_string()))?;
-        proof.insert("proofValue".into(), json!(format!("z{}", bs58::encode(signature).into_string())));
+        let signature = key
+            .sign_raw(&data)
+            .map_err(|e| ProofError::Generation(e.to_string()))?;
+        proof.insert(
+            "proofValue".into(),
+            json!(format!("z{}", bs58::encode(signature).into_string())),
+        );
         document["proof"] = Value::Object(proof);
         Ok(Secured::Json(document))
     }
@@ -218,9 +252,14 @@ impl ProofFormat for DataIntegrity {
 
 /// A VC DM 1.1 document needs the Data Integrity context to define `DataIntegrityProof`.
 fn add_data_integrity_context(object: &mut Map<String, Value>) {
-    let Some(Value::Array(list)) = object.get_mut("@context") else { return };
+    let Some(Value::Array(list)) = object.get_mut("@context") else {
+        return;
+    };
     let first = list.first().and_then(Value::as_str);
-    let has = list.iter().any(|c| c.as_str() == Some(contexts::DATA_INTEGRITY_V2) || c.as_str() == Some(contexts::DATA_INTEGRITY_V1));
+    let has = list.iter().any(|c| {
+        c.as_str() == Some(contexts::DATA_INTEGRITY_V2)
+            || c.as_str() == Some(contexts::DATA_INTEGRITY_V1)
+    });
     if first == Some(contexts::CREDENTIALS_V1) && !has {
         list.push(json!(contexts::DATA_INTEGRITY_V2));
     }
@@ -242,15 +281,17 @@ pub struct VerifiedProof {
 fn str_field<'a>(proof: &'a Map<String, Value>, name: &str) -> Result<&'a str, ProofError> {
     match proof.get(name) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
-        Some(_) => Err(ProofError::Malformed(format!("proof.{name} must be a non-empty string"))),
+        Some(_) => Err(ProofError::Malformed(format!(
+            "proof.{name} must be a non-empty string"
+        ))),
         None => Err(ProofError::Malformed(format!("proof.{name} is missing"))),
     }
 }
 
 fn decode_signature(proof_value: &str, expected_len: usize) -> Result<Vec<u8>, ProofError> {
-    let encoded = proof_value
-        .strip_prefix('z')
-        .ok_or_else(|| ProofError::Malformed("proofValue must be multibase base58btc (start with 'z')".into()))?;
+    let encoded = proof_value.strip_prefix('z').ok_or_else(|| {
+        ProofError::Malformed("proofValue must be multibase base58btc (start with 'z')".into())
+    })?;
     let bytes = bs58::decode(encoded)
         .into_vec()
         .map_err(|e| ProofError::Malformed(format!("proofValue is not valid base58btc: {e}")))?;
@@ -264,20 +305,27 @@ fn decode_signature(proof_value: &str, expected_len: usize) -> Result<Vec<u8>, P
 }
 
 /// Verifies a raw signature with the method's key, refusing a key of the wrong type.
-fn verify_signature(key: &PublicKey, expected: KeyType, message: &[u8], signature: &[u8]) -> Result<(), ProofError> {
+fn verify_signature(
+    key: &PublicKey,
+    expected: KeyType,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), ProofError> {
     match (key, expected) {
         (PublicKey::Ed25519(k), KeyType::Ed25519) => {
             let sig = ed25519_dalek::Signature::from_slice(signature)
                 .map_err(|_| ProofError::Malformed("not an Ed25519 signature".into()))?;
-            k.verify_strict(message, &sig)
-                .map_err(|_| ProofError::Invalid("the signature does not match the signed data".into()))
+            k.verify_strict(message, &sig).map_err(|_| {
+                ProofError::Invalid("the signature does not match the signed data".into())
+            })
         }
         (PublicKey::P256(k), KeyType::P256) => {
             use signature::Verifier;
             let sig = p256::ecdsa::Signature::from_slice(signature)
                 .map_err(|_| ProofError::Malformed("not a P-256 signature".into()))?;
-            k.verify(message, &sig)
-                .map_err(|_| ProofError::Invalid("the signature does not match the signed data".into()))
+            k.verify(message, &sig).map_err(|_| {
+                ProofError::Invalid("the signature does not match the signed data".into())
+            })
         }
         (key, expected) => Err(ProofError::KeyMismatch(format!(
             "the verification method holds a {} key but the proof needs {expected}",
@@ -301,46 +349,73 @@ pub async fn verify_embedded_proof(
     resolver: &dyn DidResolver,
     expected_purpose: &str,
 ) -> Result<VerifiedProof, ProofError> {
-    let proof = proof.as_object().ok_or_else(|| ProofError::Malformed("proof must be an object".into()))?;
+    let proof = proof
+        .as_object()
+        .ok_or_else(|| ProofError::Malformed("proof must be an object".into()))?;
     let proof_type = str_field(proof, "type")?;
     let mut warnings = Vec::new();
     let suite = match proof_type {
         "DataIntegrityProof" => match str_field(proof, "cryptosuite")? {
             "eddsa-rdfc-2022" => Cryptosuite::EddsaRdfc2022,
             "eddsa-2022" => {
-                warnings.push("cryptosuite \"eddsa-2022\" is the deprecated name of eddsa-rdfc-2022".to_string());
+                warnings.push(
+                    "cryptosuite \"eddsa-2022\" is the deprecated name of eddsa-rdfc-2022"
+                        .to_string(),
+                );
                 Cryptosuite::EddsaRdfc2022
             }
             "ecdsa-rdfc-2019" => Cryptosuite::EcdsaRdfc2019,
-            other => return Err(ProofError::Unsupported(format!("unsupported cryptosuite {other:?}"))),
+            other => {
+                return Err(ProofError::Unsupported(format!(
+                    "unsupported cryptosuite {other:?}"
+                )))
+            }
         },
         "Ed25519Signature2020" => Cryptosuite::Ed25519Signature2020,
-        other => return Err(ProofError::Unsupported(format!("unsupported proof type {other:?}"))),
+        other => {
+            return Err(ProofError::Unsupported(format!(
+                "unsupported proof type {other:?}"
+            )))
+        }
     };
     let method_url = str_field(proof, "verificationMethod")?;
     let purpose = str_field(proof, "proofPurpose")?;
     let proof_value = str_field(proof, "proofValue")?;
     let created = match proof.get("created") {
         Some(Value::String(c)) if model::is_rfc3339(c) => Some(c.clone()),
-        Some(_) => return Err(ProofError::Malformed("proof.created must be an RFC 3339 date-time".into())),
+        Some(_) => {
+            return Err(ProofError::Malformed(
+                "proof.created must be an RFC 3339 date-time".into(),
+            ))
+        }
         None if suite == Cryptosuite::Ed25519Signature2020 => {
-            return Err(ProofError::Malformed("proof.created is required for Ed25519Signature2020".into()))
+            return Err(ProofError::Malformed(
+                "proof.created is required for Ed25519Signature2020".into(),
+            ))
         }
         None => None,
     };
     if purpose != expected_purpose {
-        return Err(ProofError::Invalid(format!("proofPurpose is {purpose:?}; expected {expected_purpose:?}")));
+        return Err(ProofError::Invalid(format!(
+            "proofPurpose is {purpose:?}; expected {expected_purpose:?}"
+        )));
     }
     let signature = decode_signature(proof_value, 64)?;
 
     let mut unsecured = document.clone();
-    let object = unsecured.as_object_mut().ok_or_else(|| ProofError::Malformed("document must be an object".into()))?;
+    let object = unsecured
+        .as_object_mut()
+        .ok_or_else(|| ProofError::Malformed("document must be an object".into()))?;
     object.remove("proof");
     if let Some(previous) = proof.get("previousProof") {
         let wanted: Vec<&str> = match previous {
             Value::String(id) => vec![id.as_str()],
             Value::Array(ids) => ids.iter().filter_map(Value::as_str).collect(),
-            _ => return Err(ProofError::Malformed("previousProof must be a string or an array of strings".into())),
+            _ => {
+                return Err(ProofError::Malformed(
+                    "previousProof must be a string or an array of strings".into(),
+                ))
+            }
         };
         let all = proofs_of(document);
         let mut chained = Vec::new();
@@ -348,12 +423,24 @@ pub async fn verify_embedded_proof(
             let found = all
                 .iter()
                 .find(|p| p.get("id").and_then(Value::as_str) == Some(id))
-                .ok_or_else(|| ProofError::Invalid(format!("previousProof {id:?} is not in the document")))?;
+                .ok_or_else(|| {
+                    ProofError::Invalid(format!("previousProof {id:?} is not in the document"))
+                })?;
             chained.push(found.clone());
         }
-        object.insert("proof".into(), if chained.len() == 1 { chained.remove(0) } else { Value::Array(chained) });
+        object.insert(
+            "proof".into(),
+            if chained.len() == 1 {
+                chained.remove(0)
+            } else {
+                Value::Array(chained)
+            },
+        );
     }
-    let document_context = object.get("@context").cloned().ok_or(JsonLdError::NoContext)?;
+    let document_context = object
+        .get("@context")
+        .cloned()
+        .ok_or(JsonLdError::NoContext)?;
     let mut proof_config = proof.clone();
     proof_config.remove("proofValue");
     if let Some(proof_context) = proof_config.get("@context") {
@@ -366,14 +453,18 @@ pub async fn verify_embedded_proof(
             one => vec![one],
         };
         if doc_list.len() < prefix.len() || doc_list[..prefix.len()] != prefix[..] {
-            return Err(ProofError::Invalid("the proof's @context is not a prefix of the document's @context".into()));
+            return Err(ProofError::Invalid(
+                "the proof's @context is not a prefix of the document's @context".into(),
+            ));
         }
     }
     proof_config.insert("@context".into(), document_context);
 
     let method = dids::resolve_verification_method(resolver, method_url, expected_purpose).await?;
     if method.inferred {
-        warnings.push(format!("verificationMethod {method_url:?} names a DID, not a key; its only key was used"));
+        warnings.push(format!(
+            "verificationMethod {method_url:?} names a DID, not a key; its only key was used"
+        ));
     }
     let data = hash_data(&unsecured, &Value::Object(proof_config)).await?;
     verify_signature(&method.public_key, suite.key_type(), &data, &signature)?;
@@ -382,8 +473,14 @@ pub async fn verify_embedded_proof(
         method,
         purpose: purpose.to_string(),
         created,
-        challenge: proof.get("challenge").and_then(Value::as_str).map(str::to_string),
-        domain: proof.get("domain").and_then(Value::as_str).map(str::to_string),
+        challenge: proof
+            .get("challenge")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        domain: proof
+            .get("domain")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         warnings,
     })
 }
@@ -392,7 +489,9 @@ pub async fn verify_embedded_proof(
 pub struct Jwt;
 
 fn epoch_seconds(date: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(date).ok().map(|d| d.timestamp())
+    chrono::DateTime::parse_from_rfc3339(date)
+        .ok()
+        .map(|d| d.timestamp())
 }
 
 /// The registered claims OB 3.0 §8.2.4 derives from the credential.
@@ -401,16 +500,25 @@ fn derived_claims(credential: &Value) -> Map<String, Value> {
     if let Some(iss) = model::issuer_id(credential) {
         claims.insert("iss".into(), json!(iss));
     }
-    if let Some(sub) = credential.pointer("/credentialSubject/id").and_then(Value::as_str) {
+    if let Some(sub) = credential
+        .pointer("/credentialSubject/id")
+        .and_then(Value::as_str)
+    {
         claims.insert("sub".into(), json!(sub));
     }
-    if let Some(nbf) = ["validFrom", "issuanceDate"].iter().find_map(|f| credential.get(*f)?.as_str().and_then(epoch_seconds)) {
+    if let Some(nbf) = ["validFrom", "issuanceDate"]
+        .iter()
+        .find_map(|f| credential.get(*f)?.as_str().and_then(epoch_seconds))
+    {
         claims.insert("nbf".into(), json!(nbf));
     }
     if let Some(jti) = credential.get("id").and_then(Value::as_str) {
         claims.insert("jti".into(), json!(jti));
     }
-    if let Some(exp) = ["validUntil", "expirationDate"].iter().find_map(|f| credential.get(*f)?.as_str().and_then(epoch_seconds)) {
+    if let Some(exp) = ["validUntil", "expirationDate"]
+        .iter()
+        .find_map(|f| credential.get(*f)?.as_str().and_then(epoch_seconds))
+    {
         claims.insert("exp".into(), json!(exp));
     }
     claims
@@ -422,30 +530,47 @@ impl ProofFormat for Jwt {
         "jwt"
     }
 
-    async fn sign(&self, credential: &Value, key: &KeyPair, _options: &SignOptions) -> Result<Secured, ProofError> {
-        let object = credential.as_object().ok_or_else(|| ProofError::Generation("only a JSON object can be signed".into()))?;
+    async fn sign(
+        &self,
+        credential: &Value,
+        key: &KeyPair,
+        _options: &SignOptions,
+    ) -> Result<Secured, ProofError> {
+        let object = credential
+            .as_object()
+            .ok_or_else(|| ProofError::Generation("only a JSON object can be signed".into()))?;
         if object.contains_key("proof") {
-            return Err(ProofError::Generation("a JWT credential must not carry an embedded proof".into()));
+            return Err(ProofError::Generation(
+                "a JWT credential must not carry an embedded proof".into(),
+            ));
         }
         let mut payload = object.clone();
         payload.extend(derived_claims(credential));
         let mut header = josekit::jws::JwsHeader::new();
         header.set_token_type("JWT");
         header.set_key_id(key.verification_method());
-        let jwk = josekit::jwk::Jwk::from_map(key.private_jwk()).map_err(|e| ProofError::Generation(e.to_string()))?;
+        let jwk = josekit::jwk::Jwk::from_map(key.private_jwk())
+            .map_err(|e| ProofError::Generation(e.to_string()))?;
         let generation = |e: josekit::JoseError| ProofError::Generation(e.to_string());
-        let payload_bytes = serde_json::to_vec(&payload).map_err(|e| ProofError::Generation(e.to_string()))?;
+        let payload_bytes =
+            serde_json::to_vec(&payload).map_err(|e| ProofError::Generation(e.to_string()))?;
         let token = match key.key_type() {
             KeyType::Ed25519 => {
-                let signer = josekit::jws::EdDSA.signer_from_jwk(&jwk).map_err(generation)?;
+                let signer = josekit::jws::EdDSA
+                    .signer_from_jwk(&jwk)
+                    .map_err(generation)?;
                 josekit::jws::serialize_compact(&payload_bytes, &header, &signer)
             }
             KeyType::P256 => {
-                let signer = josekit::jws::ES256.signer_from_jwk(&jwk).map_err(generation)?;
+                let signer = josekit::jws::ES256
+                    .signer_from_jwk(&jwk)
+                    .map_err(generation)?;
                 josekit::jws::serialize_compact(&payload_bytes, &header, &signer)
             }
             KeyType::Rsa => {
-                let signer = josekit::jws::RS256.signer_from_jwk(&jwk).map_err(generation)?;
+                let signer = josekit::jws::RS256
+                    .signer_from_jwk(&jwk)
+                    .map_err(generation)?;
                 josekit::jws::serialize_compact(&payload_bytes, &header, &signer)
             }
         }
@@ -482,14 +607,21 @@ const REGISTERED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", 
 pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, ProofError> {
     let token = token.trim();
     if token.len() > MAX_JWT_BYTES {
-        return Err(ProofError::Malformed(format!("the JWT is larger than {MAX_JWT_BYTES} bytes")));
+        return Err(ProofError::Malformed(format!(
+            "the JWT is larger than {MAX_JWT_BYTES} bytes"
+        )));
     }
     let parts: Vec<&str> = token.split('.').collect();
     let [header_b64, payload_b64, signature_b64] = parts.as_slice() else {
-        return Err(ProofError::Malformed(format!("a compact JWT has 3 dot-separated parts, this has {}", parts.len())));
+        return Err(ProofError::Malformed(format!(
+            "a compact JWT has 3 dot-separated parts, this has {}",
+            parts.len()
+        )));
     };
     let decode = |part: &str, what: &str| {
-        B64URL.decode(part).map_err(|_| ProofError::Malformed(format!("the JWT {what} is not base64url")))
+        B64URL
+            .decode(part)
+            .map_err(|_| ProofError::Malformed(format!("the JWT {what} is not base64url")))
     };
     let header: Map<String, Value> = serde_json::from_slice(&decode(header_b64, "header")?)
         .map_err(|_| ProofError::Malformed("the JWT header is not a JSON object".into()))?;
@@ -503,7 +635,11 @@ pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, Pro
                 "JWT alg {alg:?} is not allowed (allowed: EdDSA, ES256, RS256)"
             )))
         }
-        None => return Err(ProofError::Malformed("the JWT header has no \"alg\"".into())),
+        None => {
+            return Err(ProofError::Malformed(
+                "the JWT header has no \"alg\"".into(),
+            ))
+        }
     }
     for embedded in ["jwk", "jku", "x5u", "x5c"] {
         if header.contains_key(embedded) {
@@ -513,12 +649,16 @@ pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, Pro
         }
     }
     if header.contains_key("crit") {
-        return Err(ProofError::Unsupported("the JWT header has \"crit\" extensions Laurel does not understand".into()));
+        return Err(ProofError::Unsupported(
+            "the JWT header has \"crit\" extensions Laurel does not understand".into(),
+        ));
     }
     let typ = header.get("typ").and_then(Value::as_str);
     let (form, credential) = if let Some(vc) = payload.get(credential_claim) {
         if !vc.is_object() {
-            return Err(ProofError::Malformed(format!("the JWT \"{credential_claim}\" claim must be an object")));
+            return Err(ProofError::Malformed(format!(
+                "the JWT \"{credential_claim}\" claim must be an object"
+            )));
         }
         (JwtForm::VcJwt11, vc.clone())
     } else {
@@ -526,7 +666,14 @@ pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, Pro
         for claim in REGISTERED_CLAIMS {
             credential.remove(claim);
         }
-        let form = if matches!(typ, Some("vc+jwt" | "vc+ld+json+jwt" | "vp+jwt" | "vp+ld+json+jwt")) { JwtForm::VcJose } else { JwtForm::OpenBadges };
+        let form = if matches!(
+            typ,
+            Some("vc+jwt" | "vc+ld+json+jwt" | "vp+jwt" | "vp+ld+json+jwt")
+        ) {
+            JwtForm::VcJose
+        } else {
+            JwtForm::OpenBadges
+        };
         (form, Value::Object(credential))
     };
     Ok(DecodedJwt {
@@ -541,14 +688,23 @@ pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, Pro
 
 impl DecodedJwt {
     pub fn alg(&self) -> &str {
-        self.header.get("alg").and_then(Value::as_str).unwrap_or_default()
+        self.header
+            .get("alg")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 
     /// Claims that contradict the credential they carry.
     pub fn claim_mismatches(&self) -> Vec<String> {
         let expected = derived_claims(&self.credential);
         let mut problems = Vec::new();
-        for (claim, field) in [("iss", "issuer"), ("sub", "credentialSubject.id"), ("jti", "id"), ("nbf", "validFrom"), ("exp", "validUntil")] {
+        for (claim, field) in [
+            ("iss", "issuer"),
+            ("sub", "credentialSubject.id"),
+            ("jti", "id"),
+            ("nbf", "validFrom"),
+            ("exp", "validUntil"),
+        ] {
             if let (Some(actual), Some(wanted)) = (self.payload.get(claim), expected.get(claim)) {
                 if actual != wanted {
                     problems.push(format!("JWT claim \"{claim}\" ({actual}) does not match the credential's {field} ({wanted})"));
@@ -564,7 +720,11 @@ impl DecodedJwt {
     }
 
     /// Verifies the signature with the key of the verification method `kid` names.
-    pub async fn verify(&self, resolver: &dyn DidResolver, purpose: &str) -> Result<VerifiedProof, ProofError> {
+    pub async fn verify(
+        &self,
+        resolver: &dyn DidResolver,
+        purpose: &str,
+    ) -> Result<VerifiedProof, ProofError> {
         let issuer = match self.payload.get("iss").and_then(Value::as_str) {
             Some(iss) => Some(iss.to_string()),
             None => model::issuer_id(&self.credential).map(str::to_string),
@@ -573,7 +733,11 @@ impl DecodedJwt {
             (Some(kid), Some(iss)) if kid.starts_with('#') => format!("{iss}{kid}"),
             (Some(kid), _) => kid.to_string(),
             (None, Some(iss)) => iss.clone(),
-            (None, None) => return Err(ProofError::Malformed("the JWT has neither \"kid\" nor an issuer".into())),
+            (None, None) => {
+                return Err(ProofError::Malformed(
+                    "the JWT has neither \"kid\" nor an issuer".into(),
+                ))
+            }
         };
         let method = dids::resolve_verification_method(resolver, &method_url, purpose).await?;
         let message = self.signing_input.as_bytes();
@@ -582,8 +746,11 @@ impl DecodedJwt {
             ("ES256", key) => verify_signature(key, KeyType::P256, message, &self.signature)?,
             ("RS256", PublicKey::Rsa(jwk)) => {
                 use josekit::jws::JwsVerifier;
-                let jwk = josekit::jwk::Jwk::from_map(jwk.clone()).map_err(|e| ProofError::Malformed(e.to_string()))?;
-                let verifier = josekit::jws::RS256.verifier_from_jwk(&jwk).map_err(|e| ProofError::Malformed(e.to_string()))?;
+                let jwk = josekit::jwk::Jwk::from_map(jwk.clone())
+                    .map_err(|e| ProofError::Malformed(e.to_string()))?;
+                let verifier = josekit::jws::RS256
+                    .verifier_from_jwk(&jwk)
+                    .map_err(|e| ProofError::Malformed(e.to_string()))?;
                 verifier
                     .verify(message, &self.signature)
                     .map_err(|_| ProofError::Invalid("the JWT signature does not match".into()))?
@@ -604,8 +771,16 @@ impl DecodedJwt {
             method,
             purpose: purpose.to_string(),
             created: None,
-            challenge: self.payload.get("nonce").and_then(Value::as_str).map(str::to_string),
-            domain: self.payload.get("aud").and_then(Value::as_str).map(str::to_string),
+            challenge: self
+                .payload
+                .get("nonce")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            domain: self
+                .payload
+                .get("aud")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             warnings,
         })
     }

@@ -25,7 +25,12 @@ pub struct VerifyOptions {
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions { now: Utc::now(), skew: chrono::Duration::seconds(300), max_bytes: 2 << 20, max_depth: 64 }
+        VerifyOptions {
+            now: Utc::now(),
+            skew: chrono::Duration::seconds(300),
+            max_bytes: 2 << 20,
+            max_depth: 64,
+        }
     }
 }
 
@@ -153,20 +158,33 @@ pub fn parse_json_limited(bytes: &[u8], options: &VerifyOptions) -> Result<Value
     if bytes.len() > options.max_bytes {
         return Err(Problem::new(
             "PARSING_ERROR",
-            format!("the input is {} bytes, more than the limit of {}", bytes.len(), options.max_bytes),
+            format!(
+                "the input is {} bytes, more than the limit of {}",
+                bytes.len(),
+                options.max_bytes
+            ),
         ));
     }
     if json_depth_exceeds(bytes, options.max_depth) {
-        return Err(Problem::new("PARSING_ERROR", format!("the JSON is nested deeper than {} levels", options.max_depth)));
+        return Err(Problem::new(
+            "PARSING_ERROR",
+            format!(
+                "the JSON is nested deeper than {} levels",
+                options.max_depth
+            ),
+        ));
     }
-    serde_json::from_slice(bytes).map_err(|e| Problem::new("PARSING_ERROR", format!("invalid JSON: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| Problem::new("PARSING_ERROR", format!("invalid JSON: {e}")))
 }
 
 fn looks_like_jwt(text: &str) -> bool {
     let text = text.trim();
     text.split('.').count() == 3
         && !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 /// Verifies credentials with one resolver and one set of options.
@@ -186,11 +204,18 @@ impl Verifier {
         if bytes.len() > self.options.max_bytes {
             return Report::failed(
                 "PARSING_ERROR",
-                format!("the input is {} bytes, more than the limit of {}", bytes.len(), self.options.max_bytes),
+                format!(
+                    "the input is {} bytes, more than the limit of {}",
+                    bytes.len(),
+                    self.options.max_bytes
+                ),
             );
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
-            return Report::failed("PARSING_ERROR", "the input is not UTF-8 text (nor a supported image)");
+            return Report::failed(
+                "PARSING_ERROR",
+                "the input is not UTF-8 text (nor a supported image)",
+            );
         };
         let trimmed = text.trim();
         if trimmed.is_empty() {
@@ -214,21 +239,36 @@ impl Verifier {
         match value {
             Value::String(s) if looks_like_jwt(s) => self.verify_jwt(s).await,
             Value::Object(_) => self.verify_embedded(value).await,
-            Value::String(_) => Report::failed("PARSING_ERROR", "a credential given as a string must be a compact JWT"),
-            _ => Report::failed("PARSING_ERROR", "a credential must be a JSON object or a compact JWT"),
+            Value::String(_) => Report::failed(
+                "PARSING_ERROR",
+                "a credential given as a string must be a compact JWT",
+            ),
+            _ => Report::failed(
+                "PARSING_ERROR",
+                "a credential must be a JSON object or a compact JWT",
+            ),
         }
     }
 
     fn validate_document(&self, credential: &Value, report: &mut Report) {
         report.check("schema");
         report.issuer = model::issuer_id(credential).map(str::to_string);
-        report.credential_id = credential.get("id").and_then(Value::as_str).map(str::to_string);
+        report.credential_id = credential
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let validation = model::validate(credential);
         for problem in validation.errors {
-            report.error("MALFORMED_VALUE_ERROR", format!("{}: {}", problem.path, problem.message));
+            report.error(
+                "MALFORMED_VALUE_ERROR",
+                format!("{}: {}", problem.path, problem.message),
+            );
         }
         for problem in validation.warnings {
-            report.warning("MALFORMED_VALUE_ERROR", format!("{}: {}", problem.path, problem.message));
+            report.warning(
+                "MALFORMED_VALUE_ERROR",
+                format!("{}: {}", problem.path, problem.message),
+            );
         }
         report.check("contexts");
         if let Some(Value::Array(list)) = credential.get("@context") {
@@ -256,14 +296,20 @@ impl Verifier {
         for name in ["validFrom", "issuanceDate"] {
             if let Some(start) = parse(name) {
                 if start > now + self.options.skew {
-                    report.error("CREDENTIAL_NOT_YET_VALID", format!("{name} is {start}, in the future"));
+                    report.error(
+                        "CREDENTIAL_NOT_YET_VALID",
+                        format!("{name} is {start}, in the future"),
+                    );
                 }
             }
         }
         for name in ["validUntil", "expirationDate"] {
             if let Some(end) = parse(name) {
                 if end + self.options.skew < now {
-                    report.error("CREDENTIAL_EXPIRED", format!("the credential expired at {end} ({name})"));
+                    report.error(
+                        "CREDENTIAL_EXPIRED",
+                        format!("the credential expired at {end} ({name})"),
+                    );
                 }
             }
         }
@@ -271,7 +317,10 @@ impl Verifier {
 
     fn check_status(&self, credential: &Value, report: &mut Report) {
         if credential.get("credentialStatus").is_some() {
-            report.warning("STATUS_NOT_CHECKED", "the credential has a credentialStatus that was not checked");
+            report.warning(
+                "STATUS_NOT_CHECKED",
+                "the credential has a credentialStatus that was not checked",
+            );
         }
     }
 
@@ -309,7 +358,10 @@ impl Verifier {
     }
 
     async fn verify_embedded(&self, credential: &Value) -> Report {
-        let mut report = Report { credential: Some(credential.clone()), ..Report::default() };
+        let mut report = Report {
+            credential: Some(credential.clone()),
+            ..Report::default()
+        };
         self.validate_document(credential, &mut report);
         report.check("proof");
         let proofs: Vec<&Value> = match credential.get("proof") {
@@ -320,7 +372,10 @@ impl Verifier {
             }
             Some(Value::Object(_)) => vec![&credential["proof"]],
             Some(_) => {
-                report.error("MALFORMED_VALUE_ERROR", "proof must be an object or an array of objects");
+                report.error(
+                    "MALFORMED_VALUE_ERROR",
+                    "proof must be an object or an array of objects",
+                );
                 vec![]
             }
         };
@@ -328,7 +383,14 @@ impl Verifier {
         if contexts_known {
             let indexed = proofs.len() > 1;
             for (i, proof) in proofs.iter().enumerate() {
-                match proofs::verify_embedded_proof(credential, proof, self.resolver.as_ref(), "assertionMethod").await {
+                match proofs::verify_embedded_proof(
+                    credential,
+                    proof,
+                    self.resolver.as_ref(),
+                    "assertionMethod",
+                )
+                .await
+                {
                     Ok(verified) => self.bind_issuer(&verified, &mut report),
                     Err(e) => Self::proof_error(&mut report, indexed.then_some(i), e),
                 }
@@ -352,19 +414,30 @@ impl Verifier {
         let credential = decoded.credential.clone();
         report.credential = Some(credential.clone());
         self.validate_document(&credential, &mut report);
-        if model::credential_kind(&credential) == CredentialKind::Other && credential.get("type").is_none() {
-            report.error("MALFORMED_VALUE_ERROR", "the JWT does not carry a credential");
+        if model::credential_kind(&credential) == CredentialKind::Other
+            && credential.get("type").is_none()
+        {
+            report.error(
+                "MALFORMED_VALUE_ERROR",
+                "the JWT does not carry a credential",
+            );
         }
         for mismatch in decoded.claim_mismatches() {
             report.error("MALFORMED_VALUE_ERROR", mismatch);
         }
         if let Some(iss) = decoded.payload.get("iss").and_then(Value::as_str) {
             if report.issuer.as_deref() != Some(iss) && report.issuer.is_some() {
-                report.error("ISSUER_MISMATCH_ERROR", format!("JWT iss {iss} is not the credential's issuer"));
+                report.error(
+                    "ISSUER_MISMATCH_ERROR",
+                    format!("JWT iss {iss} is not the credential's issuer"),
+                );
             }
             report.issuer.get_or_insert_with(|| iss.to_string());
         }
-        match decoded.verify(self.resolver.as_ref(), "assertionMethod").await {
+        match decoded
+            .verify(self.resolver.as_ref(), "assertionMethod")
+            .await
+        {
             Ok(verified) => self.bind_issuer(&verified, &mut report),
             Err(e) => Self::proof_error(&mut report, None, e),
         }
@@ -372,12 +445,18 @@ impl Verifier {
         let skew = self.options.skew.num_seconds();
         if let Some(exp) = decoded.payload.get("exp").and_then(Value::as_i64) {
             if exp + skew < now {
-                report.error("CREDENTIAL_EXPIRED", format!("the JWT expired at {exp} (exp)"));
+                report.error(
+                    "CREDENTIAL_EXPIRED",
+                    format!("the JWT expired at {exp} (exp)"),
+                );
             }
         }
         if let Some(nbf) = decoded.payload.get("nbf").and_then(Value::as_i64) {
             if nbf > now + skew {
-                report.error("CREDENTIAL_NOT_YET_VALID", format!("the JWT is not valid before {nbf} (nbf)"));
+                report.error(
+                    "CREDENTIAL_NOT_YET_VALID",
+                    format!("the JWT is not valid before {nbf} (nbf)"),
+                );
             }
         }
         self.check_dates(&credential, &mut report);

@@ -12,14 +12,19 @@ pub fn spec_dir(test: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIP {test}: {} not found (set LAUREL_SPEC_DIR); this test did not run", dir.display());
+        eprintln!(
+            "SKIP {test}: {} not found (set LAUREL_SPEC_DIR); this test did not run",
+            dir.display()
+        );
         None
     }
 }
 
 pub fn read_json(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 pub fn repo_path(relative: &str) -> PathBuf {

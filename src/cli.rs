@@ -1,0 +1,448 @@
+//! The `laurel` command line: argument parsing, and the one place errors become exit codes.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+
+use crate::dids::LocalResolver;
+use crate::issue::{self, BadgeRequest, IssueError};
+use crate::keys::{FileKeyStore, KeyError, KeyPair, KeyStore, KeyType};
+use crate::proofs::{self, Format, Secured};
+use crate::verify::{Report, Verifier, VerifyOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "laurel",
+    version,
+    about = "Open Badges 3.0 credentials: issue, verify, inspect"
+)]
+pub struct Cli {
+    /// Data folder (keys, database).
+    #[arg(
+        long,
+        global = true,
+        env = "LAUREL_DATA",
+        default_value = "./laurel-data"
+    )]
+    pub data: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Sign a credential (built from flags or read from an unsigned JSON file).
+    Issue(IssueArgs),
+    /// Verify a credential (JSON or JWT). Exit 0 verified, 1 not verified, 2 bad input.
+    Verify(VerifyArgs),
+    /// Print a readable summary of a credential without verifying it.
+    Inspect {
+        /// File to read, or - for standard input.
+        file: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Generate a key and store it.
+    New {
+        #[arg(long = "type", default_value = "ed25519")]
+        key_type: String,
+        /// Name of the key in the store (default: derived from its type and time).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List stored keys (public facts only).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct IssueArgs {
+    /// Key name, DID or verification method (default: the first stored key that fits the format).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Unsigned credential JSON file (- for standard input).
+    #[arg(long, conflicts_with_all = ["achievement", "subject", "recipient_email"])]
+    pub credential: Option<String>,
+    /// Recipient DID or URL.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Recipient email (stored salted and hashed).
+    #[arg(long)]
+    pub recipient_email: Option<String>,
+    /// Achievement name.
+    #[arg(long)]
+    pub achievement: Option<String>,
+    #[arg(long)]
+    pub achievement_id: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    #[arg(long)]
+    pub criteria: Option<String>,
+    #[arg(long)]
+    pub issuer_name: Option<String>,
+    /// RFC 3339 expiry.
+    #[arg(long)]
+    pub valid_until: Option<String>,
+    /// di (eddsa-rdfc-2022), ecdsa (ecdsa-rdfc-2019) or jwt.
+    #[arg(long, default_value = "di")]
+    pub format: String,
+    /// Output file (default: standard output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// File to verify, or - for standard input.
+    pub file: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Check dates against this instant instead of the clock (RFC 3339).
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Tolerated clock skew in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub skew: i64,
+    /// Pin the document served for URL (a DID document, controller document or status list).
+    #[arg(long = "preload", value_name = "URL=FILE")]
+    pub preload: Vec<String>,
+}
+
+/// Failures at the command-line edge, each with its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Issue(#[from] IssueError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Io(_) => 1,
+            CliError::Key(KeyError::Io(_)) => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// Reads a file argument, `-` meaning standard input, with a size cap.
+pub fn read_input(file: &str, max_bytes: usize) -> Result<Vec<u8>, CliError> {
+    let mut bytes = Vec::new();
+    let limit = (max_bytes + 1) as u64;
+    if file == "-" {
+        std::io::stdin().take(limit).read_to_end(&mut bytes)?;
+    } else {
+        let handle =
+            std::fs::File::open(file).map_err(|e| CliError::Input(format!("{file}: {e}")))?;
+        handle
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(|e| CliError::Input(format!("{file}: {e}")))?;
+    }
+    if bytes.len() > max_bytes {
+        return Err(CliError::Input(format!(
+            "{file} is larger than the limit of {max_bytes} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
+fn key_store(data: &Path) -> Result<FileKeyStore, CliError> {
+    Ok(FileKeyStore::open(data.join("keys"))?)
+}
+
+/// Runs the command and returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Key(command) => run_key(&cli.data, command),
+        Command::Issue(args) => run_issue(&cli.data, args).await,
+        Command::Verify(args) => run_verify(args).await,
+        Command::Inspect { file } => run_inspect(&file),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("laurel: {error}");
+            error.exit_code()
+        }
+    }
+}
+
+fn run_key(data: &Path, command: KeyCommand) -> Result<i32, CliError> {
+    let store = key_store(data)?;
+    match command {
+        KeyCommand::New { key_type, name } => {
+            let key_type: KeyType = key_type.parse()?;
+            let key = KeyPair::generate(key_type)?;
+            let name = name.unwrap_or_else(|| {
+                format!("{key_type}-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"))
+            });
+            let info = store.put(&name, &key)?;
+            println!("{}\t{}\t{}", info.name, info.key_type, info.did);
+        }
+        KeyCommand::List { json } => {
+            let keys = store.list()?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&keys).unwrap_or_default()
+                );
+            } else {
+                for k in keys {
+                    println!("{}\t{}\t{}\t{}", k.name, k.key_type, k.created, k.did);
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn pick_key(
+    store: &FileKeyStore,
+    reference: Option<&str>,
+    format: Format,
+) -> Result<KeyPair, CliError> {
+    if let Some(reference) = reference {
+        return Ok(store.find(reference)?);
+    }
+    let wanted = format.default_key_type();
+    let info = store
+        .list()?
+        .into_iter()
+        .find(|k| k.key_type == wanted || format == Format::Jwt)
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "no {wanted} key in the store; create one with `laurel key new --type {wanted}`"
+            ))
+        })?;
+    Ok(store.get(&info.name)?)
+}
+
+async fn run_issue(data: &Path, args: IssueArgs) -> Result<i32, CliError> {
+    let format: Format = args.format.parse().map_err(CliError::Usage)?;
+    let store = key_store(data)?;
+    let key = pick_key(&store, args.key.as_deref(), format)?;
+    let credential = match (&args.credential, &args.achievement) {
+        (Some(file), _) => {
+            let bytes = read_input(file, 4 << 20)?;
+            crate::verify::parse_json_limited(
+                &bytes,
+                &VerifyOptions {
+                    max_bytes: 4 << 20,
+                    ..VerifyOptions::default()
+                },
+            )
+            .map_err(|p| CliError::Input(format!("{file}: {}", p.detail)))?
+        }
+        (None, Some(name)) => {
+            if args.subject.is_none() && args.recipient_email.is_none() {
+                return Err(CliError::Usage(
+                    "name the recipient with --subject DID or --recipient-email EMAIL".into(),
+                ));
+            }
+            issue::build_badge(&BadgeRequest {
+                subject_id: args.subject.clone(),
+                recipient_email: args.recipient_email.clone(),
+                achievement_id: args.achievement_id.clone(),
+                achievement_name: name.clone(),
+                achievement_description: args.description.clone(),
+                criteria: args.criteria.clone(),
+                issuer_name: args.issuer_name.clone(),
+                valid_until: args.valid_until.clone(),
+            })
+        }
+        (None, None) => {
+            return Err(CliError::Usage(
+                "give --credential FILE or --achievement NAME with a recipient".into(),
+            ))
+        }
+    };
+    let secured = issue::issue(credential, &key, format).await?;
+    let text = match secured {
+        Secured::Json(value) => serde_json::to_string_pretty(&value).unwrap_or_default() + "\n",
+        Secured::Jwt(token) => token + "\n",
+    };
+    match args.output {
+        Some(path) => std::fs::write(&path, text)
+            .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?,
+        None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(0)
+}
+
+/// Builds the offline resolver from `--preload URL=FILE` arguments.
+pub fn preloaded_resolver(preloads: &[String]) -> Result<LocalResolver, CliError> {
+    let mut resolver = LocalResolver::default();
+    for entry in preloads {
+        let (url, file) = entry
+            .split_once('=')
+            .ok_or_else(|| CliError::Usage(format!("--preload takes URL=FILE, got {entry:?}")))?;
+        let bytes = read_input(file, 4 << 20)?;
+        let document: Value =
+            serde_json::from_slice(&bytes).map_err(|e| CliError::Input(format!("{file}: {e}")))?;
+        resolver.pinned.insert(url, document);
+    }
+    Ok(resolver)
+}
+
+fn print_report(report: &Report, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        );
+        return;
+    }
+    println!(
+        "{}",
+        if report.verified {
+            "VERIFIED"
+        } else {
+            "NOT VERIFIED"
+        }
+    );
+    if let Some(issuer) = &report.issuer {
+        println!("issuer: {issuer}");
+    }
+    for proof in &report.proofs {
+        println!("proof: {} by {}", proof.format, proof.verification_method);
+    }
+    println!("checks: {}", report.checks.join(", "));
+    for e in &report.errors {
+        println!("error {}: {}", e.code, e.detail);
+    }
+    for w in &report.warnings {
+        println!("warning {}: {}", w.code, w.detail);
+    }
+}
+
+async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
+    let mut options = VerifyOptions {
+        skew: chrono::Duration::seconds(args.skew),
+        ..VerifyOptions::default()
+    };
+    if let Some(now) = &args.now {
+        options.now = chrono::DateTime::parse_from_rfc3339(now)
+            .map_err(|e| CliError::Usage(format!("--now {now:?} is not RFC 3339: {e}")))?
+            .with_timezone(&chrono::Utc);
+    }
+    let resolver = preloaded_resolver(&args.preload)?;
+    let bytes = read_input(&args.file, options.max_bytes)?;
+    let verifier = Verifier::new(Arc::new(resolver), options);
+    let report = verifier.verify_bytes(&bytes).await;
+    print_report(&report, args.json);
+    if report.verified {
+        Ok(0)
+    } else if report.errors.iter().all(|e| e.code == "PARSING_ERROR") {
+        Ok(2)
+    } else {
+        Ok(1)
+    }
+}
+
+fn summary_line(label: &str, value: Option<&str>) {
+    if let Some(v) = value {
+        println!("{label:<12} {v}");
+    }
+}
+
+fn run_inspect(file: &str) -> Result<i32, CliError> {
+    let bytes = read_input(file, 4 << 20)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CliError::Input(format!("{file} is not UTF-8 text")))?;
+    let trimmed = text.trim();
+    let (credential, proof_desc) = if trimmed.starts_with('{') {
+        let value =
+            crate::verify::parse_json_limited(trimmed.as_bytes(), &VerifyOptions::default())
+                .map_err(|p| CliError::Input(p.detail))?;
+        let proofs: Vec<String> = match value.get("proof") {
+            Some(Value::Array(list)) => list.iter().map(describe_proof).collect(),
+            Some(one) => vec![describe_proof(one)],
+            None => vec!["none".into()],
+        };
+        (value, proofs.join("; "))
+    } else {
+        let decoded =
+            proofs::decode_jwt(trimmed, "vc").map_err(|e| CliError::Input(e.to_string()))?;
+        let kid = decoded
+            .header
+            .get("kid")
+            .and_then(Value::as_str)
+            .unwrap_or("(no kid)")
+            .to_string();
+        (
+            decoded.credential.clone(),
+            format!("JWT {} by {kid}", decoded.alg()),
+        )
+    };
+    let s = |p: &str| credential.pointer(p).and_then(Value::as_str);
+    summary_line("id", s("/id"));
+    summary_line(
+        "types",
+        Some(&crate::model::types_of(credential.get("type")).join(", ")),
+    );
+    summary_line("issuer", crate::model::issuer_id(&credential));
+    summary_line("issuer name", s("/issuer/name"));
+    summary_line("recipient", s("/credentialSubject/id"));
+    if let Some(Value::Array(ids)) = credential.pointer("/credentialSubject/identifier") {
+        for id in ids {
+            let kind = id
+                .get("identityType")
+                .and_then(Value::as_str)
+                .unwrap_or("identifier");
+            let hashed = id.get("hashed").and_then(Value::as_bool).unwrap_or(false);
+            println!(
+                "{:<12} {kind} ({})",
+                "recipient",
+                if hashed { "hashed" } else { "plain" }
+            );
+        }
+    }
+    summary_line("achievement", s("/credentialSubject/achievement/name"));
+    summary_line(
+        "description",
+        s("/credentialSubject/achievement/description"),
+    );
+    summary_line(
+        "criteria",
+        s("/credentialSubject/achievement/criteria/narrative"),
+    );
+    summary_line("valid from", s("/validFrom").or(s("/issuanceDate")));
+    summary_line("valid until", s("/validUntil").or(s("/expirationDate")));
+    summary_line("status", s("/credentialStatus/type"));
+    summary_line("proof", Some(&proof_desc));
+    Ok(0)
+}
+
+fn describe_proof(proof: &Value) -> String {
+    let get = |k: &str| proof.get(k).and_then(Value::as_str).unwrap_or("?");
+    let kind = match proof.get("cryptosuite").and_then(Value::as_str) {
+        Some(suite) => format!("{} {suite}", get("type")),
+        None => get("type").to_string(),
+    };
+    format!(
+        "{kind} by {} ({}, {})",
+        get("verificationMethod"),
+        get("proofPurpose"),
+        get("created")
+    )
+}
