@@ -20,20 +20,17 @@ use crate::verify::{Report, Verifier, VerifyOptions};
     about = "Open Badges 3.0 credentials: issue, verify, inspect"
 )]
 pub struct Cli {
-    /// Data folder (keys, database).
-    #[arg(
-        long,
-        global = true,
-        env = "LAUREL_DATA",
-        default_value = "./laurel-data"
-    )]
-    pub data: PathBuf,
+    /// Data folder (keys, database). Default ./laurel-data.
+    #[arg(long, global = true, env = "LAUREL_DATA")]
+    pub data: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the HTTP(S) issuer and verifier service.
+    Serve(ServeArgs),
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -63,6 +60,107 @@ pub enum KeyCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `laurel serve` settings. Precedence: flags, then LAUREL_* environment, then the TOML file.
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// TOML file with any of: listen, data, admin_token, tls_cert, tls_key, self_signed,
+    /// max_body, request_timeout.
+    #[arg(long, env = "LAUREL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
+    #[arg(long, env = "LAUREL_LISTEN")]
+    pub listen: Option<String>,
+    /// Admin bearer token (default: generated on first start, saved in DATA/admin-token).
+    #[arg(long, env = "LAUREL_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, env = "LAUREL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, env = "LAUREL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate generated for localhost.
+    #[arg(long, env = "LAUREL_SELF_SIGNED")]
+    pub self_signed: bool,
+    /// Largest request body in bytes (default 1048576).
+    #[arg(long, env = "LAUREL_MAX_BODY")]
+    pub max_body: Option<usize>,
+    /// Seconds before a request is abandoned (default 30).
+    #[arg(long, env = "LAUREL_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<u64>,
+}
+
+/// The optional TOML configuration file.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServeFile {
+    listen: Option<String>,
+    data: Option<PathBuf>,
+    admin_token: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    self_signed: Option<bool>,
+    max_body: Option<usize>,
+    request_timeout: Option<u64>,
+}
+
+/// Merges flags/environment (already merged by clap) over the TOML file over defaults.
+pub fn serve_config(
+    data: Option<PathBuf>,
+    args: &ServeArgs,
+) -> Result<crate::server::ServeConfig, CliError> {
+    let file: ServeFile = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
+            toml::from_str(&text)
+                .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?
+        }
+        None => ServeFile::default(),
+    };
+    let listen_text = args
+        .listen
+        .clone()
+        .or(file.listen)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen = listen_text.parse().map_err(|_| {
+        CliError::Usage(format!(
+            "--listen {listen_text:?} is not an address like 127.0.0.1:8080"
+        ))
+    })?;
+    let tls = match (
+        args.tls_cert.clone().or(file.tls_cert),
+        args.tls_key.clone().or(file.tls_key),
+    ) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => {
+            return Err(CliError::Usage(
+                "--tls-cert and --tls-key go together".into(),
+            ))
+        }
+    };
+    let max_body = args.max_body.or(file.max_body).unwrap_or(1 << 20);
+    if max_body < 1024 {
+        return Err(CliError::Usage(
+            "--max-body must be at least 1024 bytes".into(),
+        ));
+    }
+    Ok(crate::server::ServeConfig {
+        listen,
+        data: data
+            .or(file.data)
+            .unwrap_or_else(|| PathBuf::from("./laurel-data")),
+        admin_token: args.admin_token.clone().or(file.admin_token),
+        tls,
+        self_signed: args.self_signed || file.self_signed.unwrap_or(false),
+        max_body,
+        request_timeout: std::time::Duration::from_secs(
+            args.request_timeout.or(file.request_timeout).unwrap_or(30),
+        ),
+    })
 }
 
 #[derive(Args, Debug)]
@@ -172,9 +270,14 @@ fn key_store(data: &Path) -> Result<FileKeyStore, CliError> {
 
 /// Runs the command and returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
+    let data = cli
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("./laurel-data"));
     let result = match cli.command {
-        Command::Key(command) => run_key(&cli.data, command),
-        Command::Issue(args) => run_issue(&cli.data, args).await,
+        Command::Serve(args) => run_serve(cli.data, args).await,
+        Command::Key(command) => run_key(&data, command),
+        Command::Issue(args) => run_issue(&data, args).await,
         Command::Verify(args) => run_verify(args).await,
         Command::Inspect { file } => run_inspect(&file),
     };
@@ -185,6 +288,31 @@ pub async fn run(cli: Cli) -> i32 {
             error.exit_code()
         }
     }
+}
+
+async fn run_serve(data: Option<PathBuf>, args: ServeArgs) -> Result<i32, CliError> {
+    let config = serve_config(data, &args)?;
+    init_logging();
+    let verifier = Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default());
+    match crate::server::serve(config, verifier).await {
+        Ok(()) => Ok(0),
+        Err(e) => {
+            eprintln!("laurel: {e}");
+            Ok(1)
+        }
+    }
+}
+
+/// Structured logs on stderr; `LAUREL_LOG` (or RUST_LOG) sets the filter, default info.
+fn init_logging() {
+    let filter = std::env::var("LAUREL_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info,tower_http=info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .json()
+        .try_init();
 }
 
 fn run_key(data: &Path, command: KeyCommand) -> Result<i32, CliError> {

@@ -89,7 +89,7 @@ pub fn complete(credential: &mut Value, issuer_id: &str) {
         return;
     };
     match object.get_mut("issuer") {
-        None | Some(Value::Null) => {
+        None => {
             object.insert("issuer".into(), json!(issuer_id));
         }
         Some(Value::Object(profile)) if !profile.contains_key("id") => {
@@ -116,12 +116,28 @@ pub fn complete(credential: &mut Value, issuer_id: &str) {
     }
 }
 
+/// A signed credential and the completed credential it secures.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub secured: Secured,
+    pub credential: Value,
+}
+
 /// Checks and signs `credential` with `key` in `format`. The key's DID must be the issuer.
 pub async fn issue(
-    mut credential: Value,
+    credential: Value,
     key: &KeyPair,
     format: Format,
 ) -> Result<Secured, IssueError> {
+    Ok(issue_full(credential, key, format).await?.secured)
+}
+
+/// `issue`, also returning the completed unsigned credential (its id, issuer, dates).
+pub async fn issue_full(
+    mut credential: Value,
+    key: &KeyPair,
+    format: Format,
+) -> Result<Issued, IssueError> {
     if !credential.is_object() {
         return Err(IssueError::Invalid(vec![FieldProblem {
             path: "$".into(),
@@ -154,8 +170,12 @@ pub async fn issue(
             .await
             .map_err(ProofError::from)?;
     }
-    Ok(format
+    let secured = format
         .signer()
         .sign(&credential, key, &SignOptions::default())
-        .await?)
+        .await?;
+    Ok(Issued {
+        secured,
+        credential,
+    })
 }

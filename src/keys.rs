@@ -354,11 +354,30 @@ impl KeyPair {
 
 /// A stored key: its name, when it was made, and the private JWK.
 #[derive(Serialize, Deserialize)]
-struct StoredKey {
+pub struct StoredKey {
     name: String,
     key_type: KeyType,
     created: String,
     private_jwk: Map<String, Value>,
+}
+
+impl StoredKey {
+    pub fn new(name: &str, key: &KeyPair) -> StoredKey {
+        StoredKey {
+            name: name.to_string(),
+            key_type: key.key_type(),
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            private_jwk: key.private_jwk(),
+        }
+    }
+
+    pub fn key_pair(&self) -> Result<KeyPair, KeyError> {
+        KeyPair::from_private_jwk(&self.private_jwk)
+    }
+
+    pub fn info(&self, key: &KeyPair) -> KeyInfo {
+        info_of(&self.name, &self.created, key)
+    }
 }
 
 /// Public facts about a stored key, safe to print.

@@ -9,4 +9,7 @@ pub mod jsonld;
 pub mod keys;
 pub mod model;
 pub mod proofs;
+pub mod server;
+pub mod service;
+pub mod store;
 pub mod verify;

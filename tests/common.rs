@@ -30,3 +30,78 @@ pub fn read_json(path: &std::path::Path) -> serde_json::Value {
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
+
+/// A `laurel serve` child process on an ephemeral loopback port.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub base: String,
+    pub token: String,
+    pub data: PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts the real binary with `--data data` and waits until it listens.
+    pub fn start(data: &std::path::Path, extra: &[&str]) -> ServerProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_laurel"))
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("LAUREL_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("laurel serve starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let mut base = String::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(url) = line.strip_prefix("Laurel listening on ") {
+                base = url.trim().to_string();
+            }
+            if line.starts_with("admin token") {
+                break;
+            }
+        }
+        assert!(!base.is_empty(), "server did not report its address");
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let token = std::fs::read_to_string(data.join("admin-token"))
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        ServerProcess {
+            child,
+            base,
+            token,
+            data: data.to_path_buf(),
+        }
+    }
+
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill(); // SIGKILL on Unix
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+pub fn temp_data_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("laurel-{tag}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap()
+}

@@ -1,0 +1,484 @@
+//! The HTTP(S) edge: routes, extractors, auth, limits and the single mapping of errors to
+//! problem details. Handlers only translate between HTTP and `service`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRequest, FromRequestParts, Path as UrlPath, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::model::FieldProblem;
+use crate::service::{self, Service, ServiceError};
+use crate::verify::{self, VerifyOptions};
+
+/// Server settings after flags, environment and the TOML file are merged.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    pub admin_token: Option<String>,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub self_signed: bool,
+    pub max_body: usize,
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub max_body: usize,
+    pub request_timeout: Duration,
+}
+
+/// An error as the client sees it: RFC 9457 problem details.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    title: &'static str,
+    detail: String,
+    problems: Vec<FieldProblem>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            title,
+            detail: detail.into(),
+            problems: vec![],
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::BadRequest(detail, problems) => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                title: "Bad request",
+                detail,
+                problems,
+            },
+            ServiceError::NotFound(d) => ApiError::new(StatusCode::NOT_FOUND, "Not found", d),
+            ServiceError::Conflict(d) => ApiError::new(StatusCode::CONFLICT, "Conflict", d),
+            ServiceError::Internal(d) => {
+                tracing::error!(error = %d, "internal error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error",
+                    "the server could not complete the request",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        if !self.problems.is_empty() {
+            body["errors"] = json!(self
+                .problems
+                .iter()
+                .map(|p| json!({"type": "https://www.w3.org/TR/vc-data-model#MALFORMED_VALUE_ERROR", "title": "Malformed value", "detail": format!("{}: {}", p.path, p.message), "path": p.path}))
+                .collect::<Vec<_>>());
+        }
+        let mut response = (self.status, Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// A JSON request body, read within the size limit and parsed within the depth limit.
+pub struct JsonBody(pub Value);
+
+impl FromRequest<AppState> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if !content_type.contains("json") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type",
+                format!(
+                    "send JSON (Content-Type: application/json), not {:?}",
+                    content_type
+                ),
+            ));
+        }
+        let bytes = axum::body::to_bytes(request.into_body(), state.max_body)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Payload too large",
+                    format!("the request body is larger than {} bytes", state.max_body),
+                )
+            })?;
+        let options = VerifyOptions {
+            max_bytes: state.max_body,
+            ..VerifyOptions::default()
+        };
+        verify::parse_json_limited(&bytes, &options)
+            .map(JsonBody)
+            .map_err(|p| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", p.detail))
+    }
+}
+
+/// Proof that the request carried the admin bearer token.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        match token {
+            Some(token) if state.service.authorized(token) => Ok(Admin),
+            Some(_) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "the bearer token is not valid",
+            )),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "this endpoint needs Authorization: Bearer <admin token>",
+            )),
+        }
+    }
+}
+
+async fn issue(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let record = state.service.issue(&body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"verifiableCredential": record.credential})),
+    )
+        .into_response())
+}
+
+async fn verify_credential(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let report = state.service.verify(&body).await?;
+    let status = if report.verified {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok((status, Json(report)).into_response())
+}
+
+async fn get_credential(
+    _: Admin,
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.service.credential(&id)?).into_response())
+}
+
+#[derive(Deserialize)]
+struct Page {
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+async fn list_credentials(
+    _: Admin,
+    State(state): State<AppState>,
+    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(page) =
+        page.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
+    let limit = page.limit.unwrap_or(50);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    Ok(Json(state.service.credentials(page.offset.unwrap_or(0), limit)?).into_response())
+}
+
+async fn put_profile(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    Ok((StatusCode::CREATED, Json(state.service.put_profile(&body)?)).into_response())
+}
+
+async fn get_profile(
+    _: Admin,
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.service.profile(&id)?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResolveQuery {
+    public_key_format: Option<String>,
+}
+
+async fn resolve_identifier(
+    UrlPath(did): UrlPath<String>,
+    Query(query): Query<ResolveQuery>,
+) -> Response {
+    let (status, body) = match service::resolve_did(&did, query.public_key_format.as_deref()) {
+        Ok(result) => (StatusCode::OK, result),
+        Err((status, body)) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            body,
+        ),
+    };
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/ld+json;profile=\"https://w3id.org/did-resolution\""),
+    );
+    response
+}
+
+async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    Ok(Json(state.service.jwks()?).into_response())
+}
+
+async fn healthz() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+async fn openapi() -> Response {
+    let body: Value =
+        serde_json::from_str(include_str!("openapi.json")).unwrap_or_else(|_| json!({}));
+    Json(body).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "Not found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        "this endpoint does not accept that method",
+    )
+}
+
+/// Bounds every request's time; the client gets a JSON 503 instead of a hung connection.
+async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Timeout",
+            "the request took too long",
+        )
+        .into_response(),
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/credentials/issue", post(issue))
+        .route("/credentials/verify", post(verify_credential))
+        .route("/credentials", get(list_credentials))
+        .route("/credentials/{id}", get(get_credential))
+        .route("/profiles", post(put_profile))
+        .route("/profiles/{id}", get(get_profile))
+        .route("/1.0/identifiers/{did}", get(resolve_identifier))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+/// Opens the store, bootstraps the issuer, and serves until SIGINT/SIGTERM.
+pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<(), ServerError> {
+    std::fs::create_dir_all(&config.data)?;
+    let store = Arc::new(crate::store::SledStore::open(&config.data)?);
+    let (service, bootstrap) =
+        Service::open(store.clone(), verifier, config.admin_token.as_deref())?;
+    let token_file = config.data.join("admin-token");
+    if let Some(token) = &bootstrap.generated_token {
+        write_private(&token_file, format!("{token}\n").as_bytes())?;
+    }
+    let state = AppState {
+        service: Arc::new(service),
+        max_body: config.max_body,
+        request_timeout: config.request_timeout,
+    };
+    let app = router(state);
+
+    let listener = std::net::TcpListener::bind(config.listen)
+        .map_err(|e| ServerError::Bind(config.listen, e))?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    let shutdown_handle = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        shutdown_handle.graceful_shutdown(Some(Duration::from_secs(30)));
+    });
+
+    let tls = match (&config.tls, config.self_signed) {
+        (Some((cert, key)), _) => Some((std::fs::read(cert)?, std::fs::read(key)?)),
+        (None, true) => {
+            let names = vec![
+                "localhost".to_string(),
+                "127.0.0.1".to_string(),
+                "::1".to_string(),
+            ];
+            let generated = rcgen::generate_simple_self_signed(names)
+                .map_err(|e| ServerError::Tls(e.to_string()))?;
+            let cert_pem = generated.cert.pem();
+            std::fs::write(config.data.join("self-signed-cert.pem"), &cert_pem)?;
+            Some((
+                cert_pem.into_bytes(),
+                generated.key_pair.serialize_pem().into_bytes(),
+            ))
+        }
+        (None, false) => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("Laurel listening on {scheme}://{address}");
+    println!("issuer DID: {}", bootstrap.issuer_did);
+    if config.admin_token.is_some() {
+        println!("admin token: the one given with --admin-token / LAUREL_ADMIN_TOKEN");
+    } else {
+        println!("admin token: in {}", token_file.display());
+    }
+    if config.self_signed {
+        println!(
+            "self-signed certificate: {}",
+            config.data.join("self-signed-cert.pem").display()
+        );
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    let service_app = app.into_make_service();
+    match tls {
+        Some((cert, key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let rustls_config = axum_server::tls_rustls::RustlsConfig::from_pem(cert, key)
+                .await
+                .map_err(|e| ServerError::Tls(e.to_string()))?;
+            axum_server::from_tcp_rustls(listener, rustls_config)
+                .handle(handle)
+                .serve(service_app)
+                .await?;
+        }
+        None => {
+            axum_server::from_tcp(listener)
+                .handle(handle)
+                .serve(service_app)
+                .await?
+        }
+    }
+    store.flush_all()?;
+    tracing::info!("stopped; database flushed");
+    Ok(())
+}

@@ -1,0 +1,407 @@
+//! Persistence: the `Store` trait the service depends on, and its sled implementation.
+//!
+//! ## sled layout (the one place it is described)
+//! | tree          | key                          | value                                   |
+//! |---------------|------------------------------|-----------------------------------------|
+//! | `keys`        | key name (UTF-8)             | JSON `StoredKey` (private JWK, created) |
+//! | `meta`        | `issuer_key`, `admin_token_sha256` | UTF-8 string                      |
+//! | `credentials` | credential id (UTF-8)        | JSON `CredentialRecord`                 |
+//! | `issue_order` | u64 big-endian sequence      | credential id (listing in issue order)  |
+//! | `profiles`    | profile id (UTF-8)           | JSON Profile object                     |
+//! | `audit`       | u64 big-endian sequence      | JSON `AuditEntry` (append-only)         |
+//!
+//! Every write the client is told about commits in one sled transaction, then `flush()`es and
+//! `sync_all()`s the database files: sled's flush uses `sync_file_range` on Linux, which does not
+//! flush the disk's write cache.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+use crate::keys::{KeyError, KeyInfo, KeyPair, KeyStore, StoredKey};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the database at {path} is locked by another process (is another `laurel serve` running?)"
+    )]
+    Locked { path: String },
+    #[error("the database at {path} cannot be opened: {detail}")]
+    Open { path: String, detail: String },
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("a credential with id {0:?} already exists")]
+    Duplicate(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// One issued credential as the issuer keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialRecord {
+    pub id: String,
+    pub issued_at: String,
+    pub format: String,
+    pub issuer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+    /// The secured credential: a JSON object, or a compact JWT string.
+    #[serde(rename = "verifiableCredential")]
+    pub credential: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
+}
+
+/// One line of the append-only audit log.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuditEntry {
+    pub at: String,
+    pub action: String,
+    pub subject: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Value>,
+}
+
+impl AuditEntry {
+    pub fn now(action: &str, subject: &str, detail: Option<Value>) -> AuditEntry {
+        AuditEntry {
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            action: action.into(),
+            subject: subject.into(),
+            detail,
+        }
+    }
+}
+
+/// What the service needs from storage. sled implements it; another engine can too.
+pub trait Store: KeyStore + Send + Sync {
+    fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError>;
+    fn put_meta(&self, name: &str, value: &str) -> Result<(), StoreError>;
+    /// Stores a newly issued credential and its audit entry atomically and durably.
+    fn insert_credential(&self, record: &CredentialRecord) -> Result<(), StoreError>;
+    fn get_credential(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError>;
+    fn list_credentials(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<CredentialRecord>, usize), StoreError>;
+    fn put_profile(&self, id: &str, profile: &Map<String, Value>) -> Result<(), StoreError>;
+    fn get_profile(&self, id: &str) -> Result<Option<Map<String, Value>>, StoreError>;
+    fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Makes everything written so far durable (used at shutdown).
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+pub struct SledStore {
+    db: sled::Db,
+    path: PathBuf,
+    keys: sled::Tree,
+    meta: sled::Tree,
+    credentials: sled::Tree,
+    issue_order: sled::Tree,
+    profiles: sled::Tree,
+    audit: sled::Tree,
+    /// Serializes durability syncs so concurrent writers share one fsync where possible.
+    sync_lock: Mutex<()>,
+}
+
+fn json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+impl SledStore {
+    /// Opens (or creates) the database in `dir`, with clear errors for a locked or corrupt one.
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        let path = dir.join("db");
+        std::fs::create_dir_all(&path).map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+        let db = sled::Config::new().path(&path).open().map_err(|e| {
+            let detail = e.to_string();
+            if detail.contains("WouldBlock")
+                || detail.contains("lock")
+                || detail.contains("Resource temporarily unavailable")
+            {
+                StoreError::Locked {
+                    path: path.display().to_string(),
+                }
+            } else {
+                StoreError::Open {
+                    path: path.display().to_string(),
+                    detail,
+                }
+            }
+        })?;
+        let tree = |name: &str| db.open_tree(name);
+        Ok(SledStore {
+            keys: tree("keys")?,
+            meta: tree("meta")?,
+            credentials: tree("credentials")?,
+            issue_order: tree("issue_order")?,
+            profiles: tree("profiles")?,
+            audit: tree("audit")?,
+            db,
+            path,
+            sync_lock: Mutex::new(()),
+        })
+    }
+
+    /// flush + fsync of every file of the database.
+    fn make_durable(&self) -> Result<(), StoreError> {
+        let _guard = self.sync_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.db.flush()?;
+        sync_dir_files(&self.path).map_err(|e| StoreError::Database(format!("fsync: {e}")))?;
+        Ok(())
+    }
+
+    fn next_sequence(&self) -> Result<[u8; 8], StoreError> {
+        Ok(self.db.generate_id()?.to_be_bytes())
+    }
+}
+
+fn sync_dir_files(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_file() {
+            std::fs::File::open(entry.path())?.sync_all()?;
+        } else if kind.is_dir() {
+            sync_dir_files(&entry.path())?;
+        }
+    }
+    std::fs::File::open(dir)?.sync_all()
+}
+
+fn transaction_error(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(inner) => inner,
+        TransactionError::Storage(e) => StoreError::Database(e.to_string()),
+    }
+}
+
+impl SledStore {
+    /// Flushes and syncs everything (shutdown).
+    pub fn flush_all(&self) -> Result<(), StoreError> {
+        self.make_durable()
+    }
+}
+
+impl KeyStore for SledStore {
+    fn put(&self, name: &str, key: &KeyPair) -> Result<KeyInfo, KeyError> {
+        let stored = StoredKey::new(name, key);
+        let bytes = serde_json::to_vec(&stored).map_err(|e| KeyError::Invalid(e.to_string()))?;
+        let previous = self
+            .keys
+            .compare_and_swap(name.as_bytes(), None as Option<&[u8]>, Some(bytes))
+            .map_err(|e| KeyError::Invalid(e.to_string()))?;
+        if previous.is_err() {
+            return Err(KeyError::Invalid(format!(
+                "a key named {name:?} already exists"
+            )));
+        }
+        self.make_durable()
+            .map_err(|e| KeyError::Invalid(e.to_string()))?;
+        Ok(stored.info(key))
+    }
+
+    fn get(&self, name: &str) -> Result<KeyPair, KeyError> {
+        let bytes = self
+            .keys
+            .get(name.as_bytes())
+            .map_err(|e| KeyError::Invalid(e.to_string()))?
+            .ok_or_else(|| KeyError::NotFound(name.to_string()))?;
+        let stored: StoredKey =
+            serde_json::from_slice(&bytes).map_err(|e| KeyError::Invalid(e.to_string()))?;
+        stored.key_pair()
+    }
+
+    fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
+        let mut keys = Vec::new();
+        for item in self.keys.iter() {
+            let (_, bytes) = item.map_err(|e| KeyError::Invalid(e.to_string()))?;
+            let stored: StoredKey =
+                serde_json::from_slice(&bytes).map_err(|e| KeyError::Invalid(e.to_string()))?;
+            let key = stored.key_pair()?;
+            keys.push(stored.info(&key));
+        }
+        keys.sort_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));
+        Ok(keys)
+    }
+}
+
+impl Store for SledStore {
+    fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .meta
+            .get(name.as_bytes())?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    fn put_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.meta.insert(name.as_bytes(), value.as_bytes())?;
+        self.make_durable()
+    }
+
+    fn insert_credential(&self, record: &CredentialRecord) -> Result<(), StoreError> {
+        let record_bytes = json_bytes(record)?;
+        let audit_bytes = json_bytes(&AuditEntry::now(
+            "issue",
+            &record.id,
+            Some(serde_json::json!({"format": record.format})),
+        ))?;
+        let (order_key, audit_key) = (self.next_sequence()?, self.next_sequence()?);
+        (&self.credentials, &self.issue_order, &self.audit)
+            .transaction(|(credentials, order, audit)| {
+                if credentials.get(record.id.as_bytes())?.is_some() {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Duplicate(
+                        record.id.clone(),
+                    )));
+                }
+                credentials.insert(record.id.as_bytes(), record_bytes.as_slice())?;
+                order.insert(&order_key, record.id.as_bytes())?;
+                audit.insert(&audit_key, audit_bytes.as_slice())?;
+                Ok(())
+            })
+            .map_err(transaction_error)?;
+        self.make_durable()
+    }
+
+    fn get_credential(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError> {
+        self.credentials
+            .get(id.as_bytes())?
+            .map(|b| from_json(&b, "credential"))
+            .transpose()
+    }
+
+    fn list_credentials(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<CredentialRecord>, usize), StoreError> {
+        let total = self.issue_order.len();
+        let mut records = Vec::new();
+        for item in self.issue_order.iter().skip(offset).take(limit) {
+            let (_, id) = item?;
+            if let Some(bytes) = self.credentials.get(&id)? {
+                records.push(from_json(&bytes, "credential")?);
+            }
+        }
+        Ok((records, total))
+    }
+
+    fn put_profile(&self, id: &str, profile: &Map<String, Value>) -> Result<(), StoreError> {
+        let bytes = json_bytes(profile)?;
+        let audit = json_bytes(&AuditEntry::now("profile", id, None))?;
+        let audit_key = self.next_sequence()?;
+        (&self.profiles, &self.audit)
+            .transaction(|(profiles, log)| {
+                profiles.insert(id.as_bytes(), bytes.as_slice())?;
+                log.insert(&audit_key, audit.as_slice())?;
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(transaction_error)?;
+        self.make_durable()
+    }
+
+    fn get_profile(&self, id: &str) -> Result<Option<Map<String, Value>>, StoreError> {
+        self.profiles
+            .get(id.as_bytes())?
+            .map(|b| from_json(&b, "profile"))
+            .transpose()
+    }
+
+    fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit
+            .iter()
+            .values()
+            .map(|v| from_json(&v?, "audit entry"))
+            .collect()
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.make_durable()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyType;
+
+    fn temp_dir() -> PathBuf {
+        std::env::temp_dir().join(format!("laurel-store-{}", uuid::Uuid::new_v4()))
+    }
+
+    fn record(id: &str) -> CredentialRecord {
+        CredentialRecord {
+            id: id.into(),
+            issued_at: "2026-01-01T00:00:00Z".into(),
+            format: "eddsa-rdfc-2022".into(),
+            issuer: "did:key:z".into(),
+            recipient: Some("did:example:r".into()),
+            credential: serde_json::json!({"id": id}),
+            status: None,
+        }
+    }
+
+    #[test]
+    fn credentials_keys_and_audit_survive_reopen() {
+        let dir = temp_dir();
+        let key = KeyPair::generate(KeyType::Ed25519).unwrap();
+        {
+            let store = SledStore::open(&dir).unwrap();
+            store.put("issuer", &key).unwrap();
+            store.insert_credential(&record("urn:1")).unwrap();
+            store.insert_credential(&record("urn:2")).unwrap();
+            assert!(matches!(
+                store.insert_credential(&record("urn:1")),
+                Err(StoreError::Duplicate(_))
+            ));
+        }
+        let store = SledStore::open(&dir).unwrap();
+        assert_eq!(store.get("issuer").unwrap().did(), key.did());
+        assert_eq!(
+            store.get_credential("urn:2").unwrap().unwrap(),
+            record("urn:2")
+        );
+        let (page, total) = store.list_credentials(1, 10).unwrap();
+        assert_eq!((page.len(), total, page[0].id.as_str()), (1, 2, "urn:2"));
+        assert_eq!(store.audit_log().unwrap().len(), 2);
+        drop(store);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_database_is_a_clear_error() {
+        let dir = temp_dir();
+        let _first = SledStore::open(&dir).unwrap();
+        let second = SledStore::open(&dir);
+        assert!(
+            matches!(second, Err(StoreError::Locked { .. })),
+            "{:?}",
+            second.err()
+        );
+    }
+}
