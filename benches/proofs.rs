@@ -11,16 +11,13 @@ use laurel::verify::{Verifier, VerifyOptions};
 use serde_json::Value;
 
 fn typical_credential(key: &KeyPair) -> Value {
-    let mut credential: Value =
-        serde_json::from_str(include_str!("typical-credential.json")).unwrap();
+    let mut credential: Value = serde_json::from_str(include_str!("typical-credential.json")).unwrap();
     credential["issuer"]["id"] = Value::String(key.did());
     credential
 }
 
 fn bench_formats(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let verifier = Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default());
     let cases = [
         ("eddsa-rdfc-2022", Format::EddsaRdfc2022, KeyType::Ed25519),
@@ -34,19 +31,13 @@ fn bench_formats(c: &mut Criterion) {
         let credential = typical_credential(&key);
         let signer = format.signer();
         let options = laurel::proofs::SignOptions::default();
-        let signed = rt
-            .block_on(signer.sign(&credential, &key, &options))
-            .unwrap()
-            .to_json_value();
+        let signed = rt.block_on(signer.sign(&credential, &key, &options)).unwrap().to_json_value();
         assert!(
             rt.block_on(verifier.verify_value(&signed)).verified,
             "{name} must verify before it is measured"
         );
         c.bench_function(&format!("{name} sign"), |b| {
-            b.iter(|| {
-                rt.block_on(signer.sign(&credential, &key, &options))
-                    .unwrap()
-            })
+            b.iter(|| rt.block_on(signer.sign(&credential, &key, &options)).unwrap())
         });
         c.bench_function(&format!("{name} verify"), |b| {
             b.iter(|| {
@@ -65,9 +56,7 @@ fn bench_formats(c: &mut Criterion) {
         b.iter(|| laurel::canon::canonicalize(&quads, laurel::canon::Limits::default()).unwrap())
     });
     let message = [7u8; 64];
-    c.bench_function("ed25519 signature alone", |b| {
-        b.iter(|| key.sign_raw(&message).unwrap())
-    });
+    c.bench_function("ed25519 signature alone", |b| b.iter(|| key.sign_raw(&message).unwrap()));
 }
 
 criterion_group!(benches, bench_formats);

@@ -21,14 +21,8 @@ const TYPICAL_CREDENTIAL: &str = include_str!("typical-credential.json");
 /// consulted first, so only the ones it lacks (OB 3.0.x, extensions, status
 /// list v1, citizenship v4rc1) are actually served from here.
 const BUNDLED_CONTEXTS: &[(&str, &str)] = &[
-    (
-        "https://www.w3.org/2018/credentials/v1",
-        include_str!("../contexts/credentials-v1.jsonld"),
-    ),
-    (
-        "https://www.w3.org/ns/credentials/v2",
-        include_str!("../contexts/credentials-v2.jsonld"),
-    ),
+    ("https://www.w3.org/2018/credentials/v1", include_str!("../contexts/credentials-v1.jsonld")),
+    ("https://www.w3.org/ns/credentials/v2", include_str!("../contexts/credentials-v2.jsonld")),
     (
         "https://purl.imsglobal.org/spec/ob/v3p0/context.json",
         include_str!("../contexts/ob-context-3.0.0.json"),
@@ -49,14 +43,8 @@ const BUNDLED_CONTEXTS: &[(&str, &str)] = &[
         "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json",
         include_str!("../contexts/ob-extensions.json"),
     ),
-    (
-        "https://w3id.org/security/data-integrity/v1",
-        include_str!("../contexts/data-integrity-v1.jsonld"),
-    ),
-    (
-        "https://w3id.org/security/data-integrity/v2",
-        include_str!("../contexts/data-integrity-v2.jsonld"),
-    ),
+    ("https://w3id.org/security/data-integrity/v1", include_str!("../contexts/data-integrity-v1.jsonld")),
+    ("https://w3id.org/security/data-integrity/v2", include_str!("../contexts/data-integrity-v2.jsonld")),
     (
         "https://www.w3.org/ns/credentials/status/v1",
         include_str!("../contexts/bitstring-status-list-v1.jsonld"),
@@ -65,37 +53,17 @@ const BUNDLED_CONTEXTS: &[(&str, &str)] = &[
         "https://w3id.org/security/suites/ed25519-2020/v1",
         include_str!("../contexts/ed25519-signature-2020-v1.jsonld"),
     ),
-    (
-        "https://w3id.org/security/multikey/v1",
-        include_str!("../contexts/multikey-v1.jsonld"),
-    ),
-    (
-        "https://www.w3.org/ns/did/v1",
-        include_str!("../contexts/did-v1.jsonld"),
-    ),
-    (
-        "https://w3id.org/security/v1",
-        include_str!("../contexts/security-v1.jsonld"),
-    ),
-    (
-        "https://w3id.org/security/v2",
-        include_str!("../contexts/security-v2.jsonld"),
-    ),
-    (
-        "https://w3id.org/citizenship/v4rc1",
-        include_str!("../contexts/citizenship-v4rc1.jsonld"),
-    ),
+    ("https://w3id.org/security/multikey/v1", include_str!("../contexts/multikey-v1.jsonld")),
+    ("https://www.w3.org/ns/did/v1", include_str!("../contexts/did-v1.jsonld")),
+    ("https://w3id.org/security/v1", include_str!("../contexts/security-v1.jsonld")),
+    ("https://w3id.org/security/v2", include_str!("../contexts/security-v2.jsonld")),
+    ("https://w3id.org/citizenship/v4rc1", include_str!("../contexts/citizenship-v4rc1.jsonld")),
 ];
 
 fn context_loader() -> ContextLoader {
-    let map: HashMap<String, String> = BUNDLED_CONTEXTS
-        .iter()
-        .map(|(url, doc)| (url.to_string(), doc.to_string()))
-        .collect();
-    ContextLoader::empty()
-        .with_static_loader()
-        .with_context_map_from(map)
-        .expect("bundled contexts parse")
+    let map: HashMap<String, String> =
+        BUNDLED_CONTEXTS.iter().map(|(url, doc)| (url.to_string(), doc.to_string())).collect();
+    ContextLoader::empty().with_static_loader().with_context_map_from(map).expect("bundled contexts parse")
 }
 
 /// Ed25519 key from a fixed 32-byte seed, as an ssi JWK.
@@ -109,10 +77,7 @@ fn fixed_ed25519_jwk() -> JWK {
 }
 
 fn bench_ssi(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 
     let jwk = fixed_ed25519_jwk();
     let vm_url = DIDKey::generate_url(&jwk).expect("did:key URL");
@@ -130,10 +95,7 @@ fn bench_ssi(c: &mut Criterion) {
 
     let sign = |vc: JsonCredential| {
         suite.sign_with(
-            SignatureEnvironment {
-                json_ld_loader: &loader,
-                eip712_loader: (),
-            },
+            SignatureEnvironment { json_ld_loader: &loader, eip712_loader: () },
             vc,
             &resolver,
             &signer,
@@ -146,19 +108,13 @@ fn bench_ssi(c: &mut Criterion) {
     let params = VerificationParameters::from_resolver(&resolver).with_json_ld_loader(&loader);
 
     // Guard: never benchmark a failing path.
-    let outcome = rt
-        .block_on(signed.verify(&params))
-        .expect("verification ran");
+    let outcome = rt.block_on(signed.verify(&params)).expect("verification ran");
     assert!(outcome.is_ok(), "proof invalid: {outcome:?}");
     let signed_json = serde_json::to_value(&signed).unwrap();
     assert_eq!(signed_json["proof"]["cryptosuite"], "eddsa-rdfc-2022");
 
     c.bench_function("ssi/eddsa-rdfc-2022 sign", |b| {
-        b.iter_batched(
-            || credential.clone(),
-            |vc| rt.block_on(sign(vc)).unwrap(),
-            BatchSize::SmallInput,
-        )
+        b.iter_batched(|| credential.clone(), |vc| rt.block_on(sign(vc)).unwrap(), BatchSize::SmallInput)
     });
 
     c.bench_function("ssi/eddsa-rdfc-2022 verify", |b| {

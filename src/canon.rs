@@ -17,11 +17,7 @@ pub const RDF_LANG_STRING: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#la
 pub enum Term {
     Iri(String),
     Blank(String),
-    Literal {
-        value: String,
-        datatype: String,
-        language: Option<String>,
-    },
+    Literal { value: String, datatype: String, language: Option<String> },
 }
 
 /// One RDF quad; `graph` is `None` for the default graph.
@@ -53,10 +49,7 @@ impl Default for Limits {
     fn default() -> Self {
         // A real credential needs a handful of steps; RDFC-1.0's own test suite at most a few
         // thousand. A 10-node clique needs millions.
-        Self {
-            max_steps: 20_000,
-            max_blank_nodes: 10_000,
-        }
+        Self { max_steps: 20_000, max_blank_nodes: 10_000 }
     }
 }
 
@@ -71,11 +64,7 @@ fn write_term(out: &mut String, term: &Term, blank: &dyn Fn(&str) -> String) {
             out.push_str("_:");
             out.push_str(&blank(label));
         }
-        Term::Literal {
-            value,
-            datatype,
-            language,
-        } => {
+        Term::Literal { value, datatype, language } => {
             out.push('"');
             escape_literal(out, value);
             out.push('"');
@@ -140,11 +129,7 @@ struct IdIssuer {
 
 impl IdIssuer {
     fn new(prefix: &'static str) -> Self {
-        Self {
-            prefix,
-            issued: HashMap::new(),
-            order: Vec::new(),
-        }
+        Self { prefix, issued: HashMap::new(), order: Vec::new() }
     }
     fn issue(&mut self, existing: &str) -> String {
         if let Some(id) = self.issued.get(existing) {
@@ -211,13 +196,7 @@ impl<'a> State<'a> {
         sha256_hex(&lines.concat())
     }
 
-    fn hash_related(
-        &self,
-        related: &str,
-        quad: &Quad,
-        issuer: &IdIssuer,
-        position: char,
-    ) -> String {
+    fn hash_related(&self, related: &str, quad: &Quad, issuer: &IdIssuer, position: char) -> String {
         let identifier = if let Some(id) = self.canonical.get(related) {
             format!("_:{id}")
         } else if let Some(id) = issuer.get(related) {
@@ -246,19 +225,13 @@ impl<'a> State<'a> {
         let mut related_by_hash: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for &i in &self.blank_quads[identifier] {
             let quad = &self.quads[i];
-            let positions = [
-                ('s', Some(&quad.subject)),
-                ('o', Some(&quad.object)),
-                ('g', quad.graph.as_ref()),
-            ];
+            let positions =
+                [('s', Some(&quad.subject)), ('o', Some(&quad.object)), ('g', quad.graph.as_ref())];
             for (position, term) in positions {
                 if let Some(related) = term.and_then(blank_label) {
                     if related != identifier {
                         let hash = self.hash_related(related, quad, &issuer, position);
-                        related_by_hash
-                            .entry(hash)
-                            .or_default()
-                            .push(related.to_string());
+                        related_by_hash.entry(hash).or_default().push(related.to_string());
                     }
                 }
             }
@@ -288,26 +261,19 @@ impl<'a> State<'a> {
                             path.push_str("_:");
                             path.push_str(&issuer_copy.issue(related));
                         }
-                        if !chosen_path.is_empty()
-                            && path.len() >= chosen_path.len()
-                            && path > chosen_path
-                        {
+                        if !chosen_path.is_empty() && path.len() >= chosen_path.len() && path > chosen_path {
                             break 'permutation;
                         }
                     }
                     for related in recursion {
-                        let (hash, result_issuer) =
-                            self.hash_n_degree(&related, issuer_copy.clone())?;
+                        let (hash, result_issuer) = self.hash_n_degree(&related, issuer_copy.clone())?;
                         path.push_str("_:");
                         path.push_str(&issuer_copy.issue(&related));
                         path.push('<');
                         path.push_str(&hash);
                         path.push('>');
                         issuer_copy = result_issuer;
-                        if !chosen_path.is_empty()
-                            && path.len() >= chosen_path.len()
-                            && path > chosen_path
-                        {
+                        if !chosen_path.is_empty() && path.len() >= chosen_path.len() && path > chosen_path {
                             break 'permutation;
                         }
                     }
@@ -349,10 +315,7 @@ fn next_permutation(items: &mut [String]) -> bool {
 }
 
 /// Computes the canonical blank node labels (RDFC-1.0 §4.4): original label -> `c14nN`.
-pub fn canonical_labels(
-    quads: &[Quad],
-    limits: Limits,
-) -> Result<HashMap<String, String>, CanonError> {
+pub fn canonical_labels(quads: &[Quad], limits: Limits) -> Result<HashMap<String, String>, CanonError> {
     let mut blank_quads: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, quad) in quads.iter().enumerate() {
         for label in quad_blanks(quad) {
@@ -363,10 +326,7 @@ pub fn canonical_labels(
         }
     }
     if blank_quads.len() > limits.max_blank_nodes {
-        return Err(CanonError::TooManyBlankNodes(
-            blank_quads.len(),
-            limits.max_blank_nodes,
-        ));
+        return Err(CanonError::TooManyBlankNodes(blank_quads.len(), limits.max_blank_nodes));
     }
     let mut state = State {
         quads,
@@ -415,12 +375,7 @@ pub fn canonical_labels(
 /// Canonicalizes a dataset to sorted canonical N-Quads (RDFC-1.0 with SHA-256).
 pub fn canonicalize(quads: &[Quad], limits: Limits) -> Result<String, CanonError> {
     let labels = canonical_labels(quads, limits)?;
-    let relabel = |label: &str| {
-        labels
-            .get(label)
-            .cloned()
-            .unwrap_or_else(|| label.to_string())
-    };
+    let relabel = |label: &str| labels.get(label).cloned().unwrap_or_else(|| label.to_string());
     let mut lines: Vec<String> = quads.iter().map(|q| quad_to_nquad(q, &relabel)).collect();
     lines.sort_unstable();
     lines.dedup();
@@ -436,12 +391,7 @@ mod tests {
     }
 
     fn edge(s: &str, o: &str) -> Quad {
-        Quad {
-            subject: blank(s),
-            predicate: "http://example.org/p".into(),
-            object: blank(o),
-            graph: None,
-        }
+        Quad { subject: blank(s), predicate: "http://example.org/p".into(), object: blank(o), graph: None }
     }
 
     #[test]
@@ -457,18 +407,8 @@ mod tests {
     #[test]
     fn symmetric_graphs_canonicalize_identically_whatever_the_labels() {
         // Two disjoint 2-cycles: all nodes share their first-degree hash, exercising N-degree hashing.
-        let a = vec![
-            edge("a", "b"),
-            edge("b", "a"),
-            edge("c", "d"),
-            edge("d", "c"),
-        ];
-        let b = vec![
-            edge("w", "x"),
-            edge("x", "w"),
-            edge("y", "z"),
-            edge("z", "y"),
-        ];
+        let a = vec![edge("a", "b"), edge("b", "a"), edge("c", "d"), edge("d", "c")];
+        let b = vec![edge("w", "x"), edge("x", "w"), edge("y", "z"), edge("z", "y")];
         let ca = canonicalize(&a, Limits::default()).unwrap();
         assert_eq!(ca, canonicalize(&b, Limits::default()).unwrap());
         assert!(ca.contains("_:c14n3"));
@@ -487,10 +427,7 @@ mod tests {
         }
         let start = std::time::Instant::now();
         let result = canonicalize(&quads, Limits::default());
-        assert!(
-            matches!(result, Err(CanonError::TooComplex(_))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(CanonError::TooComplex(_))), "{result:?}");
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
     }
 

@@ -8,17 +8,15 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
 use crate::dids::LocalResolver;
+use crate::fetch::{FetchPolicy, Fetcher};
 use crate::issue::{self, BadgeRequest, IssueError};
 use crate::keys::{FileKeyStore, KeyError, KeyPair, KeyStore, KeyType};
 use crate::proofs::{self, Format, Secured};
+use crate::status::StatusPolicy;
 use crate::verify::{Report, Verifier, VerifyOptions};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "laurel",
-    version,
-    about = "Open Badges 3.0 credentials: issue, verify, inspect"
-)]
+#[command(name = "laurel", version, about = "Open Badges 3.0 credentials: issue, verify, inspect")]
 pub struct Cli {
     /// Data folder (keys, database). Default ./laurel-data.
     #[arg(long, global = true, env = "LAUREL_DATA")]
@@ -38,6 +36,26 @@ pub enum Command {
     Issue(IssueArgs),
     /// Verify a credential (JSON or JWT). Exit 0 verified, 1 not verified, 2 bad input.
     Verify(VerifyArgs),
+    /// Revoke an issued credential (final). Opens the data folder directly: stop the server
+    /// first, or use POST /credentials/status.
+    Revoke {
+        /// The credential id.
+        id: String,
+    },
+    /// Suspend an issued credential, or lift the suspension with --undo.
+    Suspend {
+        id: String,
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Fetch a status list (or any JSON document) into the offline cache used by `verify --cache`.
+    FetchStatus {
+        url: String,
+        #[arg(long, default_value = "./laurel-cache")]
+        cache: PathBuf,
+        #[arg(long)]
+        allow_private_network: bool,
+    },
     /// Print a readable summary of a credential without verifying it.
     Inspect {
         /// File to read, or - for standard input.
@@ -90,6 +108,15 @@ pub struct ServeArgs {
     /// Seconds before a request is abandoned (default 30).
     #[arg(long, env = "LAUREL_REQUEST_TIMEOUT")]
     pub request_timeout: Option<u64>,
+    /// Public base URL for status list URLs (default: scheme and listen address).
+    #[arg(long, env = "LAUREL_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Entries per status list (default and minimum 131072).
+    #[arg(long, env = "LAUREL_STATUS_LIST_SIZE")]
+    pub status_list_size: Option<u32>,
+    /// Let verification fetch over http and from private/loopback addresses (testing only).
+    #[arg(long, env = "LAUREL_ALLOW_PRIVATE_NETWORK")]
+    pub allow_private_network: bool,
 }
 
 /// The optional TOML configuration file.
@@ -104,55 +131,45 @@ struct ServeFile {
     self_signed: Option<bool>,
     max_body: Option<usize>,
     request_timeout: Option<u64>,
+    base_url: Option<String>,
+    status_list_size: Option<u32>,
+    allow_private_network: Option<bool>,
 }
 
 /// Merges flags/environment (already merged by clap) over the TOML file over defaults.
-pub fn serve_config(
-    data: Option<PathBuf>,
-    args: &ServeArgs,
-) -> Result<crate::server::ServeConfig, CliError> {
+pub fn serve_config(data: Option<PathBuf>, args: &ServeArgs) -> Result<crate::server::ServeConfig, CliError> {
     let file: ServeFile = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
-            toml::from_str(&text)
-                .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?
+            toml::from_str(&text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?
         }
         None => ServeFile::default(),
     };
-    let listen_text = args
-        .listen
-        .clone()
-        .or(file.listen)
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen_text = args.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
     let listen = listen_text.parse().map_err(|_| {
-        CliError::Usage(format!(
-            "--listen {listen_text:?} is not an address like 127.0.0.1:8080"
-        ))
+        CliError::Usage(format!("--listen {listen_text:?} is not an address like 127.0.0.1:8080"))
     })?;
-    let tls = match (
-        args.tls_cert.clone().or(file.tls_cert),
-        args.tls_key.clone().or(file.tls_key),
-    ) {
+    let tls = match (args.tls_cert.clone().or(file.tls_cert), args.tls_key.clone().or(file.tls_key)) {
         (Some(cert), Some(key)) => Some((cert, key)),
         (None, None) => None,
-        _ => {
-            return Err(CliError::Usage(
-                "--tls-cert and --tls-key go together".into(),
-            ))
-        }
+        _ => return Err(CliError::Usage("--tls-cert and --tls-key go together".into())),
     };
     let max_body = args.max_body.or(file.max_body).unwrap_or(1 << 20);
     if max_body < 1024 {
-        return Err(CliError::Usage(
-            "--max-body must be at least 1024 bytes".into(),
-        ));
+        return Err(CliError::Usage("--max-body must be at least 1024 bytes".into()));
+    }
+    let status_list_size =
+        args.status_list_size.or(file.status_list_size).unwrap_or(crate::status::MIN_LIST_ENTRIES as u32);
+    if (status_list_size as usize) < crate::status::MIN_LIST_ENTRIES || !status_list_size.is_multiple_of(8) {
+        return Err(CliError::Usage(format!(
+            "--status-list-size must be a multiple of 8 and at least {}",
+            crate::status::MIN_LIST_ENTRIES
+        )));
     }
     Ok(crate::server::ServeConfig {
         listen,
-        data: data
-            .or(file.data)
-            .unwrap_or_else(|| PathBuf::from("./laurel-data")),
+        data: data.or(file.data).unwrap_or_else(|| PathBuf::from("./laurel-data")),
         admin_token: args.admin_token.clone().or(file.admin_token),
         tls,
         self_signed: args.self_signed || file.self_signed.unwrap_or(false),
@@ -160,6 +177,9 @@ pub fn serve_config(
         request_timeout: std::time::Duration::from_secs(
             args.request_timeout.or(file.request_timeout).unwrap_or(30),
         ),
+        base_url: args.base_url.clone().or(file.base_url),
+        status_list_size,
+        allow_private_network: args.allow_private_network || file.allow_private_network.unwrap_or(false),
     })
 }
 
@@ -215,6 +235,18 @@ pub struct VerifyArgs {
     /// Pin the document served for URL (a DID document, controller document or status list).
     #[arg(long = "preload", value_name = "URL=FILE")]
     pub preload: Vec<String>,
+    /// Folder of documents saved by `laurel fetch-status`, used when the network is not.
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Never use the network: pinned and cached documents only.
+    #[arg(long)]
+    pub offline: bool,
+    /// Allow http and private/loopback addresses when fetching (testing only).
+    #[arg(long)]
+    pub allow_private_network: bool,
+    /// enforce (default): a status that cannot be fetched fails; warn: it is a warning.
+    #[arg(long, default_value = "enforce")]
+    pub status_policy: String,
 }
 
 /// Failures at the command-line edge, each with its exit code.
@@ -249,17 +281,11 @@ pub fn read_input(file: &str, max_bytes: usize) -> Result<Vec<u8>, CliError> {
     if file == "-" {
         std::io::stdin().take(limit).read_to_end(&mut bytes)?;
     } else {
-        let handle =
-            std::fs::File::open(file).map_err(|e| CliError::Input(format!("{file}: {e}")))?;
-        handle
-            .take(limit)
-            .read_to_end(&mut bytes)
-            .map_err(|e| CliError::Input(format!("{file}: {e}")))?;
+        let handle = std::fs::File::open(file).map_err(|e| CliError::Input(format!("{file}: {e}")))?;
+        handle.take(limit).read_to_end(&mut bytes).map_err(|e| CliError::Input(format!("{file}: {e}")))?;
     }
     if bytes.len() > max_bytes {
-        return Err(CliError::Input(format!(
-            "{file} is larger than the limit of {max_bytes} bytes"
-        )));
+        return Err(CliError::Input(format!("{file} is larger than the limit of {max_bytes} bytes")));
     }
     Ok(bytes)
 }
@@ -270,16 +296,18 @@ fn key_store(data: &Path) -> Result<FileKeyStore, CliError> {
 
 /// Runs the command and returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
-    let data = cli
-        .data
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("./laurel-data"));
+    let data = cli.data.clone().unwrap_or_else(|| PathBuf::from("./laurel-data"));
     let result = match cli.command {
         Command::Serve(args) => run_serve(cli.data, args).await,
         Command::Key(command) => run_key(&data, command),
         Command::Issue(args) => run_issue(&data, args).await,
         Command::Verify(args) => run_verify(args).await,
         Command::Inspect { file } => run_inspect(&file),
+        Command::Revoke { id } => run_set_status(&data, &id, "revocation", true),
+        Command::Suspend { id, undo } => run_set_status(&data, &id, "suspension", !undo),
+        Command::FetchStatus { url, cache, allow_private_network } => {
+            run_fetch_status(&url, cache, allow_private_network).await
+        }
     };
     match result {
         Ok(code) => code,
@@ -293,7 +321,11 @@ pub async fn run(cli: Cli) -> i32 {
 async fn run_serve(data: Option<PathBuf>, args: ServeArgs) -> Result<i32, CliError> {
     let config = serve_config(data, &args)?;
     init_logging();
-    let verifier = Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default());
+    let policy =
+        FetchPolicy { allow_private_network: config.allow_private_network, ..FetchPolicy::default() };
+    let resolver =
+        LocalResolver { fetcher: Some(Arc::new(Fetcher::new(policy, None))), ..LocalResolver::default() };
+    let verifier = Verifier::new(Arc::new(resolver), VerifyOptions::default());
     match crate::server::serve(config, verifier).await {
         Ok(()) => Ok(0),
         Err(e) => {
@@ -315,25 +347,46 @@ fn init_logging() {
         .try_init();
 }
 
+fn run_set_status(data: &Path, id: &str, purpose: &str, value: bool) -> Result<i32, CliError> {
+    let store = crate::store::SledStore::open(data).map_err(|e| match e {
+        crate::store::StoreError::Locked { .. } => CliError::Input(format!(
+            "{e}; while the server runs, use POST /credentials/status with the admin token"
+        )),
+        other => CliError::Input(other.to_string()),
+    })?;
+    match crate::service::set_status(&store, id, purpose, value) {
+        Ok(result) => {
+            println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+            Ok(0)
+        }
+        Err(e) => Err(CliError::Input(e.to_string())),
+    }
+}
+
+async fn run_fetch_status(url: &str, cache: PathBuf, allow_private_network: bool) -> Result<i32, CliError> {
+    let policy = FetchPolicy { allow_private_network, ..FetchPolicy::default() };
+    let fetcher = Fetcher::new(policy, Some(cache));
+    let fetched = fetcher.fetch_json(url).await.map_err(|e| CliError::Input(e.to_string()))?;
+    let path = fetcher.save_to_disk(url, &fetched)?;
+    println!("saved {url} to {}", path.display());
+    Ok(0)
+}
+
 fn run_key(data: &Path, command: KeyCommand) -> Result<i32, CliError> {
     let store = key_store(data)?;
     match command {
         KeyCommand::New { key_type, name } => {
             let key_type: KeyType = key_type.parse()?;
             let key = KeyPair::generate(key_type)?;
-            let name = name.unwrap_or_else(|| {
-                format!("{key_type}-{}", chrono::Utc::now().format("%Y%m%d%H%M%S"))
-            });
+            let name =
+                name.unwrap_or_else(|| format!("{key_type}-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")));
             let info = store.put(&name, &key)?;
             println!("{}\t{}\t{}", info.name, info.key_type, info.did);
         }
         KeyCommand::List { json } => {
             let keys = store.list()?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&keys).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&keys).unwrap_or_default());
             } else {
                 for k in keys {
                     println!("{}\t{}\t{}\t{}", k.name, k.key_type, k.created, k.did);
@@ -344,24 +397,18 @@ fn run_key(data: &Path, command: KeyCommand) -> Result<i32, CliError> {
     Ok(0)
 }
 
-fn pick_key(
-    store: &FileKeyStore,
-    reference: Option<&str>,
-    format: Format,
-) -> Result<KeyPair, CliError> {
+fn pick_key(store: &FileKeyStore, reference: Option<&str>, format: Format) -> Result<KeyPair, CliError> {
     if let Some(reference) = reference {
         return Ok(store.find(reference)?);
     }
     let wanted = format.default_key_type();
-    let info = store
-        .list()?
-        .into_iter()
-        .find(|k| k.key_type == wanted || format == Format::Jwt)
-        .ok_or_else(|| {
+    let info = store.list()?.into_iter().find(|k| k.key_type == wanted || format == Format::Jwt).ok_or_else(
+        || {
             CliError::Usage(format!(
                 "no {wanted} key in the store; create one with `laurel key new --type {wanted}`"
             ))
-        })?;
+        },
+    )?;
     Ok(store.get(&info.name)?)
 }
 
@@ -374,10 +421,7 @@ async fn run_issue(data: &Path, args: IssueArgs) -> Result<i32, CliError> {
             let bytes = read_input(file, 4 << 20)?;
             crate::verify::parse_json_limited(
                 &bytes,
-                &VerifyOptions {
-                    max_bytes: 4 << 20,
-                    ..VerifyOptions::default()
-                },
+                &VerifyOptions { max_bytes: 4 << 20, ..VerifyOptions::default() },
             )
             .map_err(|p| CliError::Input(format!("{file}: {}", p.detail)))?
         }
@@ -410,8 +454,9 @@ async fn run_issue(data: &Path, args: IssueArgs) -> Result<i32, CliError> {
         Secured::Jwt(token) => token + "\n",
     };
     match args.output {
-        Some(path) => std::fs::write(&path, text)
-            .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?,
+        Some(path) => {
+            std::fs::write(&path, text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?
+        }
         None => std::io::stdout().write_all(text.as_bytes())?,
     }
     Ok(0)
@@ -434,20 +479,10 @@ pub fn preloaded_resolver(preloads: &[String]) -> Result<LocalResolver, CliError
 
 fn print_report(report: &Report, json: bool) {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(report).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
         return;
     }
-    println!(
-        "{}",
-        if report.verified {
-            "VERIFIED"
-        } else {
-            "NOT VERIFIED"
-        }
-    );
+    println!("{}", if report.verified { "VERIFIED" } else { "NOT VERIFIED" });
     if let Some(issuer) = &report.issuer {
         println!("issuer: {issuer}");
     }
@@ -461,19 +496,35 @@ fn print_report(report: &Report, json: bool) {
     for w in &report.warnings {
         println!("warning {}: {}", w.code, w.detail);
     }
+    for s in &report.status {
+        let age = s
+            .age_seconds
+            .map(|a| format!(", list {a} s old ({})", s.source.as_deref().unwrap_or("?")))
+            .unwrap_or_default();
+        println!("status {}: {}{age}", s.purpose, if s.value.unwrap_or(0) == 0 { "clear" } else { "SET" });
+    }
 }
 
 async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
-    let mut options = VerifyOptions {
-        skew: chrono::Duration::seconds(args.skew),
-        ..VerifyOptions::default()
-    };
+    let mut options =
+        VerifyOptions { skew: chrono::Duration::seconds(args.skew), ..VerifyOptions::default() };
     if let Some(now) = &args.now {
         options.now = chrono::DateTime::parse_from_rfc3339(now)
             .map_err(|e| CliError::Usage(format!("--now {now:?} is not RFC 3339: {e}")))?
             .with_timezone(&chrono::Utc);
     }
-    let resolver = preloaded_resolver(&args.preload)?;
+    options.status_policy = match args.status_policy.as_str() {
+        "enforce" => StatusPolicy::Enforce,
+        "warn" => StatusPolicy::Warn,
+        other => return Err(CliError::Usage(format!("--status-policy {other:?}: expected enforce or warn"))),
+    };
+    let mut resolver = preloaded_resolver(&args.preload)?;
+    let policy = FetchPolicy {
+        allow_private_network: args.allow_private_network,
+        offline: args.offline,
+        ..FetchPolicy::default()
+    };
+    resolver.fetcher = Some(Arc::new(Fetcher::new(policy, args.cache.clone())));
     let bytes = read_input(&args.file, options.max_bytes)?;
     let verifier = Verifier::new(Arc::new(resolver), options);
     let report = verifier.verify_bytes(&bytes).await;
@@ -495,13 +546,11 @@ fn summary_line(label: &str, value: Option<&str>) {
 
 fn run_inspect(file: &str) -> Result<i32, CliError> {
     let bytes = read_input(file, 4 << 20)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| CliError::Input(format!("{file} is not UTF-8 text")))?;
+    let text = String::from_utf8(bytes).map_err(|_| CliError::Input(format!("{file} is not UTF-8 text")))?;
     let trimmed = text.trim();
     let (credential, proof_desc) = if trimmed.starts_with('{') {
-        let value =
-            crate::verify::parse_json_limited(trimmed.as_bytes(), &VerifyOptions::default())
-                .map_err(|p| CliError::Input(p.detail))?;
+        let value = crate::verify::parse_json_limited(trimmed.as_bytes(), &VerifyOptions::default())
+            .map_err(|p| CliError::Input(p.detail))?;
         let proofs: Vec<String> = match value.get("proof") {
             Some(Value::Array(list)) => list.iter().map(describe_proof).collect(),
             Some(one) => vec![describe_proof(one)],
@@ -509,51 +558,26 @@ fn run_inspect(file: &str) -> Result<i32, CliError> {
         };
         (value, proofs.join("; "))
     } else {
-        let decoded =
-            proofs::decode_jwt(trimmed, "vc").map_err(|e| CliError::Input(e.to_string()))?;
-        let kid = decoded
-            .header
-            .get("kid")
-            .and_then(Value::as_str)
-            .unwrap_or("(no kid)")
-            .to_string();
-        (
-            decoded.credential.clone(),
-            format!("JWT {} by {kid}", decoded.alg()),
-        )
+        let decoded = proofs::decode_jwt(trimmed, "vc").map_err(|e| CliError::Input(e.to_string()))?;
+        let kid = decoded.header.get("kid").and_then(Value::as_str).unwrap_or("(no kid)").to_string();
+        (decoded.credential.clone(), format!("JWT {} by {kid}", decoded.alg()))
     };
     let s = |p: &str| credential.pointer(p).and_then(Value::as_str);
     summary_line("id", s("/id"));
-    summary_line(
-        "types",
-        Some(&crate::model::types_of(credential.get("type")).join(", ")),
-    );
+    summary_line("types", Some(&crate::model::types_of(credential.get("type")).join(", ")));
     summary_line("issuer", crate::model::issuer_id(&credential));
     summary_line("issuer name", s("/issuer/name"));
     summary_line("recipient", s("/credentialSubject/id"));
     if let Some(Value::Array(ids)) = credential.pointer("/credentialSubject/identifier") {
         for id in ids {
-            let kind = id
-                .get("identityType")
-                .and_then(Value::as_str)
-                .unwrap_or("identifier");
+            let kind = id.get("identityType").and_then(Value::as_str).unwrap_or("identifier");
             let hashed = id.get("hashed").and_then(Value::as_bool).unwrap_or(false);
-            println!(
-                "{:<12} {kind} ({})",
-                "recipient",
-                if hashed { "hashed" } else { "plain" }
-            );
+            println!("{:<12} {kind} ({})", "recipient", if hashed { "hashed" } else { "plain" });
         }
     }
     summary_line("achievement", s("/credentialSubject/achievement/name"));
-    summary_line(
-        "description",
-        s("/credentialSubject/achievement/description"),
-    );
-    summary_line(
-        "criteria",
-        s("/credentialSubject/achievement/criteria/narrative"),
-    );
+    summary_line("description", s("/credentialSubject/achievement/description"));
+    summary_line("criteria", s("/credentialSubject/achievement/criteria/narrative"));
     summary_line("valid from", s("/validFrom").or(s("/issuanceDate")));
     summary_line("valid until", s("/validUntil").or(s("/expirationDate")));
     summary_line("status", s("/credentialStatus/type"));
@@ -567,10 +591,5 @@ fn describe_proof(proof: &Value) -> String {
         Some(suite) => format!("{} {suite}", get("type")),
         None => get("type").to_string(),
     };
-    format!(
-        "{kind} by {} ({}, {})",
-        get("verificationMethod"),
-        get("proofPurpose"),
-        get("created")
-    )
+    format!("{kind} by {} ({}, {})", get("verificationMethod"), get("proofPurpose"), get("created"))
 }

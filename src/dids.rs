@@ -9,10 +9,11 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use crate::contexts;
+use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::keys::{PublicKey, ED25519_PUB_CODEC, P256_PUB_CODEC};
 
 /// DID resolution errors, named as in DID Resolution (`didResolutionMetadata.error`).
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum ResolveError {
     #[error("invalid DID {0:?}: {1}")]
     InvalidDid(String, String),
@@ -24,6 +25,8 @@ pub enum ResolveError {
     UnsupportedPublicKeyType(String),
     #[error("{0} could not be fetched offline; pin it with --preload URL=FILE")]
     Offline(String),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
     #[error("verification method {0:?} was not found in its controller document")]
     MethodNotFound(String),
     #[error("verification method {0:?} is not authorized for {1}")]
@@ -40,7 +43,7 @@ impl ResolveError {
             ResolveError::MethodNotSupported(_) => "methodNotSupported",
             ResolveError::InvalidPublicKeyLength(..) => "invalidPublicKeyLength",
             ResolveError::UnsupportedPublicKeyType(_) => "unsupportedPublicKeyType",
-            ResolveError::Offline(_) | ResolveError::MethodNotFound(_) => "notFound",
+            ResolveError::Offline(_) | ResolveError::MethodNotFound(_) | ResolveError::Fetch(_) => "notFound",
             ResolveError::NotAuthorized(..) | ResolveError::MalformedMethod(..) => "invalidDidUrl",
         }
     }
@@ -55,12 +58,15 @@ pub enum KeyFormat {
     Ed25519VerificationKey2020,
 }
 
-/// Resolves DIDs to DID documents.
+/// Resolves DIDs to DID documents, and fetches the other documents verification needs.
 #[async_trait]
 pub trait DidResolver: Send + Sync {
     async fn resolve(&self, did: &str) -> Result<Value, ResolveError>;
-    /// A non-DID document (a controller document, a status list) by URL.
-    async fn fetch_document(&self, url: &str) -> Result<Value, ResolveError>;
+    /// A non-DID document (a controller document, a status list) by URL, with its age.
+    async fn fetch(&self, url: &str) -> Result<Fetched, ResolveError>;
+    async fn fetch_document(&self, url: &str) -> Result<Value, ResolveError> {
+        Ok(self.fetch(url).await?.document)
+    }
 }
 
 /// Documents pinned by URL or DID (`--preload URL=FILE`), so verification needs no network.
@@ -78,11 +84,21 @@ impl Pinned {
     }
 }
 
-/// The resolver Laurel uses everywhere: did:key and did:jwk computed locally, anything else
-/// only from pinned documents.
-#[derive(Debug, Default, Clone)]
+/// The resolver Laurel uses everywhere: did:key and did:jwk computed locally; other documents
+/// from pins, then (when a fetcher is configured) the safe fetcher and its caches.
+#[derive(Default, Clone)]
 pub struct LocalResolver {
     pub pinned: Pinned,
+    pub fetcher: Option<Arc<Fetcher>>,
+}
+
+impl std::fmt::Debug for LocalResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalResolver")
+            .field("pinned", &self.pinned)
+            .field("online", &self.fetcher.is_some())
+            .finish()
+    }
 }
 
 #[async_trait]
@@ -94,11 +110,18 @@ impl DidResolver for LocalResolver {
         resolve_computed(did, KeyFormat::Multikey)
     }
 
-    async fn fetch_document(&self, url: &str) -> Result<Value, ResolveError> {
-        self.pinned
-            .get(url)
-            .map(|d| (*d).clone())
-            .ok_or_else(|| ResolveError::Offline(url.to_string()))
+    async fn fetch(&self, url: &str) -> Result<Fetched, ResolveError> {
+        if let Some(document) = self.pinned.get(url) {
+            return Ok(Fetched {
+                document: (*document).clone(),
+                fetched_at: chrono::Utc::now(),
+                source: "pinned",
+            });
+        }
+        match &self.fetcher {
+            Some(fetcher) => Ok(fetcher.fetch_json(url).await?),
+            None => Err(ResolveError::Offline(url.to_string())),
+        }
     }
 }
 
@@ -107,10 +130,7 @@ pub fn resolve_computed(did: &str, format: KeyFormat) -> Result<Value, ResolveEr
     let invalid = |why: &str| ResolveError::InvalidDid(did.to_string(), why.to_string());
     let mut parts = did.splitn(3, ':');
     let (scheme, method, specific) = (parts.next(), parts.next(), parts.next());
-    if scheme != Some("did")
-        || method.is_none_or(str::is_empty)
-        || specific.is_none_or(str::is_empty)
-    {
+    if scheme != Some("did") || method.is_none_or(str::is_empty) || specific.is_none_or(str::is_empty) {
         return Err(invalid("a DID has the form did:<method>:<identifier>"));
     }
     if did.contains(['#', '?', '/']) {
@@ -126,12 +146,9 @@ pub fn resolve_computed(did: &str, format: KeyFormat) -> Result<Value, ResolveEr
 /// Decodes the public key of a did:key identifier, with did:key test-suite error codes.
 pub fn did_key_public_key(did: &str, specific: &str) -> Result<PublicKey, ResolveError> {
     let invalid = |why: &str| ResolveError::InvalidDid(did.to_string(), why.to_string());
-    let encoded = specific
-        .strip_prefix('z')
-        .ok_or_else(|| invalid("did:key must be base58btc multibase ('z')"))?;
-    let bytes = bs58::decode(encoded)
-        .into_vec()
-        .map_err(|_| invalid("not valid base58btc"))?;
+    let encoded =
+        specific.strip_prefix('z').ok_or_else(|| invalid("did:key must be base58btc multibase ('z')"))?;
+    let bytes = bs58::decode(encoded).into_vec().map_err(|_| invalid("not valid base58btc"))?;
     let (expected, codec_len) = if bytes.starts_with(&ED25519_PUB_CODEC) {
         (32, 2)
     } else if bytes.starts_with(&P256_PUB_CODEC) {
@@ -184,16 +201,14 @@ fn did_key_document(did: &str, specific: &str, format: KeyFormat) -> Result<Valu
 
 fn did_jwk_document(did: &str, specific: &str) -> Result<Value, ResolveError> {
     let invalid = |why: &str| ResolveError::InvalidDid(did.to_string(), why.to_string());
-    let bytes = B64URL
-        .decode(specific)
-        .map_err(|_| invalid("did:jwk must be base64url"))?;
+    let bytes = B64URL.decode(specific).map_err(|_| invalid("did:jwk must be base64url"))?;
     let jwk: Map<String, Value> =
         serde_json::from_slice(&bytes).map_err(|_| invalid("did:jwk must encode a JSON object"))?;
     if jwk.contains_key("d") {
         return Err(invalid("did:jwk must not contain a private key"));
     }
-    let key = PublicKey::from_jwk(&jwk)
-        .map_err(|_| ResolveError::UnsupportedPublicKeyType(did.to_string()))?;
+    let key =
+        PublicKey::from_jwk(&jwk).map_err(|_| ResolveError::UnsupportedPublicKeyType(did.to_string()))?;
     let vm_id = format!("{did}#0");
     Ok(json!({
         "@context": [contexts::DID_V1, "https://w3id.org/security/suites/jws-2020/v1"],
@@ -218,11 +233,7 @@ pub struct VerificationMethod {
 
 /// Extracts the public key of a verification method object.
 pub fn method_public_key(method: &Value) -> Result<PublicKey, ResolveError> {
-    let id = method
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or("(no id)")
-        .to_string();
+    let id = method.get("id").and_then(Value::as_str).unwrap_or("(no id)").to_string();
     let malformed = |why: String| ResolveError::MalformedMethod(id.clone(), why);
     if let Some(multibase) = method.get("publicKeyMultibase").and_then(Value::as_str) {
         return PublicKey::from_multikey(multibase).map_err(|e| malformed(e.to_string()));
@@ -234,19 +245,14 @@ pub fn method_public_key(method: &Value) -> Result<PublicKey, ResolveError> {
         return PublicKey::from_jwk(jwk).map_err(|e| malformed(e.to_string()));
     }
     if let Some(b58) = method.get("publicKeyBase58").and_then(Value::as_str) {
-        let raw = bs58::decode(b58)
-            .into_vec()
-            .map_err(|_| malformed("publicKeyBase58 is not base58".into()))?;
-        let raw: [u8; 32] = raw
-            .try_into()
-            .map_err(|_| malformed("an Ed25519 key is 32 bytes".into()))?;
+        let raw =
+            bs58::decode(b58).into_vec().map_err(|_| malformed("publicKeyBase58 is not base58".into()))?;
+        let raw: [u8; 32] = raw.try_into().map_err(|_| malformed("an Ed25519 key is 32 bytes".into()))?;
         let key = ed25519_dalek::VerifyingKey::from_bytes(&raw)
             .map_err(|_| malformed("not an Ed25519 point".into()))?;
         return Ok(PublicKey::Ed25519(key));
     }
-    Err(malformed(
-        "no publicKeyMultibase, publicKeyJwk or publicKeyBase58".into(),
-    ))
+    Err(malformed("no publicKeyMultibase, publicKeyJwk or publicKeyBase58".into()))
 }
 
 fn absolute_id(id: &str, base: &str) -> String {
@@ -272,16 +278,9 @@ fn method_in_document(
     purpose: &str,
     inferred: bool,
 ) -> Result<VerificationMethod, ResolveError> {
-    let base = document
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let base = document.get("id").and_then(Value::as_str).unwrap_or_default();
     let mut candidates: Vec<&Value> = as_list(document.get("verificationMethod"));
-    candidates.extend(
-        as_list(document.get(purpose))
-            .into_iter()
-            .filter(|v| v.is_object()),
-    );
+    candidates.extend(as_list(document.get(purpose)).into_iter().filter(|v| v.is_object()));
     let method = if document.get("id").and_then(Value::as_str) == Some(method_url)
         && method_public_key(document).is_ok()
     {
@@ -290,10 +289,7 @@ fn method_in_document(
         candidates
             .into_iter()
             .find(|m| {
-                m.get("id")
-                    .and_then(Value::as_str)
-                    .map(|id| absolute_id(id, base))
-                    .as_deref()
+                m.get("id").and_then(Value::as_str).map(|id| absolute_id(id, base)).as_deref()
                     == Some(method_url)
             })
             .ok_or_else(|| ResolveError::MethodNotFound(method_url.to_string()))?
@@ -303,9 +299,7 @@ fn method_in_document(
         .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| (!base.is_empty()).then(|| base.to_string()))
-        .ok_or_else(|| {
-            ResolveError::MalformedMethod(method_url.to_string(), "no controller".into())
-        })?;
+        .ok_or_else(|| ResolveError::MalformedMethod(method_url.to_string(), "no controller".into()))?;
     // A DID document must list the method under the proof purpose; a plain controller document
     // without relationship lists (older OB issuer profiles) is taken as authorizing its keys.
     let relationships = document.get(purpose);
@@ -313,20 +307,13 @@ fn method_in_document(
         let authorized = as_list(relationships).into_iter().any(|entry| match entry {
             Value::String(id) => absolute_id(id, base) == method_url,
             Value::Object(_) => {
-                entry
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(|id| absolute_id(id, base))
-                    .as_deref()
+                entry.get("id").and_then(Value::as_str).map(|id| absolute_id(id, base)).as_deref()
                     == Some(method_url)
             }
             _ => false,
         });
         if !authorized {
-            return Err(ResolveError::NotAuthorized(
-                method_url.to_string(),
-                purpose.to_string(),
-            ));
+            return Err(ResolveError::NotAuthorized(method_url.to_string(), purpose.to_string()));
         }
     }
     Ok(VerificationMethod {
@@ -354,11 +341,8 @@ pub async fn resolve_verification_method(
             // Some issuers name the DID instead of the key; accept it only when unambiguous.
             let methods = as_list(document.get("verificationMethod"));
             if let [only] = methods.as_slice() {
-                let id = only
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(|id| absolute_id(id, did))
-                    .unwrap_or_default();
+                let id =
+                    only.get("id").and_then(Value::as_str).map(|id| absolute_id(id, did)).unwrap_or_default();
                 return method_in_document(&document, &id, purpose, true);
             }
             return Err(ResolveError::MethodNotFound(method_url.to_string()));
@@ -407,21 +391,14 @@ mod tests {
 
     #[test]
     fn did_key_errors_use_the_test_suite_codes() {
-        let code = |did: &str| {
-            resolve_computed(did, KeyFormat::Multikey)
-                .unwrap_err()
-                .code()
-        };
+        let code = |did: &str| resolve_computed(did, KeyFormat::Multikey).unwrap_err().code();
         assert_eq!(code("did:key:abc"), "invalidDid");
         assert_eq!(code("did:example:123"), "methodNotSupported");
         assert_eq!(code("notadid"), "invalidDid");
         let short = format!("z{}", bs58::encode([0xed, 0x01, 1, 2, 3]).into_string());
         assert_eq!(code(&format!("did:key:{short}")), "invalidPublicKeyLength");
         let unknown = format!("z{}", bs58::encode([0x99, 0x01, 1, 2, 3]).into_string());
-        assert_eq!(
-            code(&format!("did:key:{unknown}")),
-            "unsupportedPublicKeyType"
-        );
+        assert_eq!(code(&format!("did:key:{unknown}")), "unsupportedPublicKeyType");
     }
 
     #[tokio::test]

@@ -13,20 +13,14 @@ use crate::proofs::{Format, ProofError, Secured, SignOptions};
 pub enum IssueError {
     #[error("the credential is invalid: {}", describe(.0))]
     Invalid(Vec<FieldProblem>),
-    #[error(
-        "the signing key's DID {key_did} is not the credential's issuer {issuer}; refusing to sign"
-    )]
+    #[error("the signing key's DID {key_did} is not the credential's issuer {issuer}; refusing to sign")]
     NotIssuer { key_did: String, issuer: String },
     #[error(transparent)]
     Proof(#[from] ProofError),
 }
 
 fn describe(problems: &[FieldProblem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("{}: {}", p.path, p.message))
-        .collect::<Vec<_>>()
-        .join("; ")
+    problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect::<Vec<_>>().join("; ")
 }
 
 /// The facts of a badge given on the command line or in a simple request.
@@ -97,22 +91,13 @@ pub fn complete(credential: &mut Value, issuer_id: &str) {
         }
         _ => {}
     }
-    object
-        .entry("id")
-        .or_insert_with(|| json!(format!("urn:uuid:{}", uuid::Uuid::new_v4())));
-    let legacy = object
-        .get("@context")
-        .and_then(|c| c.get(0))
-        .and_then(Value::as_str)
+    object.entry("id").or_insert_with(|| json!(format!("urn:uuid:{}", uuid::Uuid::new_v4())));
+    let legacy = object.get("@context").and_then(|c| c.get(0)).and_then(Value::as_str)
         == Some(contexts::CREDENTIALS_V1);
     if legacy {
-        object
-            .entry("issuanceDate")
-            .or_insert_with(|| json!(now_rfc3339()));
+        object.entry("issuanceDate").or_insert_with(|| json!(now_rfc3339()));
     } else if model::credential_kind(credential) != model::CredentialKind::Other {
-        credential
-            .as_object_mut()
-            .map(|o| o.entry("validFrom").or_insert_with(|| json!(now_rfc3339())));
+        credential.as_object_mut().map(|o| o.entry("validFrom").or_insert_with(|| json!(now_rfc3339())));
     }
 }
 
@@ -124,20 +109,12 @@ pub struct Issued {
 }
 
 /// Checks and signs `credential` with `key` in `format`. The key's DID must be the issuer.
-pub async fn issue(
-    credential: Value,
-    key: &KeyPair,
-    format: Format,
-) -> Result<Secured, IssueError> {
+pub async fn issue(credential: Value, key: &KeyPair, format: Format) -> Result<Secured, IssueError> {
     Ok(issue_full(credential, key, format).await?.secured)
 }
 
 /// `issue`, also returning the completed unsigned credential (its id, issuer, dates).
-pub async fn issue_full(
-    mut credential: Value,
-    key: &KeyPair,
-    format: Format,
-) -> Result<Issued, IssueError> {
+pub async fn issue_full(mut credential: Value, key: &KeyPair, format: Format) -> Result<Issued, IssueError> {
     if !credential.is_object() {
         return Err(IssueError::Invalid(vec![FieldProblem {
             path: "$".into(),
@@ -149,14 +126,9 @@ pub async fn issue_full(
     if !validation.errors.is_empty() {
         return Err(IssueError::Invalid(validation.errors));
     }
-    let issuer = model::issuer_id(&credential)
-        .unwrap_or_default()
-        .to_string();
+    let issuer = model::issuer_id(&credential).unwrap_or_default().to_string();
     if issuer != key.did() {
-        return Err(IssueError::NotIssuer {
-            key_did: key.did(),
-            issuer,
-        });
+        return Err(IssueError::NotIssuer { key_did: key.did(), issuer });
     }
     if credential.get("proof").is_some() {
         return Err(IssueError::Invalid(vec![FieldProblem {
@@ -166,16 +138,8 @@ pub async fn issue_full(
     }
     if format == Format::Jwt {
         // Data Integrity signing expands the document anyway; a JWT must meet the same bar.
-        jsonld::to_quads(&credential)
-            .await
-            .map_err(ProofError::from)?;
+        jsonld::to_quads(&credential).await.map_err(ProofError::from)?;
     }
-    let secured = format
-        .signer()
-        .sign(&credential, key, &SignOptions::default())
-        .await?;
-    Ok(Issued {
-        secured,
-        credential,
-    })
+    let secured = format.signer().sign(&credential, key, &SignOptions::default()).await?;
+    Ok(Issued { secured, credential })
 }

@@ -33,11 +33,7 @@ pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdE
     }
     let value = json_syntax::Value::from_serde_json(document.clone());
     let options = ExpansionOptions {
-        policy: Policy {
-            invalid: Action::Reject,
-            vocab: Action::Keep,
-            allow_undefined: false,
-        },
+        policy: Policy { invalid: Action::Reject, vocab: Action::Keep, allow_undefined: false },
         ..Default::default()
     };
     let expanded = value
@@ -84,14 +80,15 @@ fn describe_expansion_error<E: std::fmt::Display + std::fmt::Debug>(error: &E) -
         if let Some(start) = debug.find("UnknownContext(\"") {
             let rest = &debug[start + 16..];
             let url = rest.split('"').next().unwrap_or_default();
-            return format!("unknown JSON-LD context {url}: Laurel only uses its bundled contexts and never fetches one");
+            return format!(
+                "unknown JSON-LD context {url}: Laurel only uses its bundled contexts and never fetches one"
+            );
         }
     }
-    if let Some(key) = shown
-        .strip_prefix("Key `")
-        .and_then(|s| s.strip_suffix("` expansion failed"))
-    {
-        return format!("the term \"{key}\" is not defined by the document's @context (it would be dropped when signing)");
+    if let Some(key) = shown.strip_prefix("Key `").and_then(|s| s.strip_suffix("` expansion failed")) {
+        return format!(
+            "the term \"{key}\" is not defined by the document's @context (it would be dropped when signing)"
+        );
     }
     shown
 }
@@ -105,11 +102,9 @@ fn id_term(id: json_ld::ValidId) -> Term {
 
 fn literal_term(literal: rdf_types::Literal) -> Term {
     match literal.type_ {
-        rdf_types::LiteralType::Any(datatype) => Term::Literal {
-            value: literal.value,
-            datatype: datatype.to_string(),
-            language: None,
-        },
+        rdf_types::LiteralType::Any(datatype) => {
+            Term::Literal { value: literal.value, datatype: datatype.to_string(), language: None }
+        }
         rdf_types::LiteralType::LangString(tag) => Term::Literal {
             value: literal.value,
             datatype: RDF_LANG_STRING.to_string(),

@@ -83,9 +83,7 @@ impl PublicKey {
     pub fn to_multikey(&self) -> Option<String> {
         let bytes = match self {
             PublicKey::Ed25519(k) => [&ED25519_PUB_CODEC[..], k.as_bytes()].concat(),
-            PublicKey::P256(k) => {
-                [&P256_PUB_CODEC[..], k.to_encoded_point(true).as_bytes()].concat()
-            }
+            PublicKey::P256(k) => [&P256_PUB_CODEC[..], k.to_encoded_point(true).as_bytes()].concat(),
             PublicKey::Rsa(_) => return None,
         };
         Some(format!("z{}", bs58::encode(bytes).into_string()))
@@ -93,18 +91,14 @@ impl PublicKey {
 
     /// Decodes a `z`-prefixed multicodec public key.
     pub fn from_multikey(multibase: &str) -> Result<PublicKey, KeyError> {
-        let encoded = multibase.strip_prefix('z').ok_or_else(|| {
-            KeyError::Invalid("a multibase key must be base58btc (start with 'z')".into())
-        })?;
-        let bytes = bs58::decode(encoded)
-            .into_vec()
-            .map_err(|e| KeyError::Invalid(format!("bad base58btc: {e}")))?;
+        let encoded = multibase
+            .strip_prefix('z')
+            .ok_or_else(|| KeyError::Invalid("a multibase key must be base58btc (start with 'z')".into()))?;
+        let bytes =
+            bs58::decode(encoded).into_vec().map_err(|e| KeyError::Invalid(format!("bad base58btc: {e}")))?;
         if let Some(raw) = bytes.strip_prefix(&ED25519_PUB_CODEC[..]) {
             let raw: [u8; 32] = raw.try_into().map_err(|_| {
-                KeyError::Invalid(format!(
-                    "an Ed25519 public key is 32 bytes, not {}",
-                    raw.len()
-                ))
+                KeyError::Invalid(format!("an Ed25519 public key is 32 bytes, not {}", raw.len()))
             })?;
             let key = ed25519_dalek::VerifyingKey::from_bytes(&raw)
                 .map_err(|_| KeyError::Invalid("not a valid Ed25519 point".into()))?;
@@ -120,9 +114,7 @@ impl PublicKey {
                 .map_err(|_| KeyError::Invalid("not a valid P-256 point".into()))?;
             Ok(PublicKey::P256(key))
         } else {
-            Err(KeyError::Invalid(
-                "unsupported multicodec key type (expected Ed25519 or P-256)".into(),
-            ))
+            Err(KeyError::Invalid("unsupported multicodec key type (expected Ed25519 or P-256)".into()))
         }
     }
 
@@ -152,14 +144,9 @@ impl PublicKey {
                 .get(name)
                 .and_then(Value::as_str)
                 .ok_or_else(|| KeyError::Invalid(format!("JWK lacks \"{name}\"")))?;
-            B64URL
-                .decode(s)
-                .map_err(|_| KeyError::Invalid(format!("JWK \"{name}\" is not base64url")))
+            B64URL.decode(s).map_err(|_| KeyError::Invalid(format!("JWK \"{name}\" is not base64url")))
         };
-        match (
-            jwk.get("kty").and_then(Value::as_str),
-            jwk.get("crv").and_then(Value::as_str),
-        ) {
+        match (jwk.get("kty").and_then(Value::as_str), jwk.get("crv").and_then(Value::as_str)) {
             (Some("OKP"), Some("Ed25519")) => {
                 let x: [u8; 32] = text("x")?
                     .try_into()
@@ -171,9 +158,7 @@ impl PublicKey {
             (Some("EC"), Some("P-256")) => {
                 let (x, y) = (text("x")?, text("y")?);
                 if x.len() != 32 || y.len() != 32 {
-                    return Err(KeyError::Invalid(
-                        "P-256 JWK coordinates must be 32 bytes".into(),
-                    ));
+                    return Err(KeyError::Invalid("P-256 JWK coordinates must be 32 bytes".into()));
                 }
                 let point = p256::EncodedPoint::from_affine_coordinates(
                     x.as_slice().into(),
@@ -205,10 +190,7 @@ impl PublicKey {
 }
 
 fn public_rsa_members(jwk: &Map<String, Value>) -> Map<String, Value> {
-    ["kty", "n", "e"]
-        .iter()
-        .filter_map(|k| jwk.get(*k).map(|v| (k.to_string(), v.clone())))
-        .collect()
+    ["kty", "n", "e"].iter().filter_map(|k| jwk.get(*k).map(|v| (k.to_string(), v.clone()))).collect()
 }
 
 /// A signing key. Its secret never appears in Debug output, logs or responses.
@@ -249,9 +231,7 @@ impl KeyPair {
 
     /// An Ed25519 key from its 32-byte seed (test vectors use this).
     pub fn ed25519_from_seed(seed: [u8; 32]) -> KeyPair {
-        KeyPair {
-            secret: Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)),
-        }
+        KeyPair { secret: Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)) }
     }
 
     pub fn key_type(&self) -> KeyType {
@@ -302,9 +282,9 @@ impl KeyPair {
                 let sig: p256::ecdsa::Signature = k.sign(message);
                 Ok(sig.to_bytes().to_vec())
             }
-            Secret::Rsa(_) => Err(KeyError::Invalid(
-                "RSA keys sign JWTs only, not Data Integrity proofs".into(),
-            )),
+            Secret::Rsa(_) => {
+                Err(KeyError::Invalid("RSA keys sign JWTs only, not Data Integrity proofs".into()))
+            }
         }
     }
 
@@ -331,9 +311,8 @@ impl KeyPair {
             .ok_or_else(|| KeyError::Invalid("private JWK lacks a valid \"d\"".into()))?;
         let secret = match PublicKey::from_jwk(jwk)? {
             PublicKey::Ed25519(_) => {
-                let seed: [u8; 32] = d
-                    .try_into()
-                    .map_err(|_| KeyError::Invalid("Ed25519 d must be 32 bytes".into()))?;
+                let seed: [u8; 32] =
+                    d.try_into().map_err(|_| KeyError::Invalid("Ed25519 d must be 32 bytes".into()))?;
                 Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
             }
             PublicKey::P256(_) => Secret::P256(
@@ -344,9 +323,7 @@ impl KeyPair {
         };
         let pair = KeyPair { secret };
         if pair.public_key() != PublicKey::from_jwk(jwk)? {
-            return Err(KeyError::Invalid(
-                "private and public parts of the JWK do not match".into(),
-            ));
+            return Err(KeyError::Invalid("private and public parts of the JWK do not match".into()));
         }
         Ok(pair)
     }
@@ -430,9 +407,7 @@ impl FileKeyStore {
     fn path(&self, name: &str) -> Result<PathBuf, KeyError> {
         let valid = !name.is_empty()
             && name.len() <= 64
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             return Err(KeyError::Invalid(format!(
                 "key name {name:?} must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'"
@@ -457,9 +432,7 @@ impl KeyStore for FileKeyStore {
         use std::io::Write;
         let path = self.path(name)?;
         if path.exists() {
-            return Err(KeyError::Invalid(format!(
-                "a key named {name:?} already exists"
-            )));
+            return Err(KeyError::Invalid(format!("a key named {name:?} already exists")));
         }
         let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let stored = StoredKey {
@@ -468,8 +441,7 @@ impl KeyStore for FileKeyStore {
             created: created.clone(),
             private_jwk: key.private_jwk(),
         };
-        let body =
-            serde_json::to_vec_pretty(&stored).map_err(|e| KeyError::Invalid(e.to_string()))?;
+        let body = serde_json::to_vec_pretty(&stored).map_err(|e| KeyError::Invalid(e.to_string()))?;
         // Write to a private temporary file, fsync, then rename: a crash leaves either no key or all of it.
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let mut options = std::fs::OpenOptions::new();
@@ -522,13 +494,9 @@ mod tests {
 
     #[test]
     fn did_key_of_the_ob_test_vector_seed() {
-        let seed = hex::decode("6241a409e6707bb640a0140a8a32bc3d193c33a661747284d6adfa4ed4180be4")
-            .unwrap();
+        let seed = hex::decode("6241a409e6707bb640a0140a8a32bc3d193c33a661747284d6adfa4ed4180be4").unwrap();
         let key = KeyPair::ed25519_from_seed(seed.try_into().unwrap());
-        assert_eq!(
-            key.did(),
-            "did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi"
-        );
+        assert_eq!(key.did(), "did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi");
     }
 
     #[test]
@@ -536,10 +504,7 @@ mod tests {
         for key_type in [KeyType::Ed25519, KeyType::P256] {
             let key = KeyPair::generate(key_type).unwrap();
             let public = key.public_key();
-            assert_eq!(
-                PublicKey::from_multikey(&public.to_multikey().unwrap()).unwrap(),
-                public
-            );
+            assert_eq!(PublicKey::from_multikey(&public.to_multikey().unwrap()).unwrap(), public);
             assert_eq!(PublicKey::from_jwk(&public.to_jwk()).unwrap(), public);
             assert!(key.did().starts_with("did:key:z"));
         }
@@ -558,10 +523,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("issuer.json"))
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.join("issuer.json")).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(!format!("{key:?}").contains(key.private_jwk()["d"].as_str().unwrap()));

@@ -4,10 +4,7 @@ use clap::Parser;
 
 fn main() {
     let cli = laurel::cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("laurel: cannot start the async runtime: {e}");

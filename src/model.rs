@@ -266,16 +266,10 @@ pub struct Validation {
 
 impl Validation {
     fn error(&mut self, path: &str, message: impl Into<String>) {
-        self.errors.push(FieldProblem {
-            path: path.to_string(),
-            message: message.into(),
-        });
+        self.errors.push(FieldProblem { path: path.to_string(), message: message.into() });
     }
     fn warning(&mut self, path: &str, message: impl Into<String>) {
-        self.warnings.push(FieldProblem {
-            path: path.to_string(),
-            message: message.into(),
-        });
+        self.warnings.push(FieldProblem { path: path.to_string(), message: message.into() });
     }
 }
 
@@ -297,10 +291,7 @@ pub fn types_of(value: Option<&Value>) -> Vec<&str> {
 
 pub fn credential_kind(credential: &Value) -> CredentialKind {
     let types = types_of(credential.get("type"));
-    if types
-        .iter()
-        .any(|t| *t == "OpenBadgeCredential" || *t == "AchievementCredential")
-    {
+    if types.iter().any(|t| *t == "OpenBadgeCredential" || *t == "AchievementCredential") {
         CredentialKind::OpenBadge
     } else if types.contains(&"EndorsementCredential") {
         CredentialKind::Endorsement
@@ -318,17 +309,18 @@ pub fn issuer_id(credential: &Value) -> Option<&str> {
     }
 }
 
+/// An absolute URL or URN, with no whitespace.
+pub fn is_url(value: &str) -> bool {
+    !value.chars().any(char::is_whitespace) && url::Url::parse(value).is_ok()
+}
+
 pub fn is_rfc3339(value: &str) -> bool {
     chrono::DateTime::parse_from_rfc3339(value).is_ok()
 }
 
 fn items(value: &Value) -> Vec<(String, &Value)> {
     match value {
-        Value::Array(list) => list
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (format!("[{i}]"), v))
-            .collect(),
+        Value::Array(list) => list.iter().enumerate().map(|(i, v)| (format!("[{i}]"), v)).collect(),
         other => vec![(String::new(), other)],
     }
 }
@@ -337,10 +329,7 @@ fn require_string(v: &mut Validation, object: &Map<String, Value>, path: &str, n
     match object.get(name) {
         None => v.error(&format!("{path}.{name}"), format!("\"{name}\" is required")),
         Some(Value::String(s)) if !s.is_empty() => {}
-        Some(_) => v.error(
-            &format!("{path}.{name}"),
-            format!("\"{name}\" must be a non-empty string"),
-        ),
+        Some(_) => v.error(&format!("{path}.{name}"), format!("\"{name}\" must be a non-empty string")),
     }
 }
 
@@ -349,10 +338,7 @@ fn require_type(v: &mut Validation, object: &Map<String, Value>, path: &str, wan
     if object.get("type").is_none() {
         v.error(&format!("{path}.type"), "\"type\" is required");
     } else if !types.contains(&wanted) {
-        v.error(
-            &format!("{path}.type"),
-            format!("\"type\" must include \"{wanted}\""),
-        );
+        v.error(&format!("{path}.type"), format!("\"type\" must include \"{wanted}\""));
     }
 }
 
@@ -398,10 +384,7 @@ pub fn validate(credential: &Value) -> Validation {
     let contexts: Vec<&Value> = match root.get("@context") {
         Some(Value::Array(list)) if !list.is_empty() => list.iter().collect(),
         Some(Value::String(s)) => {
-            v.error(
-                "$.@context",
-                "\"@context\" must be an array starting with the VC context",
-            );
+            v.error("$.@context", "\"@context\" must be an array starting with the VC context");
             let _ = s;
             vec![]
         }
@@ -416,10 +399,7 @@ pub fn validate(credential: &Value) -> Validation {
     };
     for (i, entry) in contexts.iter().enumerate() {
         if !entry.is_string() && !entry.is_object() {
-            v.error(
-                &format!("$.@context[{i}]"),
-                "each @context entry must be a URL or an object",
-            );
+            v.error(&format!("$.@context[{i}]"), "each @context entry must be a URL or an object");
         }
     }
     let first = contexts.first().and_then(|c| c.as_str());
@@ -431,10 +411,9 @@ pub fn validate(credential: &Value) -> Validation {
             "VC Data Model 1.1 credential: OB 3.0 requires https://www.w3.org/ns/credentials/v2",
         ),
         Some(contexts::CREDENTIALS_V1) => {}
-        _ if !contexts.is_empty() => v.error(
-            "$.@context[0]",
-            format!("\"@context[0]\" must be {}", contexts::CREDENTIALS_V2),
-        ),
+        _ if !contexts.is_empty() => {
+            v.error("$.@context[0]", format!("\"@context[0]\" must be {}", contexts::CREDENTIALS_V2))
+        }
         _ => {}
     }
     if kind != CredentialKind::Other {
@@ -445,10 +424,7 @@ pub fn validate(credential: &Value) -> Validation {
                 "\"@context[1]\" must be an Open Badges 3.0 context (e.g. context-3.0.3.json)",
             );
         } else if second != Some(contexts::OB_V3P0_3_0_3) {
-            v.warning(
-                "$.@context[1]",
-                "an older Open Badges 3.0 context; context-3.0.3.json is current",
-            );
+            v.warning("$.@context[1]", "an older Open Badges 3.0 context; context-3.0.3.json is current");
         }
     }
     match root.get("type") {
@@ -467,7 +443,7 @@ pub fn validate(credential: &Value) -> Validation {
         Some(_) => v.error("$.type", "\"type\" must be a string or an array of strings"),
     }
     if let Some(id) = root.get("id") {
-        if !id.as_str().is_some_and(|s| s.contains(':')) {
+        if !id.as_str().is_some_and(is_url) {
             v.error("$.id", "\"id\" must be a URL");
         }
     } else if kind != CredentialKind::Other {
@@ -485,26 +461,14 @@ pub fn validate(credential: &Value) -> Validation {
                 require_type(&mut v, profile, "$.issuer", "Profile");
             }
         }
-        Some(_) => v.error(
-            "$.issuer",
-            "\"issuer\" must be a URL or an object with an \"id\"",
-        ),
+        Some(_) => v.error("$.issuer", "\"issuer\" must be a URL or an object with an \"id\""),
     }
-    for name in [
-        "validFrom",
-        "validUntil",
-        "issuanceDate",
-        "expirationDate",
-        "awardedDate",
-    ] {
+    for name in ["validFrom", "validUntil", "issuanceDate", "expirationDate", "awardedDate"] {
         check_date(&mut v, root, "$", name);
     }
     if legacy {
         if !root.contains_key("issuanceDate") {
-            v.error(
-                "$.issuanceDate",
-                "\"issuanceDate\" is required in a VC Data Model 1.1 credential",
-            );
+            v.error("$.issuanceDate", "\"issuanceDate\" is required in a VC Data Model 1.1 credential");
         }
     } else if kind != CredentialKind::Other && !root.contains_key("validFrom") {
         v.error("$.validFrom", "\"validFrom\" is required");
@@ -513,10 +477,7 @@ pub fn validate(credential: &Value) -> Validation {
         None => v.error("$.credentialSubject", "\"credentialSubject\" is required"),
         Some(Value::Object(subject)) => {
             if subject.is_empty() {
-                v.error(
-                    "$.credentialSubject",
-                    "\"credentialSubject\" must not be empty",
-                );
+                v.error("$.credentialSubject", "\"credentialSubject\" must not be empty");
             }
             match kind {
                 CredentialKind::OpenBadge => validate_achievement_subject(&mut v, subject),
@@ -530,31 +491,21 @@ pub fn validate(credential: &Value) -> Validation {
         Some(Value::Array(subjects)) if kind == CredentialKind::Other && !subjects.is_empty() => {
             for (i, s) in subjects.iter().enumerate() {
                 if !s.is_object() {
-                    v.error(
-                        &format!("$.credentialSubject[{i}]"),
-                        "each credentialSubject must be an object",
-                    );
+                    v.error(&format!("$.credentialSubject[{i}]"), "each credentialSubject must be an object");
                 }
             }
         }
-        Some(_) => v.error(
-            "$.credentialSubject",
-            "\"credentialSubject\" must be an object",
-        ),
+        Some(_) => v.error("$.credentialSubject", "\"credentialSubject\" must be an object"),
     }
     if kind == CredentialKind::Endorsement {
         require_string(&mut v, root, "$", "name");
     }
     if kind != CredentialKind::Other {
         each_object(&mut v, root, "$", "image", validate_image);
-        each_object(&mut v, root, "$", "evidence", |v, o, p| {
-            require_type(v, o, p, "Evidence")
-        });
-        each_object(&mut v, root, "$", "credentialStatus", |v, o, p| {
-            require_string(v, o, p, "id");
-            require_string(v, o, p, "type");
-        });
+        each_object(&mut v, root, "$", "evidence", |v, o, p| require_type(v, o, p, "Evidence"));
+        each_object(&mut v, root, "$", "credentialStatus", |v, o, p| require_string(v, o, p, "id"));
     }
+    validate_vc_members(&mut v, root);
     if let Some(proofs) = root.get("proof") {
         for (suffix, proof) in items(proofs) {
             let path = format!("$.proof{suffix}");
@@ -568,6 +519,61 @@ pub fn validate(credential: &Value) -> Validation {
         }
     }
     v
+}
+
+/// VC DM 2.0 rules for the optional members every credential may carry.
+fn validate_vc_members(v: &mut Validation, root: &Map<String, Value>) {
+    for name in ["credentialStatus", "termsOfUse", "evidence", "refreshService", "credentialSchema"] {
+        if let Some(value) = root.get(name) {
+            for (suffix, item) in items(value) {
+                let path = format!("$.{name}{suffix}");
+                let Some(object) = item.as_object() else {
+                    v.error(&path, format!("\"{name}\" must be an object"));
+                    continue;
+                };
+                if !object.contains_key("type") {
+                    v.error(&format!("{path}.type"), format!("each {name} needs a \"type\""));
+                }
+                if let Some(id) = object.get("id") {
+                    if !id.as_str().is_some_and(is_url) {
+                        v.error(&format!("{path}.id"), "\"id\" must be a URL");
+                    }
+                }
+            }
+        }
+    }
+    if let Some(Value::Array(subjects)) = root.get("credentialSubject") {
+        for (i, subject) in subjects.iter().enumerate() {
+            if subject.as_object().is_none_or(Map::is_empty) {
+                v.error(
+                    &format!("$.credentialSubject[{i}]"),
+                    "each credentialSubject must be a non-empty object",
+                );
+            }
+        }
+    }
+    if let Some(resources) = root.get("relatedResource") {
+        let mut seen = Vec::new();
+        for (suffix, item) in items(resources) {
+            let path = format!("$.relatedResource{suffix}");
+            let Some(object) = item.as_object() else {
+                v.error(&path, "each relatedResource must be an object");
+                continue;
+            };
+            match object.get("id").and_then(Value::as_str) {
+                Some(id) if is_url(id) => {
+                    if seen.contains(&id) {
+                        v.error(&format!("{path}.id"), format!("relatedResource id {id} appears twice"));
+                    }
+                    seen.push(id);
+                }
+                _ => v.error(&format!("{path}.id"), "each relatedResource needs an \"id\" URL"),
+            }
+            if !object.contains_key("digestSRI") && !object.contains_key("digestMultibase") {
+                v.error(&path, "each relatedResource needs \"digestSRI\" or \"digestMultibase\"");
+            }
+        }
+    }
 }
 
 fn validate_image(v: &mut Validation, image: &Map<String, Value>, path: &str) {
@@ -585,18 +591,12 @@ fn validate_achievement_subject(v: &mut Validation, subject: &Map<String, Value>
         require_type(v, o, p, "IdentityObject");
         match o.get("hashed") {
             Some(Value::Bool(_)) => {}
-            _ => v.error(
-                &format!("{p}.hashed"),
-                "\"hashed\" is required and must be a boolean",
-            ),
+            _ => v.error(&format!("{p}.hashed"), "\"hashed\" is required and must be a boolean"),
         }
         require_string(v, o, p, "identityHash");
         require_string(v, o, p, "identityType");
         if o.get("hashed") == Some(&Value::Bool(true)) {
-            let hash = o
-                .get("identityHash")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let hash = o.get("identityHash").and_then(Value::as_str).unwrap_or_default();
             let hex_part = hash.strip_prefix("sha256$").unwrap_or_default();
             if hex_part.len() != 64 || !hex_part.chars().all(|c| c.is_ascii_hexdigit()) {
                 v.error(
@@ -606,18 +606,13 @@ fn validate_achievement_subject(v: &mut Validation, subject: &Map<String, Value>
             }
         }
     });
-    each_object(v, subject, path, "result", |v, o, p| {
-        require_type(v, o, p, "Result")
-    });
+    each_object(v, subject, path, "result", |v, o, p| require_type(v, o, p, "Result"));
     each_object(v, subject, path, "image", validate_image);
     for name in ["activityStartDate", "activityEndDate"] {
         check_date(v, subject, path, name);
     }
     match subject.get("achievement") {
-        None => v.error(
-            &format!("{path}.achievement"),
-            "\"achievement\" is required",
-        ),
+        None => v.error(&format!("{path}.achievement"), "\"achievement\" is required"),
         Some(Value::Object(achievement)) => {
             let path = "$.credentialSubject.achievement";
             require_string(v, achievement, path, "id");
@@ -626,10 +621,7 @@ fn validate_achievement_subject(v: &mut Validation, subject: &Map<String, Value>
             require_string(v, achievement, path, "description");
             match achievement.get("criteria") {
                 Some(Value::Object(_)) => {}
-                Some(_) => v.error(
-                    &format!("{path}.criteria"),
-                    "\"criteria\" must be an object",
-                ),
+                Some(_) => v.error(&format!("{path}.criteria"), "\"criteria\" must be an object"),
                 None => v.error(&format!("{path}.criteria"), "\"criteria\" is required"),
             }
             each_object(v, achievement, path, "image", validate_image);
@@ -645,10 +637,7 @@ fn validate_achievement_subject(v: &mut Validation, subject: &Map<String, Value>
                 require_string(v, o, p, "resultType");
             });
         }
-        Some(_) => v.error(
-            &format!("{path}.achievement"),
-            "\"achievement\" must be an object",
-        ),
+        Some(_) => v.error(&format!("{path}.achievement"), "\"achievement\" must be an object"),
     }
 }
 
@@ -683,10 +672,7 @@ mod tests {
         c["@context"][1] = json!("https://example.com/ctx");
         c["validFrom"] = json!("yesterday");
         c["credentialSubject"].as_object_mut().unwrap().remove("id");
-        c["credentialSubject"]["achievement"]
-            .as_object_mut()
-            .unwrap()
-            .remove("criteria");
+        c["credentialSubject"]["achievement"].as_object_mut().unwrap().remove("criteria");
         let paths: Vec<String> = validate(&c).errors.into_iter().map(|p| p.path).collect();
         for expected in [
             "$.@context[1]",
@@ -694,10 +680,7 @@ mod tests {
             "$.credentialSubject",
             "$.credentialSubject.achievement.criteria",
         ] {
-            assert!(
-                paths.iter().any(|p| p == expected),
-                "{expected} missing from {paths:?}"
-            );
+            assert!(paths.iter().any(|p| p == expected), "{expected} missing from {paths:?}");
         }
     }
 
@@ -709,10 +692,7 @@ mod tests {
         assert!(!identity.matches("eve@example.com"));
         assert_eq!(
             hash_identifier("test@example.com", "abc"),
-            format!(
-                "sha256${}",
-                hex::encode(Sha256::digest(b"test@example.comabc"))
-            )
+            format!("sha256${}", hex::encode(Sha256::digest(b"test@example.comabc")))
         );
     }
 
@@ -721,9 +701,6 @@ mod tests {
         let mut c = minimal();
         c["extraThing"] = json!({"a": 1});
         let typed: AchievementCredential = serde_json::from_value(c.clone()).unwrap();
-        assert_eq!(
-            serde_json::to_value(&typed).unwrap()["extraThing"],
-            json!({"a": 1})
-        );
+        assert_eq!(serde_json::to_value(&typed).unwrap()["extraThing"], json!({"a": 1}));
     }
 }

@@ -66,9 +66,7 @@ impl std::str::FromStr for Format {
             "di" | "eddsa" | "eddsa-rdfc-2022" => Ok(Format::EddsaRdfc2022),
             "ecdsa" | "ecdsa-rdfc-2019" => Ok(Format::EcdsaRdfc2019),
             "jwt" | "vc-jwt" => Ok(Format::Jwt),
-            other => Err(format!(
-                "unknown proof format {other:?} (expected di, ecdsa or jwt)"
-            )),
+            other => Err(format!("unknown proof format {other:?} (expected di, ecdsa or jwt)")),
         }
     }
 }
@@ -118,12 +116,7 @@ pub struct SignOptions {
 
 impl Default for SignOptions {
     fn default() -> Self {
-        SignOptions {
-            proof_purpose: "assertionMethod".into(),
-            created: None,
-            challenge: None,
-            domain: None,
-        }
+        SignOptions { proof_purpose: "assertionMethod".into(), created: None, challenge: None, domain: None }
     }
 }
 
@@ -195,9 +188,7 @@ impl ProofFormat for DataIntegrity {
     ) -> Result<Secured, ProofError> {
         let suite = self.0;
         if suite == Cryptosuite::Ed25519Signature2020 {
-            return Err(ProofError::Generation(
-                "Ed25519Signature2020 is verified but never issued".into(),
-            ));
+            return Err(ProofError::Generation("Ed25519Signature2020 is verified but never issued".into()));
         }
         if key.key_type() != suite.key_type() {
             return Err(ProofError::Generation(format!(
@@ -212,22 +203,14 @@ impl ProofFormat for DataIntegrity {
             .as_object_mut()
             .ok_or_else(|| ProofError::Generation("only a JSON object can be signed".into()))?;
         if object.contains_key("proof") {
-            return Err(ProofError::Generation(
-                "the document already has a proof".into(),
-            ));
+            return Err(ProofError::Generation("the document already has a proof".into()));
         }
         add_data_integrity_context(object);
         let mut proof = Map::new();
         proof.insert("type".into(), json!("DataIntegrityProof"));
         proof.insert("cryptosuite".into(), json!(suite.name()));
-        proof.insert(
-            "created".into(),
-            json!(options.created.clone().unwrap_or_else(now_rfc3339)),
-        );
-        proof.insert(
-            "verificationMethod".into(),
-            json!(key.verification_method()),
-        );
+        proof.insert("created".into(), json!(options.created.clone().unwrap_or_else(now_rfc3339)));
+        proof.insert("verificationMethod".into(), json!(key.verification_method()));
         proof.insert("proofPurpose".into(), json!(options.proof_purpose));
         if let Some(challenge) = &options.challenge {
             proof.insert("challenge".into(), json!(challenge));
@@ -238,13 +221,8 @@ impl ProofFormat for DataIntegrity {
         let mut proof_config = proof.clone();
         proof_config.insert("@context".into(), object["@context"].clone());
         let data = hash_data(&document, &Value::Object(proof_config)).await?;
-        let signature = key
-            .sign_raw(&data)
-            .map_err(|e| ProofError::Generation(e.to_string()))?;
-        proof.insert(
-            "proofValue".into(),
-            json!(format!("z{}", bs58::encode(signature).into_string())),
-        );
+        let signature = key.sign_raw(&data).map_err(|e| ProofError::Generation(e.to_string()))?;
+        proof.insert("proofValue".into(), json!(format!("z{}", bs58::encode(signature).into_string())));
         document["proof"] = Value::Object(proof);
         Ok(Secured::Json(document))
     }
@@ -257,8 +235,7 @@ fn add_data_integrity_context(object: &mut Map<String, Value>) {
     };
     let first = list.first().and_then(Value::as_str);
     let has = list.iter().any(|c| {
-        c.as_str() == Some(contexts::DATA_INTEGRITY_V2)
-            || c.as_str() == Some(contexts::DATA_INTEGRITY_V1)
+        c.as_str() == Some(contexts::DATA_INTEGRITY_V2) || c.as_str() == Some(contexts::DATA_INTEGRITY_V1)
     });
     if first == Some(contexts::CREDENTIALS_V1) && !has {
         list.push(json!(contexts::DATA_INTEGRITY_V2));
@@ -281,9 +258,7 @@ pub struct VerifiedProof {
 fn str_field<'a>(proof: &'a Map<String, Value>, name: &str) -> Result<&'a str, ProofError> {
     match proof.get(name) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
-        Some(_) => Err(ProofError::Malformed(format!(
-            "proof.{name} must be a non-empty string"
-        ))),
+        Some(_) => Err(ProofError::Malformed(format!("proof.{name} must be a non-empty string"))),
         None => Err(ProofError::Malformed(format!("proof.{name} is missing"))),
     }
 }
@@ -315,17 +290,15 @@ fn verify_signature(
         (PublicKey::Ed25519(k), KeyType::Ed25519) => {
             let sig = ed25519_dalek::Signature::from_slice(signature)
                 .map_err(|_| ProofError::Malformed("not an Ed25519 signature".into()))?;
-            k.verify_strict(message, &sig).map_err(|_| {
-                ProofError::Invalid("the signature does not match the signed data".into())
-            })
+            k.verify_strict(message, &sig)
+                .map_err(|_| ProofError::Invalid("the signature does not match the signed data".into()))
         }
         (PublicKey::P256(k), KeyType::P256) => {
             use signature::Verifier;
             let sig = p256::ecdsa::Signature::from_slice(signature)
                 .map_err(|_| ProofError::Malformed("not a P-256 signature".into()))?;
-            k.verify(message, &sig).map_err(|_| {
-                ProofError::Invalid("the signature does not match the signed data".into())
-            })
+            k.verify(message, &sig)
+                .map_err(|_| ProofError::Invalid("the signature does not match the signed data".into()))
         }
         (key, expected) => Err(ProofError::KeyMismatch(format!(
             "the verification method holds a {} key but the proof needs {expected}",
@@ -349,49 +322,31 @@ pub async fn verify_embedded_proof(
     resolver: &dyn DidResolver,
     expected_purpose: &str,
 ) -> Result<VerifiedProof, ProofError> {
-    let proof = proof
-        .as_object()
-        .ok_or_else(|| ProofError::Malformed("proof must be an object".into()))?;
+    let proof = proof.as_object().ok_or_else(|| ProofError::Malformed("proof must be an object".into()))?;
     let proof_type = str_field(proof, "type")?;
     let mut warnings = Vec::new();
     let suite = match proof_type {
         "DataIntegrityProof" => match str_field(proof, "cryptosuite")? {
             "eddsa-rdfc-2022" => Cryptosuite::EddsaRdfc2022,
             "eddsa-2022" => {
-                warnings.push(
-                    "cryptosuite \"eddsa-2022\" is the deprecated name of eddsa-rdfc-2022"
-                        .to_string(),
-                );
+                warnings
+                    .push("cryptosuite \"eddsa-2022\" is the deprecated name of eddsa-rdfc-2022".to_string());
                 Cryptosuite::EddsaRdfc2022
             }
             "ecdsa-rdfc-2019" => Cryptosuite::EcdsaRdfc2019,
-            other => {
-                return Err(ProofError::Unsupported(format!(
-                    "unsupported cryptosuite {other:?}"
-                )))
-            }
+            other => return Err(ProofError::Unsupported(format!("unsupported cryptosuite {other:?}"))),
         },
         "Ed25519Signature2020" => Cryptosuite::Ed25519Signature2020,
-        other => {
-            return Err(ProofError::Unsupported(format!(
-                "unsupported proof type {other:?}"
-            )))
-        }
+        other => return Err(ProofError::Unsupported(format!("unsupported proof type {other:?}"))),
     };
     let method_url = str_field(proof, "verificationMethod")?;
     let purpose = str_field(proof, "proofPurpose")?;
     let proof_value = str_field(proof, "proofValue")?;
     let created = match proof.get("created") {
         Some(Value::String(c)) if model::is_rfc3339(c) => Some(c.clone()),
-        Some(_) => {
-            return Err(ProofError::Malformed(
-                "proof.created must be an RFC 3339 date-time".into(),
-            ))
-        }
+        Some(_) => return Err(ProofError::Malformed("proof.created must be an RFC 3339 date-time".into())),
         None if suite == Cryptosuite::Ed25519Signature2020 => {
-            return Err(ProofError::Malformed(
-                "proof.created is required for Ed25519Signature2020".into(),
-            ))
+            return Err(ProofError::Malformed("proof.created is required for Ed25519Signature2020".into()))
         }
         None => None,
     };
@@ -423,24 +378,15 @@ pub async fn verify_embedded_proof(
             let found = all
                 .iter()
                 .find(|p| p.get("id").and_then(Value::as_str) == Some(id))
-                .ok_or_else(|| {
-                    ProofError::Invalid(format!("previousProof {id:?} is not in the document"))
-                })?;
+                .ok_or_else(|| ProofError::Invalid(format!("previousProof {id:?} is not in the document")))?;
             chained.push(found.clone());
         }
         object.insert(
             "proof".into(),
-            if chained.len() == 1 {
-                chained.remove(0)
-            } else {
-                Value::Array(chained)
-            },
+            if chained.len() == 1 { chained.remove(0) } else { Value::Array(chained) },
         );
     }
-    let document_context = object
-        .get("@context")
-        .cloned()
-        .ok_or(JsonLdError::NoContext)?;
+    let document_context = object.get("@context").cloned().ok_or(JsonLdError::NoContext)?;
     let mut proof_config = proof.clone();
     proof_config.remove("proofValue");
     if let Some(proof_context) = proof_config.get("@context") {
@@ -462,9 +408,8 @@ pub async fn verify_embedded_proof(
 
     let method = dids::resolve_verification_method(resolver, method_url, expected_purpose).await?;
     if method.inferred {
-        warnings.push(format!(
-            "verificationMethod {method_url:?} names a DID, not a key; its only key was used"
-        ));
+        warnings
+            .push(format!("verificationMethod {method_url:?} names a DID, not a key; its only key was used"));
     }
     let data = hash_data(&unsecured, &Value::Object(proof_config)).await?;
     verify_signature(&method.public_key, suite.key_type(), &data, &signature)?;
@@ -473,14 +418,8 @@ pub async fn verify_embedded_proof(
         method,
         purpose: purpose.to_string(),
         created,
-        challenge: proof
-            .get("challenge")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        domain: proof
-            .get("domain")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        challenge: proof.get("challenge").and_then(Value::as_str).map(str::to_string),
+        domain: proof.get("domain").and_then(Value::as_str).map(str::to_string),
         warnings,
     })
 }
@@ -489,9 +428,7 @@ pub async fn verify_embedded_proof(
 pub struct Jwt;
 
 fn epoch_seconds(date: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(date)
-        .ok()
-        .map(|d| d.timestamp())
+    chrono::DateTime::parse_from_rfc3339(date).ok().map(|d| d.timestamp())
 }
 
 /// The registered claims OB 3.0 §8.2.4 derives from the credential.
@@ -500,10 +437,7 @@ fn derived_claims(credential: &Value) -> Map<String, Value> {
     if let Some(iss) = model::issuer_id(credential) {
         claims.insert("iss".into(), json!(iss));
     }
-    if let Some(sub) = credential
-        .pointer("/credentialSubject/id")
-        .and_then(Value::as_str)
-    {
+    if let Some(sub) = credential.pointer("/credentialSubject/id").and_then(Value::as_str) {
         claims.insert("sub".into(), json!(sub));
     }
     if let Some(nbf) = ["validFrom", "issuanceDate"]
@@ -540,9 +474,7 @@ impl ProofFormat for Jwt {
             .as_object()
             .ok_or_else(|| ProofError::Generation("only a JSON object can be signed".into()))?;
         if object.contains_key("proof") {
-            return Err(ProofError::Generation(
-                "a JWT credential must not carry an embedded proof".into(),
-            ));
+            return Err(ProofError::Generation("a JWT credential must not carry an embedded proof".into()));
         }
         let mut payload = object.clone();
         payload.extend(derived_claims(credential));
@@ -556,21 +488,15 @@ impl ProofFormat for Jwt {
             serde_json::to_vec(&payload).map_err(|e| ProofError::Generation(e.to_string()))?;
         let token = match key.key_type() {
             KeyType::Ed25519 => {
-                let signer = josekit::jws::EdDSA
-                    .signer_from_jwk(&jwk)
-                    .map_err(generation)?;
+                let signer = josekit::jws::EdDSA.signer_from_jwk(&jwk).map_err(generation)?;
                 josekit::jws::serialize_compact(&payload_bytes, &header, &signer)
             }
             KeyType::P256 => {
-                let signer = josekit::jws::ES256
-                    .signer_from_jwk(&jwk)
-                    .map_err(generation)?;
+                let signer = josekit::jws::ES256.signer_from_jwk(&jwk).map_err(generation)?;
                 josekit::jws::serialize_compact(&payload_bytes, &header, &signer)
             }
             KeyType::Rsa => {
-                let signer = josekit::jws::RS256
-                    .signer_from_jwk(&jwk)
-                    .map_err(generation)?;
+                let signer = josekit::jws::RS256.signer_from_jwk(&jwk).map_err(generation)?;
                 josekit::jws::serialize_compact(&payload_bytes, &header, &signer)
             }
         }
@@ -607,9 +533,7 @@ const REGISTERED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", 
 pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, ProofError> {
     let token = token.trim();
     if token.len() > MAX_JWT_BYTES {
-        return Err(ProofError::Malformed(format!(
-            "the JWT is larger than {MAX_JWT_BYTES} bytes"
-        )));
+        return Err(ProofError::Malformed(format!("the JWT is larger than {MAX_JWT_BYTES} bytes")));
     }
     let parts: Vec<&str> = token.split('.').collect();
     let [header_b64, payload_b64, signature_b64] = parts.as_slice() else {
@@ -619,9 +543,7 @@ pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, Pro
         )));
     };
     let decode = |part: &str, what: &str| {
-        B64URL
-            .decode(part)
-            .map_err(|_| ProofError::Malformed(format!("the JWT {what} is not base64url")))
+        B64URL.decode(part).map_err(|_| ProofError::Malformed(format!("the JWT {what} is not base64url")))
     };
     let header: Map<String, Value> = serde_json::from_slice(&decode(header_b64, "header")?)
         .map_err(|_| ProofError::Malformed("the JWT header is not a JSON object".into()))?;
@@ -635,11 +557,7 @@ pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, Pro
                 "JWT alg {alg:?} is not allowed (allowed: EdDSA, ES256, RS256)"
             )))
         }
-        None => {
-            return Err(ProofError::Malformed(
-                "the JWT header has no \"alg\"".into(),
-            ))
-        }
+        None => return Err(ProofError::Malformed("the JWT header has no \"alg\"".into())),
     }
     for embedded in ["jwk", "jku", "x5u", "x5c"] {
         if header.contains_key(embedded) {
@@ -666,10 +584,7 @@ pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, Pro
         for claim in REGISTERED_CLAIMS {
             credential.remove(claim);
         }
-        let form = if matches!(
-            typ,
-            Some("vc+jwt" | "vc+ld+json+jwt" | "vp+jwt" | "vp+ld+json+jwt")
-        ) {
+        let form = if matches!(typ, Some("vc+jwt" | "vc+ld+json+jwt" | "vp+jwt" | "vp+ld+json+jwt")) {
             JwtForm::VcJose
         } else {
             JwtForm::OpenBadges
@@ -688,10 +603,7 @@ pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, Pro
 
 impl DecodedJwt {
     pub fn alg(&self) -> &str {
-        self.header
-            .get("alg")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        self.header.get("alg").and_then(Value::as_str).unwrap_or_default()
     }
 
     /// Claims that contradict the credential they carry.
@@ -707,7 +619,9 @@ impl DecodedJwt {
         ] {
             if let (Some(actual), Some(wanted)) = (self.payload.get(claim), expected.get(claim)) {
                 if actual != wanted {
-                    problems.push(format!("JWT claim \"{claim}\" ({actual}) does not match the credential's {field} ({wanted})"));
+                    problems.push(format!(
+                        "JWT claim \"{claim}\" ({actual}) does not match the credential's {field} ({wanted})"
+                    ));
                 }
             }
         }
@@ -734,9 +648,7 @@ impl DecodedJwt {
             (Some(kid), _) => kid.to_string(),
             (None, Some(iss)) => iss.clone(),
             (None, None) => {
-                return Err(ProofError::Malformed(
-                    "the JWT has neither \"kid\" nor an issuer".into(),
-                ))
+                return Err(ProofError::Malformed("the JWT has neither \"kid\" nor an issuer".into()))
             }
         };
         let method = dids::resolve_verification_method(resolver, &method_url, purpose).await?;
@@ -771,16 +683,8 @@ impl DecodedJwt {
             method,
             purpose: purpose.to_string(),
             created: None,
-            challenge: self
-                .payload
-                .get("nonce")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            domain: self
-                .payload
-                .get("aud")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            challenge: self.payload.get("nonce").and_then(Value::as_str).map(str::to_string),
+            domain: self.payload.get("aud").and_then(Value::as_str).map(str::to_string),
             warnings,
         })
     }

@@ -31,6 +31,10 @@ pub struct ServeConfig {
     pub self_signed: bool,
     pub max_body: usize,
     pub request_timeout: Duration,
+    /// Public base URL (default: the scheme and bound address).
+    pub base_url: Option<String>,
+    pub status_list_size: u32,
+    pub allow_private_network: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,24 +69,16 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            title,
-            detail: detail.into(),
-            problems: vec![],
-        }
+        ApiError { status, title, detail: detail.into(), problems: vec![] }
     }
 }
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::BadRequest(detail, problems) => ApiError {
-                status: StatusCode::BAD_REQUEST,
-                title: "Bad request",
-                detail,
-                problems,
-            },
+            ServiceError::BadRequest(detail, problems) => {
+                ApiError { status: StatusCode::BAD_REQUEST, title: "Bad request", detail, problems }
+            }
             ServiceError::NotFound(d) => ApiError::new(StatusCode::NOT_FOUND, "Not found", d),
             ServiceError::Conflict(d) => ApiError::new(StatusCode::CONFLICT, "Conflict", d),
             ServiceError::Internal(d) => {
@@ -113,14 +109,15 @@ impl IntoResponse for ApiError {
                 .collect::<Vec<_>>());
         }
         let mut response = (self.status, Json(body)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The unread rest of the body makes the connection unusable: tell the client.
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -143,25 +140,17 @@ impl FromRequest<AppState> for JsonBody {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported media type",
-                format!(
-                    "send JSON (Content-Type: application/json), not {:?}",
-                    content_type
-                ),
+                format!("send JSON (Content-Type: application/json), not {:?}", content_type),
             ));
         }
-        let bytes = axum::body::to_bytes(request.into_body(), state.max_body)
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "Payload too large",
-                    format!("the request body is larger than {} bytes", state.max_body),
-                )
-            })?;
-        let options = VerifyOptions {
-            max_bytes: state.max_body,
-            ..VerifyOptions::default()
-        };
+        let bytes = axum::body::to_bytes(request.into_body(), state.max_body).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload too large",
+                format!("the request body is larger than {} bytes", state.max_body),
+            )
+        })?;
+        let options = VerifyOptions { max_bytes: state.max_body, ..VerifyOptions::default() };
         verify::parse_json_limited(&bytes, &options)
             .map(JsonBody)
             .map_err(|p| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", p.detail))
@@ -186,11 +175,9 @@ impl FromRequestParts<AppState> for Admin {
             .map(str::trim);
         match token {
             Some(token) if state.service.authorized(token) => Ok(Admin),
-            Some(_) => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized",
-                "the bearer token is not valid",
-            )),
+            Some(_) => {
+                Err(ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", "the bearer token is not valid"))
+            }
             None => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized",
@@ -206,11 +193,7 @@ async fn issue(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let record = state.service.issue(&body).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"verifiableCredential": record.credential})),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(json!({"verifiableCredential": record.credential}))).into_response())
 }
 
 async fn verify_credential(
@@ -218,11 +201,7 @@ async fn verify_credential(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let report = state.service.verify(&body).await?;
-    let status = if report.verified {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = if report.verified { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     Ok((status, Json(report)).into_response())
 }
 
@@ -280,16 +259,10 @@ struct ResolveQuery {
     public_key_format: Option<String>,
 }
 
-async fn resolve_identifier(
-    UrlPath(did): UrlPath<String>,
-    Query(query): Query<ResolveQuery>,
-) -> Response {
+async fn resolve_identifier(UrlPath(did): UrlPath<String>, Query(query): Query<ResolveQuery>) -> Response {
     let (status, body) = match service::resolve_did(&did, query.public_key_format.as_deref()) {
         Ok(result) => (StatusCode::OK, result),
-        Err((status, body)) => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-            body,
-        ),
+        Err((status, body)) => (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), body),
     };
     let mut response = (status, Json(body)).into_response();
     response.headers_mut().insert(
@@ -303,13 +276,54 @@ async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok(Json(state.service.jwks()?).into_response())
 }
 
+async fn update_status(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.service.update_status(&body)?).into_response())
+}
+
+/// The signed status list, with an ETag and a Cache-Control max-age from its ttl.
+async fn status_list(
+    State(state): State<AppState>,
+    UrlPath(list_id): UrlPath<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let credential = state.service.status_list_credential(&list_id).await?;
+    let body = serde_json::to_vec(&credential).unwrap_or_default();
+    let etag = format!(
+        "\"{}\"",
+        hex::encode(
+            &sha2::Digest::finalize(sha2::Digest::chain_update(sha2::Sha256::default(), &body))[..16]
+        )
+    );
+    let max_age = state.service.settings.status_ttl_ms / 1000;
+    let cache_control = format!("public, max-age={max_age}");
+    let not_modified =
+        headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, body).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vc+ld+json"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&cache_control) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    Ok(response)
+}
+
 async fn healthz() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
 async fn openapi() -> Response {
-    let body: Value =
-        serde_json::from_str(include_str!("openapi.json")).unwrap_or_else(|_| json!({}));
+    let body: Value = serde_json::from_str(include_str!("openapi.json")).unwrap_or_else(|_| json!({}));
     Json(body).into_response()
 }
 
@@ -329,12 +343,8 @@ async fn method_not_allowed() -> ApiError {
 async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(state.request_timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Timeout",
-            "the request took too long",
-        )
-        .into_response(),
+        Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Timeout", "the request took too long")
+            .into_response(),
     }
 }
 
@@ -342,6 +352,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/credentials/issue", post(issue))
         .route("/credentials/verify", post(verify_credential))
+        .route("/credentials/status", post(update_status))
+        .route("/status/{list_id}", get(status_list))
         .route("/credentials", get(list_credentials))
         .route("/credentials/{id}", get(get_credential))
         .route("/profiles", post(put_profile))
@@ -397,22 +409,8 @@ async fn shutdown_signal() {
 /// Opens the store, bootstraps the issuer, and serves until SIGINT/SIGTERM.
 pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<(), ServerError> {
     std::fs::create_dir_all(&config.data)?;
-    let store = Arc::new(crate::store::SledStore::open(&config.data)?);
-    let (service, bootstrap) =
-        Service::open(store.clone(), verifier, config.admin_token.as_deref())?;
-    let token_file = config.data.join("admin-token");
-    if let Some(token) = &bootstrap.generated_token {
-        write_private(&token_file, format!("{token}\n").as_bytes())?;
-    }
-    let state = AppState {
-        service: Arc::new(service),
-        max_body: config.max_body,
-        request_timeout: config.request_timeout,
-    };
-    let app = router(state);
-
-    let listener = std::net::TcpListener::bind(config.listen)
-        .map_err(|e| ServerError::Bind(config.listen, e))?;
+    let listener =
+        std::net::TcpListener::bind(config.listen).map_err(|e| ServerError::Bind(config.listen, e))?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
     let handle = axum_server::Handle::new();
@@ -426,23 +424,41 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
     let tls = match (&config.tls, config.self_signed) {
         (Some((cert, key)), _) => Some((std::fs::read(cert)?, std::fs::read(key)?)),
         (None, true) => {
-            let names = vec![
-                "localhost".to_string(),
-                "127.0.0.1".to_string(),
-                "::1".to_string(),
-            ];
-            let generated = rcgen::generate_simple_self_signed(names)
-                .map_err(|e| ServerError::Tls(e.to_string()))?;
+            let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+            let generated =
+                rcgen::generate_simple_self_signed(names).map_err(|e| ServerError::Tls(e.to_string()))?;
             let cert_pem = generated.cert.pem();
             std::fs::write(config.data.join("self-signed-cert.pem"), &cert_pem)?;
-            Some((
-                cert_pem.into_bytes(),
-                generated.key_pair.serialize_pem().into_bytes(),
-            ))
+            Some((cert_pem.into_bytes(), generated.key_pair.serialize_pem().into_bytes()))
         }
         (None, false) => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let base_url = config
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{address}"))
+        .trim_end_matches('/')
+        .to_string();
+    let settings = crate::service::ServiceSettings {
+        base_url,
+        status_list_size: config.status_list_size,
+        ..Default::default()
+    };
+    let store = Arc::new(crate::store::SledStore::open(&config.data)?);
+    let (service, bootstrap) =
+        Service::open(store.clone(), verifier, settings, config.admin_token.as_deref())?;
+    let token_file = config.data.join("admin-token");
+    if let Some(token) = &bootstrap.generated_token {
+        write_private(&token_file, format!("{token}\n").as_bytes())?;
+    }
+    let state = AppState {
+        service: Arc::new(service),
+        max_body: config.max_body,
+        request_timeout: config.request_timeout,
+    };
+    let app = router(state);
+
     println!("Laurel listening on {scheme}://{address}");
     println!("issuer DID: {}", bootstrap.issuer_did);
     if config.admin_token.is_some() {
@@ -451,10 +467,7 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
         println!("admin token: in {}", token_file.display());
     }
     if config.self_signed {
-        println!(
-            "self-signed certificate: {}",
-            config.data.join("self-signed-cert.pem").display()
-        );
+        println!("self-signed certificate: {}", config.data.join("self-signed-cert.pem").display());
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -466,17 +479,9 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
             let rustls_config = axum_server::tls_rustls::RustlsConfig::from_pem(cert, key)
                 .await
                 .map_err(|e| ServerError::Tls(e.to_string()))?;
-            axum_server::from_tcp_rustls(listener, rustls_config)
-                .handle(handle)
-                .serve(service_app)
-                .await?;
+            axum_server::from_tcp_rustls(listener, rustls_config).handle(handle).serve(service_app).await?;
         }
-        None => {
-            axum_server::from_tcp(listener)
-                .handle(handle)
-                .serve(service_app)
-                .await?
-        }
+        None => axum_server::from_tcp(listener).handle(handle).serve(service_app).await?,
     }
     store.flush_all()?;
     tracing::info!("stopped; database flushed");

@@ -69,9 +69,31 @@ pub struct Bootstrap {
     pub generated_token: Option<String>,
 }
 
+/// Settings the service functions need.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// Public base URL (status list URLs are built from it), without a trailing slash.
+    pub base_url: String,
+    /// Entries per status list (at least the spec's 131 072).
+    pub status_list_size: u32,
+    /// `ttl` of status list credentials, in milliseconds.
+    pub status_ttl_ms: u64,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            base_url: "http://127.0.0.1:8080".into(),
+            status_list_size: crate::status::MIN_LIST_ENTRIES as u32,
+            status_ttl_ms: 300_000,
+        }
+    }
+}
+
 pub struct Service {
     pub store: Arc<dyn Store>,
     pub verifier: Verifier,
+    pub settings: ServiceSettings,
     admin_token_hash: [u8; 32],
 }
 
@@ -84,16 +106,15 @@ impl Service {
     pub fn open(
         store: Arc<dyn Store>,
         verifier: Verifier,
+        settings: ServiceSettings,
         admin_token: Option<&str>,
     ) -> Result<(Service, Bootstrap), ServiceError> {
         let issuer = match store.get(ISSUER_KEY) {
             Ok(key) => key,
             Err(crate::keys::KeyError::NotFound(_)) => {
-                let key = KeyPair::generate(KeyType::Ed25519)
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
-                store
-                    .put(ISSUER_KEY, &key)
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                let key =
+                    KeyPair::generate(KeyType::Ed25519).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                store.put(ISSUER_KEY, &key).map_err(|e| ServiceError::Internal(e.to_string()))?;
                 key
             }
             Err(e) => return Err(ServiceError::Internal(e.to_string())),
@@ -105,9 +126,7 @@ impl Service {
                 Some(hex_hash) => hex::decode(&hex_hash)
                     .ok()
                     .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                    .ok_or_else(|| {
-                        ServiceError::Internal("stored admin token hash is corrupt".into())
-                    })?,
+                    .ok_or_else(|| ServiceError::Internal("stored admin token hash is corrupt".into()))?,
                 None => {
                     let mut bytes = [0u8; 32];
                     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
@@ -119,42 +138,23 @@ impl Service {
                 }
             },
         };
-        let service = Service {
-            store,
-            verifier,
-            admin_token_hash,
-        };
-        Ok((
-            service,
-            Bootstrap {
-                issuer_did: issuer.did(),
-                generated_token,
-            },
-        ))
+        let service = Service { store, verifier, settings, admin_token_hash };
+        Ok((service, Bootstrap { issuer_did: issuer.did(), generated_token }))
     }
 
     /// Constant-time check of a bearer token.
     pub fn authorized(&self, token: &str) -> bool {
         let presented = sha256(token.as_bytes());
-        presented
-            .iter()
-            .zip(self.admin_token_hash.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+        presented.iter().zip(self.admin_token_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
     }
 
     pub fn issuer_key(&self) -> Result<KeyPair, ServiceError> {
-        self.store
-            .get(ISSUER_KEY)
-            .map_err(|e| ServiceError::Internal(e.to_string()))
+        self.store.get(ISSUER_KEY).map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     fn key_for(&self, format: Format, requested: Option<&str>) -> Result<KeyPair, ServiceError> {
         if let Some(name) = requested {
-            return self
-                .store
-                .find(name)
-                .map_err(|_| ServiceError::bad(format!("no key named {name:?}")));
+            return self.store.find(name).map_err(|_| ServiceError::bad(format!("no key named {name:?}")));
         }
         if format != Format::EcdsaRdfc2019 {
             return self.issuer_key();
@@ -162,15 +162,14 @@ impl Service {
         match self.store.get(ISSUER_P256_KEY) {
             Ok(key) => Ok(key),
             Err(_) => {
-                let key = KeyPair::generate(KeyType::P256)
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                let key =
+                    KeyPair::generate(KeyType::P256).map_err(|e| ServiceError::Internal(e.to_string()))?;
                 match self.store.put(ISSUER_P256_KEY, &key) {
                     Ok(_) => Ok(key),
                     // Another request created it first.
-                    Err(_) => self
-                        .store
-                        .get(ISSUER_P256_KEY)
-                        .map_err(|e| ServiceError::Internal(e.to_string())),
+                    Err(_) => {
+                        self.store.get(ISSUER_P256_KEY).map_err(|e| ServiceError::Internal(e.to_string()))
+                    }
                 }
             }
         }
@@ -186,9 +185,8 @@ impl Service {
 
     /// VC-API issue: `{credential, options}` -> the stored record of the signed credential.
     pub async fn issue(&self, body: &Value) -> Result<CredentialRecord, ServiceError> {
-        let body = body
-            .as_object()
-            .ok_or_else(|| ServiceError::bad("the request body must be a JSON object"))?;
+        let body =
+            body.as_object().ok_or_else(|| ServiceError::bad("the request body must be a JSON object"))?;
         let mut credential = match (body.get("credential"), body.get("verifiableCredential")) {
             (Some(Value::Object(c)), _) => Value::Object(c.clone()),
             (Some(_), _) => return Err(ServiceError::bad("\"credential\" must be a JSON object")),
@@ -197,11 +195,7 @@ impl Service {
                     "send the credential to issue as \"credential\", not \"verifiableCredential\"",
                 ))
             }
-            (None, None) => {
-                return Err(ServiceError::bad(
-                    "the request has no \"credential\" to issue",
-                ))
-            }
+            (None, None) => return Err(ServiceError::bad("the request has no \"credential\" to issue")),
         };
         let options = match body.get("options") {
             None | Some(Value::Null) => Map::new(),
@@ -212,15 +206,10 @@ impl Service {
             match options.get(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.as_str())),
-                Some(_) => Err(ServiceError::bad(format!(
-                    "options.{name} must be a string"
-                ))),
+                Some(_) => Err(ServiceError::bad(format!("options.{name} must be a string"))),
             }
         };
-        let format: Format = option_str("format")?
-            .unwrap_or("di")
-            .parse()
-            .map_err(ServiceError::bad)?;
+        let format: Format = option_str("format")?.unwrap_or("di").parse().map_err(ServiceError::bad)?;
         let key = self.key_for(format, option_str("key")?)?;
         if let Some(id) = option_str("credentialId")? {
             credential["id"] = json!(id);
@@ -229,26 +218,43 @@ impl Service {
         let kind = model::credential_kind(&credential);
         match credential.get("issuer") {
             None => {
-                credential["issuer"] = if kind == CredentialKind::Other {
-                    json!(did)
-                } else {
-                    Value::Object(self.issuer_profile(&did)?)
-                };
+                // The W3C VC-API issuer suite requires a missing issuer to be an error; an
+                // issuer object without an id ({} or a Profile) asks the server to fill it in.
+                return Err(ServiceError::BadRequest(
+                    "the credential has no issuer".into(),
+                    vec![FieldProblem {
+                        path: "$.issuer".into(),
+                        message: "\"issuer\" is required; send {} or a Profile without \"id\" to have the server fill in its own".into(),
+                    }],
+                ));
             }
             Some(Value::Object(profile)) if !profile.contains_key("id") => {
-                let mut filled = self.issuer_profile(&did)?;
-                filled.extend(profile.clone());
+                let filled = if kind == CredentialKind::Other {
+                    let mut object = profile.clone();
+                    object.insert("id".into(), json!(did));
+                    object
+                } else {
+                    let mut object = self.issuer_profile(&did)?;
+                    object.extend(profile.clone());
+                    object.insert("id".into(), json!(did));
+                    object
+                };
                 credential["issuer"] = Value::Object(filled);
             }
             _ => {}
         }
+        issue::complete(&mut credential, &did);
+        let status_entries = if credential.get("credentialStatus").is_some() || key.key_type() == KeyType::Rsa
+        {
+            // The issuer manages its own status, or the key cannot sign a Data Integrity list.
+            None
+        } else {
+            let purposes = status_purposes(&options)?;
+            let id = credential.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            Some(self.attach_status(&mut credential, &key, &purposes, &id)?)
+        };
         let issued = issue::issue_full(credential, &key, format).await?;
-        let id = issued
-            .credential
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        let id = issued.credential.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
         let recipient = issued
             .credential
             .pointer("/credentialSubject/id")
@@ -280,17 +286,121 @@ impl Service {
             issuer: did,
             recipient,
             credential: issued.secured.to_json_value(),
-            status: None,
+            status: status_entries,
         };
         self.store.insert_credential(&record)?;
         Ok(record)
     }
 
+    fn key_name_for(&self, key: &KeyPair) -> Result<String, ServiceError> {
+        let did = key.did();
+        self.store
+            .list()
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .into_iter()
+            .find(|k| k.did == did)
+            .map(|k| k.name)
+            .ok_or_else(|| ServiceError::Internal("signing key is not in the store".into()))
+    }
+
+    /// Allocates an index per purpose (durably, before signing) and adds `credentialStatus`.
+    fn attach_status(
+        &self,
+        credential: &mut Value,
+        key: &KeyPair,
+        purposes: &[String],
+        credential_id: &str,
+    ) -> Result<Value, ServiceError> {
+        let key_name = self.key_name_for(key)?;
+        let mut entries = Vec::new();
+        for purpose in purposes {
+            let (list, index) = self.store.allocate_status_index(
+                &key_name,
+                purpose,
+                self.settings.status_list_size,
+                credential_id,
+            )?;
+            let list_url = format!("{}/status/{}", self.settings.base_url, list.id);
+            entries.push(json!({
+                "id": format!("{list_url}#{index}"),
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": purpose,
+                "statusListIndex": index.to_string(),
+                "statusListCredential": list_url,
+            }));
+        }
+        let value = if entries.len() == 1 { entries.remove(0) } else { Value::Array(entries) };
+        if let Some(Value::Array(contexts)) = credential.get_mut("@context") {
+            let legacy = contexts.first().and_then(Value::as_str) == Some(crate::contexts::CREDENTIALS_V1);
+            if legacy && !contexts.iter().any(|c| c.as_str() == Some(crate::contexts::BITSTRING_STATUS_V1)) {
+                contexts.push(json!(crate::contexts::BITSTRING_STATUS_V1));
+            }
+        }
+        credential["credentialStatus"] = value.clone();
+        Ok(value)
+    }
+
+    /// VC-API status update: `{credentialId, credentialStatus: {type, statusPurpose}, status}`.
+    pub fn update_status(&self, body: &Value) -> Result<Value, ServiceError> {
+        let credential_id = body
+            .get("credentialId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ServiceError::bad("\"credentialId\" (a string) is required"))?;
+        let purpose = match body.get("credentialStatus") {
+            Some(Value::Object(status)) => {
+                if let Some(t) = status.get("type") {
+                    if t != "BitstringStatusListEntry" {
+                        return Err(ServiceError::bad(
+                            "credentialStatus.type must be BitstringStatusListEntry",
+                        ));
+                    }
+                }
+                status.get("statusPurpose").and_then(Value::as_str).unwrap_or("revocation").to_string()
+            }
+            None => "revocation".to_string(),
+            Some(_) => return Err(ServiceError::bad("\"credentialStatus\" must be an object")),
+        };
+        let value = body
+            .get("status")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| ServiceError::bad("\"status\" must be true or false"))?;
+        set_status(self.store.as_ref(), credential_id, &purpose, value)
+    }
+
+    /// The signed BitstringStatusListCredential for `list_id`, re-signed only when bits changed.
+    pub async fn status_list_credential(&self, list_id: &str) -> Result<Value, ServiceError> {
+        let (meta, bits) = self
+            .store
+            .status_list(list_id)?
+            .ok_or_else(|| ServiceError::NotFound(format!("no status list {list_id:?}")))?;
+        if let Some(cached) = self.store.cached_list_credential(list_id, meta.version)? {
+            return Ok(cached);
+        }
+        let key = self.store.get(&meta.key).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let url = format!("{}/status/{}", self.settings.base_url, meta.id);
+        let unsigned = crate::status::list_credential(
+            &url,
+            &key.did(),
+            &meta.purpose,
+            &bits,
+            self.settings.status_ttl_ms,
+        );
+        let format =
+            if key.key_type() == KeyType::P256 { Format::EcdsaRdfc2019 } else { Format::EddsaRdfc2022 };
+        let signed = format
+            .signer()
+            .sign(&unsigned, &key, &crate::proofs::SignOptions::default())
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .to_json_value();
+        self.store.cache_list_credential(list_id, meta.version, &signed)?;
+        Ok(signed)
+    }
+
     /// VC-API verify: `{verifiableCredential, options}` -> the report.
     pub async fn verify(&self, body: &Value) -> Result<Report, ServiceError> {
-        let body = body
-            .as_object()
-            .ok_or_else(|| ServiceError::bad("the request body must be a JSON object"))?;
+        let body =
+            body.as_object().ok_or_else(|| ServiceError::bad("the request body must be a JSON object"))?;
         let credential = body
             .get("verifiableCredential")
             .ok_or_else(|| ServiceError::bad("the request has no \"verifiableCredential\""))?;
@@ -315,9 +425,7 @@ impl Service {
 
     /// Stores issuer profile data; `id` defaults to the issuer DID.
     pub fn put_profile(&self, body: &Value) -> Result<Map<String, Value>, ServiceError> {
-        let body = body
-            .as_object()
-            .ok_or_else(|| ServiceError::bad("a profile must be a JSON object"))?;
+        let body = body.as_object().ok_or_else(|| ServiceError::bad("a profile must be a JSON object"))?;
         let mut problems = Vec::new();
         for (name, value) in body {
             match name.as_str() {
@@ -346,17 +454,10 @@ impl Service {
             }
         }
         if !problems.is_empty() {
-            return Err(ServiceError::BadRequest(
-                "the profile is invalid".into(),
-                problems,
-            ));
+            return Err(ServiceError::BadRequest("the profile is invalid".into(), problems));
         }
         let did = self.issuer_key()?.did();
-        let id = body
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or(&did)
-            .to_string();
+        let id = body.get("id").and_then(Value::as_str).unwrap_or(&did).to_string();
         let keys: Vec<String> = self
             .store
             .list()
@@ -388,15 +489,8 @@ impl Service {
     /// The issuer's public keys as a JWK set (OB 3.0 JWT key provenance).
     pub fn jwks(&self) -> Result<Value, ServiceError> {
         let mut keys = Vec::new();
-        for info in self
-            .store
-            .list()
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-        {
-            let key = self
-                .store
-                .get(&info.name)
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        for info in self.store.list().map_err(|e| ServiceError::Internal(e.to_string()))? {
+            let key = self.store.get(&info.name).map_err(|e| ServiceError::Internal(e.to_string()))?;
             let mut jwk = key.public_key().to_jwk();
             jwk.insert("kid".into(), json!(info.verification_method));
             jwk.insert("use".into(), json!("sig"));
@@ -414,45 +508,165 @@ impl Service {
     }
 }
 
-/// A DID resolution result (W3C DID Resolution), or the error code and HTTP status for it.
-pub fn resolve_did(did: &str, public_key_format: Option<&str>) -> Result<Value, (u16, Value)> {
-    let error = |status: u16, code: &str, message: String| {
-        (
-            status,
-            json!({
-                "@context": "https://w3id.org/did-resolution/v1",
-                "didDocument": null,
-                "didDocumentMetadata": {},
-                "didResolutionMetadata": {"error": code, "errorMessage": message}
-            }),
-        )
+/// The status purposes requested in issue options (`statusPurposes` or `credentialStatus`).
+fn status_purposes(options: &Map<String, Value>) -> Result<Vec<String>, ServiceError> {
+    let mut purposes = Vec::new();
+    match options.get("statusPurposes") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for p in list {
+                purposes.push(
+                    p.as_str()
+                        .ok_or_else(|| ServiceError::bad("options.statusPurposes must be strings"))?
+                        .to_string(),
+                );
+            }
+        }
+        Some(_) => return Err(ServiceError::bad("options.statusPurposes must be an array")),
+    }
+    if let Some(status) = options.get("credentialStatus") {
+        let status = status
+            .as_object()
+            .ok_or_else(|| ServiceError::bad("options.credentialStatus must be an object"))?;
+        if let Some(t) = status.get("type") {
+            if t != "BitstringStatusListEntry" {
+                return Err(ServiceError::bad(
+                    "options.credentialStatus.type must be BitstringStatusListEntry",
+                ));
+            }
+        }
+        if let Some(p) = status.get("statusPurpose").and_then(Value::as_str) {
+            purposes.push(p.to_string());
+        }
+    }
+    if purposes.is_empty() {
+        purposes.push("revocation".into());
+    }
+    purposes.dedup();
+    for p in &purposes {
+        if !matches!(p.as_str(), "revocation" | "suspension") {
+            return Err(ServiceError::bad(format!(
+                "status purpose {p:?} is not supported (revocation, suspension)"
+            )));
+        }
+    }
+    Ok(purposes)
+}
+
+/// Sets or clears a credential's status bit for `purpose` (HTTP and CLI both call this).
+pub fn set_status(
+    store: &dyn Store,
+    credential_id: &str,
+    purpose: &str,
+    value: bool,
+) -> Result<Value, ServiceError> {
+    let record = store
+        .get_credential(credential_id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("no credential with id {credential_id:?}")))?;
+    let entries: Vec<Value> = match &record.status {
+        Some(Value::Array(list)) => list.clone(),
+        Some(one) => vec![one.clone()],
+        None => vec![],
     };
+    let entry = entries
+        .iter()
+        .find(|e| e.get("statusPurpose").and_then(Value::as_str) == Some(purpose))
+        .ok_or_else(|| ServiceError::bad(format!("credential {credential_id:?} has no {purpose} status")))?;
+    let list_url = entry.get("statusListCredential").and_then(Value::as_str).unwrap_or_default();
+    let list_id = list_url.rsplit('/').next().unwrap_or_default();
+    let index: u32 = entry
+        .get("statusListIndex")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ServiceError::Internal("stored status entry is malformed".into()))?;
+    if purpose == "revocation" && !value && store.status_bit(list_id, index)? {
+        return Err(ServiceError::bad("revocation is final: a revoked credential cannot be reinstated"));
+    }
+    let action = match (purpose, value) {
+        ("revocation", true) => "revoke",
+        ("suspension", true) => "suspend",
+        ("suspension", false) => "unsuspend",
+        _ => "status",
+    };
+    let audit = crate::store::AuditEntry::now(
+        action,
+        credential_id,
+        Some(json!({"list": list_id, "index": index, "purpose": purpose, "status": value})),
+    );
+    let previous = store.set_status_bit(list_id, index, value, &audit)?;
+    Ok(
+        json!({"credentialId": credential_id, "statusPurpose": purpose, "status": value, "changed": previous != value}),
+    )
+}
+
+/// A DID resolution result (W3C DID Resolution) or, for a DID URL with a fragment, the
+/// dereferenced verification method; on failure the HTTP status and the error body.
+pub fn resolve_did(input: &str, public_key_format: Option<&str>) -> Result<Value, (u16, Value)> {
+    let (did, fragment) = match input.split_once('#') {
+        Some((did, fragment)) => (did, Some(fragment)),
+        None => (input, None),
+    };
+    let dereferencing = fragment.is_some() || did.contains(['/', '?']);
+    let metadata_key = if dereferencing { "didDereferencingMetadata" } else { "didResolutionMetadata" };
+    let error = |status: u16, code: &str, message: String| {
+        let mut body = json!({
+            "@context": "https://w3id.org/did-resolution/v1",
+            "didDocument": {},
+            "didDocumentMetadata": {},
+            "didResolutionMetadata": {},
+        });
+        body[metadata_key] = json!({"error": code, "errorMessage": message});
+        (status, body)
+    };
+    if did.contains(['/', '?']) {
+        return Err(error(
+            400,
+            "invalidDidUrl",
+            format!("{input:?}: DID URL paths and queries are not supported"),
+        ));
+    }
     let format = match public_key_format {
         None | Some("Multikey") => KeyFormat::Multikey,
         Some("JsonWebKey2020") | Some("JsonWebKey") => KeyFormat::JsonWebKey2020,
         Some("Ed25519VerificationKey2020") => KeyFormat::Ed25519VerificationKey2020,
         Some(other) => {
-            return Err(error(
-                400,
-                "unsupportedPublicKeyType",
-                format!("publicKeyFormat {other:?} is not supported"),
-            ))
+            let code = if dereferencing { "invalidPublicKeyType" } else { "unsupportedPublicKeyType" };
+            return Err(error(400, code, format!("publicKeyFormat {other:?} is not supported")));
         }
     };
-    match dids::resolve_computed(did, format) {
-        Ok(document) => Ok(json!({
+    let document = dids::resolve_computed(did, format).map_err(|e| {
+        let status = match e {
+            ResolveError::MethodNotSupported(_) => 501,
+            ResolveError::Offline(_) | ResolveError::MethodNotFound(_) => 404,
+            _ => 400,
+        };
+        let code = if dereferencing && e.code() == "invalidDid" { "invalidDidUrl" } else { e.code() };
+        error(status, code, e.to_string())
+    })?;
+    let Some(fragment) = fragment else {
+        return Ok(json!({
             "@context": "https://w3id.org/did-resolution/v1",
             "didDocument": document,
             "didDocumentMetadata": {},
             "didResolutionMetadata": {"contentType": "application/did+ld+json"}
-        })),
-        Err(e) => {
-            let status = match e {
-                ResolveError::MethodNotSupported(_) => 501,
-                ResolveError::Offline(_) | ResolveError::MethodNotFound(_) => 404,
-                _ => 400,
-            };
-            Err(error(status, e.code(), e.to_string()))
-        }
-    }
+        }));
+    };
+    let wanted = format!("{did}#{fragment}");
+    let method = document
+        .get("verificationMethod")
+        .and_then(Value::as_array)
+        .and_then(|methods| {
+            methods.iter().find(|m| m.get("id").and_then(Value::as_str) == Some(wanted.as_str()))
+        })
+        .cloned()
+        .ok_or_else(|| error(404, "notFound", format!("{wanted} is not in the DID document")))?;
+    let mut method = method;
+    method["@context"] = document["@context"].clone();
+    Ok(json!({
+        "@context": "https://w3id.org/did-resolution/v1",
+        "didDocument": method,
+        "didDocumentMetadata": {},
+        "didDereferencingMetadata": {"contentType": "application/did+ld+json"},
+        "contentMetadata": {}
+    }))
 }

@@ -9,6 +9,11 @@
 //! | `issue_order` | u64 big-endian sequence      | credential id (listing in issue order)  |
 //! | `profiles`    | profile id (UTF-8)           | JSON Profile object                     |
 //! | `audit`       | u64 big-endian sequence      | JSON `AuditEntry` (append-only)         |
+//! | `status_lists`| list id                      | JSON `StatusListMeta` (issuer, purpose, size, used, version) |
+//! | `status_current` | `<issuer key>|<purpose>`  | id of the list new indices come from    |
+//! | `status_used` | `<list id>:` + u32 BE index  | credential id holding the index (never reused) |
+//! | `status_bits` | `<list id>:` + u32 BE index  | empty: present = bit set                |
+//! | `status_signed` | list id                    | JSON {version, credential}: cache of the signed list |
 //!
 //! Every write the client is told about commits in one sled transaction, then `flush()`es and
 //! `sync_all()`s the database files: sled's flush uses `sync_file_range` on Linux, which does not
@@ -25,9 +30,7 @@ use crate::keys::{KeyError, KeyInfo, KeyPair, KeyStore, StoredKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error(
-        "the database at {path} is locked by another process (is another `laurel serve` running?)"
-    )]
+    #[error("the database at {path} is locked by another process (is another `laurel serve` running?)")]
     Locked { path: String },
     #[error("the database at {path} cannot be opened: {detail}")]
     Open { path: String, detail: String },
@@ -85,6 +88,27 @@ impl AuditEntry {
     }
 }
 
+/// One status list as the issuer keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusListMeta {
+    pub id: String,
+    /// Name of the key that signs the list (and the credentials pointing at it).
+    pub key: String,
+    pub purpose: String,
+    pub size: u32,
+    pub used: u32,
+    /// Bumped on every bit change; the signed list is re-made when it moves.
+    pub version: u64,
+    pub created: String,
+}
+
+fn index_key(list_id: &str, index: u32) -> Vec<u8> {
+    let mut key = format!("{list_id}:").into_bytes();
+    key.extend_from_slice(&index.to_be_bytes());
+    key
+}
+
 /// What the service needs from storage. sled implements it; another engine can too.
 pub trait Store: KeyStore + Send + Sync {
     fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError>;
@@ -102,6 +126,33 @@ pub trait Store: KeyStore + Send + Sync {
     fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError>;
     /// Makes everything written so far durable (used at shutdown).
     fn flush(&self) -> Result<(), StoreError>;
+    /// Durably takes a random unused index of the current list for (key, purpose), opening a
+    /// new list when it is full. An index is never handed out twice, even across crashes.
+    fn allocate_status_index(
+        &self,
+        key: &str,
+        purpose: &str,
+        size: u32,
+        credential_id: &str,
+    ) -> Result<(StatusListMeta, u32), StoreError>;
+    /// Sets or clears a bit durably, with its audit entry; returns the previous value.
+    fn set_status_bit(
+        &self,
+        list_id: &str,
+        index: u32,
+        value: bool,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+    fn status_bit(&self, list_id: &str, index: u32) -> Result<bool, StoreError>;
+    /// The list's metadata and its bitstring.
+    fn status_list(&self, list_id: &str) -> Result<Option<(StatusListMeta, Vec<u8>)>, StoreError>;
+    fn cached_list_credential(&self, list_id: &str, version: u64) -> Result<Option<Value>, StoreError>;
+    fn cache_list_credential(
+        &self,
+        list_id: &str,
+        version: u64,
+        credential: &Value,
+    ) -> Result<(), StoreError>;
 }
 
 pub struct SledStore {
@@ -113,8 +164,15 @@ pub struct SledStore {
     issue_order: sled::Tree,
     profiles: sled::Tree,
     audit: sled::Tree,
+    status_lists: sled::Tree,
+    status_current: sled::Tree,
+    status_used: sled::Tree,
+    status_bits: sled::Tree,
+    status_signed: sled::Tree,
     /// Serializes durability syncs so concurrent writers share one fsync where possible.
     sync_lock: Mutex<()>,
+    /// Serializes index allocation (read-modify-write of a list's metadata).
+    allocation_lock: Mutex<()>,
 }
 
 fn json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -129,10 +187,8 @@ impl SledStore {
     /// Opens (or creates) the database in `dir`, with clear errors for a locked or corrupt one.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         let path = dir.join("db");
-        std::fs::create_dir_all(&path).map_err(|e| StoreError::Open {
-            path: path.display().to_string(),
-            detail: e.to_string(),
-        })?;
+        std::fs::create_dir_all(&path)
+            .map_err(|e| StoreError::Open { path: path.display().to_string(), detail: e.to_string() })?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -144,14 +200,9 @@ impl SledStore {
                 || detail.contains("lock")
                 || detail.contains("Resource temporarily unavailable")
             {
-                StoreError::Locked {
-                    path: path.display().to_string(),
-                }
+                StoreError::Locked { path: path.display().to_string() }
             } else {
-                StoreError::Open {
-                    path: path.display().to_string(),
-                    detail,
-                }
+                StoreError::Open { path: path.display().to_string(), detail }
             }
         })?;
         let tree = |name: &str| db.open_tree(name);
@@ -162,9 +213,15 @@ impl SledStore {
             issue_order: tree("issue_order")?,
             profiles: tree("profiles")?,
             audit: tree("audit")?,
+            status_lists: tree("status_lists")?,
+            status_current: tree("status_current")?,
+            status_used: tree("status_used")?,
+            status_bits: tree("status_bits")?,
+            status_signed: tree("status_signed")?,
             db,
             path,
             sync_lock: Mutex::new(()),
+            allocation_lock: Mutex::new(()),
         })
     }
 
@@ -217,12 +274,9 @@ impl KeyStore for SledStore {
             .compare_and_swap(name.as_bytes(), None as Option<&[u8]>, Some(bytes))
             .map_err(|e| KeyError::Invalid(e.to_string()))?;
         if previous.is_err() {
-            return Err(KeyError::Invalid(format!(
-                "a key named {name:?} already exists"
-            )));
+            return Err(KeyError::Invalid(format!("a key named {name:?} already exists")));
         }
-        self.make_durable()
-            .map_err(|e| KeyError::Invalid(e.to_string()))?;
+        self.make_durable().map_err(|e| KeyError::Invalid(e.to_string()))?;
         Ok(stored.info(key))
     }
 
@@ -253,10 +307,7 @@ impl KeyStore for SledStore {
 
 impl Store for SledStore {
     fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .meta
-            .get(name.as_bytes())?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+        Ok(self.meta.get(name.as_bytes())?.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     fn put_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
@@ -289,10 +340,7 @@ impl Store for SledStore {
     }
 
     fn get_credential(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError> {
-        self.credentials
-            .get(id.as_bytes())?
-            .map(|b| from_json(&b, "credential"))
-            .transpose()
+        self.credentials.get(id.as_bytes())?.map(|b| from_json(&b, "credential")).transpose()
     }
 
     fn list_credentials(
@@ -326,22 +374,148 @@ impl Store for SledStore {
     }
 
     fn get_profile(&self, id: &str) -> Result<Option<Map<String, Value>>, StoreError> {
-        self.profiles
-            .get(id.as_bytes())?
-            .map(|b| from_json(&b, "profile"))
-            .transpose()
+        self.profiles.get(id.as_bytes())?.map(|b| from_json(&b, "profile")).transpose()
     }
 
     fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        self.audit
-            .iter()
-            .values()
-            .map(|v| from_json(&v?, "audit entry"))
-            .collect()
+        self.audit.iter().values().map(|v| from_json(&v?, "audit entry")).collect()
     }
 
     fn flush(&self) -> Result<(), StoreError> {
         self.make_durable()
+    }
+
+    fn allocate_status_index(
+        &self,
+        key: &str,
+        purpose: &str,
+        size: u32,
+        credential_id: &str,
+    ) -> Result<(StatusListMeta, u32), StoreError> {
+        let _guard = self.allocation_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let current_key = format!("{key}|{purpose}");
+        let current: Option<StatusListMeta> = match self.status_current.get(current_key.as_bytes())? {
+            Some(id) => self.status_lists.get(&id)?.map(|b| from_json(&b, "status list")).transpose()?,
+            None => None,
+        };
+        let mut meta = match current {
+            Some(meta) if meta.used < meta.size => meta,
+            _ => StatusListMeta {
+                id: uuid::Uuid::new_v4().simple().to_string(),
+                key: key.to_string(),
+                purpose: purpose.to_string(),
+                size,
+                used: 0,
+                version: 0,
+                created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            },
+        };
+        // Herd privacy: start at a random index and take the first unused one from there.
+        let start = rand::random::<u32>() % meta.size;
+        let mut index = None;
+        for step in 0..meta.size {
+            let candidate = (start + step) % meta.size;
+            if !self.status_used.contains_key(index_key(&meta.id, candidate))? {
+                index = Some(candidate);
+                break;
+            }
+        }
+        let index = index.ok_or_else(|| {
+            StoreError::Corrupt(format!("status list {} is full but marked otherwise", meta.id))
+        })?;
+        meta.used += 1;
+        let meta_bytes = json_bytes(&meta)?;
+        (&self.status_lists, &self.status_current, &self.status_used)
+            .transaction(|(lists, current, used)| {
+                lists.insert(meta.id.as_bytes(), meta_bytes.as_slice())?;
+                current.insert(current_key.as_bytes(), meta.id.as_bytes())?;
+                used.insert(index_key(&meta.id, index), credential_id.as_bytes())?;
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(transaction_error)?;
+        self.make_durable()?;
+        Ok((meta, index))
+    }
+
+    fn set_status_bit(
+        &self,
+        list_id: &str,
+        index: u32,
+        value: bool,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let audit_bytes = json_bytes(audit)?;
+        let audit_key = self.next_sequence()?;
+        let bit_key = index_key(list_id, index);
+        let previous = (&self.status_lists, &self.status_bits, &self.audit)
+            .transaction(|(lists, bits, log)| {
+                let meta_bytes = lists.get(list_id.as_bytes())?.ok_or_else(|| {
+                    ConflictableTransactionError::Abort(StoreError::Corrupt(format!(
+                        "no status list {list_id}"
+                    )))
+                })?;
+                let mut meta: StatusListMeta = serde_json::from_slice(&meta_bytes)
+                    .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string())))?;
+                let previous = bits.get(bit_key.as_slice())?.is_some();
+                if previous != value {
+                    if value {
+                        bits.insert(bit_key.as_slice(), &[] as &[u8])?;
+                    } else {
+                        bits.remove(bit_key.as_slice())?;
+                    }
+                    meta.version += 1;
+                    let updated = serde_json::to_vec(&meta).map_err(|e| {
+                        ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string()))
+                    })?;
+                    lists.insert(list_id.as_bytes(), updated)?;
+                }
+                log.insert(&audit_key, audit_bytes.as_slice())?;
+                Ok(previous)
+            })
+            .map_err(transaction_error)?;
+        self.make_durable()?;
+        Ok(previous)
+    }
+
+    fn status_bit(&self, list_id: &str, index: u32) -> Result<bool, StoreError> {
+        Ok(self.status_bits.contains_key(index_key(list_id, index))?)
+    }
+
+    fn status_list(&self, list_id: &str) -> Result<Option<(StatusListMeta, Vec<u8>)>, StoreError> {
+        let Some(meta_bytes) = self.status_lists.get(list_id.as_bytes())? else { return Ok(None) };
+        let meta: StatusListMeta = from_json(&meta_bytes, "status list")?;
+        let mut bits = vec![0u8; meta.size.div_ceil(8) as usize];
+        for item in self.status_bits.scan_prefix(format!("{list_id}:").as_bytes()).keys() {
+            let key = item?;
+            let raw: [u8; 4] =
+                key[key.len() - 4..].try_into().map_err(|_| StoreError::Corrupt("bad status key".into()))?;
+            let index = u32::from_be_bytes(raw) as usize;
+            if index < meta.size as usize {
+                crate::status::write_bit(&mut bits, index, true);
+            }
+        }
+        Ok(Some((meta, bits)))
+    }
+
+    fn cached_list_credential(&self, list_id: &str, version: u64) -> Result<Option<Value>, StoreError> {
+        let Some(bytes) = self.status_signed.get(list_id.as_bytes())? else { return Ok(None) };
+        let cached: Value = from_json(&bytes, "signed status list")?;
+        Ok((cached.get("version").and_then(Value::as_u64) == Some(version))
+            .then(|| cached["credential"].clone()))
+    }
+
+    fn cache_list_credential(
+        &self,
+        list_id: &str,
+        version: u64,
+        credential: &Value,
+    ) -> Result<(), StoreError> {
+        // A cache: losing it in a crash only costs a re-signature.
+        self.status_signed.insert(
+            list_id.as_bytes(),
+            json_bytes(&serde_json::json!({"version": version, "credential": credential}))?,
+        )?;
+        Ok(())
     }
 }
 
@@ -375,17 +549,11 @@ mod tests {
             store.put("issuer", &key).unwrap();
             store.insert_credential(&record("urn:1")).unwrap();
             store.insert_credential(&record("urn:2")).unwrap();
-            assert!(matches!(
-                store.insert_credential(&record("urn:1")),
-                Err(StoreError::Duplicate(_))
-            ));
+            assert!(matches!(store.insert_credential(&record("urn:1")), Err(StoreError::Duplicate(_))));
         }
         let store = SledStore::open(&dir).unwrap();
         assert_eq!(store.get("issuer").unwrap().did(), key.did());
-        assert_eq!(
-            store.get_credential("urn:2").unwrap().unwrap(),
-            record("urn:2")
-        );
+        assert_eq!(store.get_credential("urn:2").unwrap().unwrap(), record("urn:2"));
         let (page, total) = store.list_credentials(1, 10).unwrap();
         assert_eq!((page.len(), total, page[0].id.as_str()), (1, 2, "urn:2"));
         assert_eq!(store.audit_log().unwrap().len(), 2);
@@ -398,10 +566,6 @@ mod tests {
         let dir = temp_dir();
         let _first = SledStore::open(&dir).unwrap();
         let second = SledStore::open(&dir);
-        assert!(
-            matches!(second, Err(StoreError::Locked { .. })),
-            "{:?}",
-            second.err()
-        );
+        assert!(matches!(second, Err(StoreError::Locked { .. })), "{:?}", second.err());
     }
 }

@@ -11,6 +11,7 @@ use crate::contexts;
 use crate::dids::DidResolver;
 use crate::model::{self, CredentialKind};
 use crate::proofs::{self, DecodedJwt, ProofError, VerifiedProof};
+use crate::status::{self, StatusPolicy, StatusResult};
 
 /// Limits and clock for one verification.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct VerifyOptions {
     pub skew: chrono::Duration,
     pub max_bytes: usize,
     pub max_depth: usize,
+    /// What to do about `credentialStatus`.
+    pub status_policy: StatusPolicy,
 }
 
 impl Default for VerifyOptions {
@@ -30,6 +33,7 @@ impl Default for VerifyOptions {
             skew: chrono::Duration::seconds(300),
             max_bytes: 2 << 20,
             max_depth: 64,
+            status_policy: StatusPolicy::Enforce,
         }
     }
 }
@@ -57,7 +61,11 @@ impl Problem {
             "ISSUER_MISMATCH_ERROR" => "Signer is not the issuer",
             "CREDENTIAL_EXPIRED" => "Credential expired",
             "CREDENTIAL_NOT_YET_VALID" => "Credential not yet valid",
-            "STATUS_NOT_CHECKED" => "Status not checked",
+            "STATUS_RETRIEVAL_ERROR" => "Status retrieval error",
+            "STATUS_VERIFICATION_ERROR" => "Status verification error",
+            "STATUS_LIST_LENGTH_ERROR" => "Status list length error",
+            "REVOKED" => "Credential revoked",
+            "SUSPENDED" => "Credential suspended",
             "DEPRECATED" => "Deprecated",
             _ => "Problem",
         };
@@ -96,6 +104,9 @@ pub struct Report {
     pub credential_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub proofs: Vec<ProofSummary>,
+    /// What each credentialStatus entry said, with the list's age.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<StatusResult>,
     /// The credential as parsed (for a JWT, the one it carries).
     #[serde(skip)]
     pub credential: Option<Value>,
@@ -158,33 +169,23 @@ pub fn parse_json_limited(bytes: &[u8], options: &VerifyOptions) -> Result<Value
     if bytes.len() > options.max_bytes {
         return Err(Problem::new(
             "PARSING_ERROR",
-            format!(
-                "the input is {} bytes, more than the limit of {}",
-                bytes.len(),
-                options.max_bytes
-            ),
+            format!("the input is {} bytes, more than the limit of {}", bytes.len(), options.max_bytes),
         ));
     }
     if json_depth_exceeds(bytes, options.max_depth) {
         return Err(Problem::new(
             "PARSING_ERROR",
-            format!(
-                "the JSON is nested deeper than {} levels",
-                options.max_depth
-            ),
+            format!("the JSON is nested deeper than {} levels", options.max_depth),
         ));
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| Problem::new("PARSING_ERROR", format!("invalid JSON: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| Problem::new("PARSING_ERROR", format!("invalid JSON: {e}")))
 }
 
 fn looks_like_jwt(text: &str) -> bool {
     let text = text.trim();
     text.split('.').count() == 3
         && !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 /// Verifies credentials with one resolver and one set of options.
@@ -212,10 +213,7 @@ impl Verifier {
             );
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
-            return Report::failed(
-                "PARSING_ERROR",
-                "the input is not UTF-8 text (nor a supported image)",
-            );
+            return Report::failed("PARSING_ERROR", "the input is not UTF-8 text (nor a supported image)");
         };
         let trimmed = text.trim();
         if trimmed.is_empty() {
@@ -235,40 +233,35 @@ impl Verifier {
     }
 
     /// Verifies a parsed credential: an object with an embedded proof, or a JWT string.
-    pub async fn verify_value(&self, value: &Value) -> Report {
+    /// (Boxed with an explicit `Send`: status lists are verified by a nested call.)
+    pub fn verify_value<'a>(
+        &'a self,
+        value: &'a Value,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Report> + Send + 'a>> {
+        Box::pin(self.verify_value_inner(value))
+    }
+
+    async fn verify_value_inner(&self, value: &Value) -> Report {
         match value {
             Value::String(s) if looks_like_jwt(s) => self.verify_jwt(s).await,
             Value::Object(_) => self.verify_embedded(value).await,
-            Value::String(_) => Report::failed(
-                "PARSING_ERROR",
-                "a credential given as a string must be a compact JWT",
-            ),
-            _ => Report::failed(
-                "PARSING_ERROR",
-                "a credential must be a JSON object or a compact JWT",
-            ),
+            Value::String(_) => {
+                Report::failed("PARSING_ERROR", "a credential given as a string must be a compact JWT")
+            }
+            _ => Report::failed("PARSING_ERROR", "a credential must be a JSON object or a compact JWT"),
         }
     }
 
     fn validate_document(&self, credential: &Value, report: &mut Report) {
         report.check("schema");
         report.issuer = model::issuer_id(credential).map(str::to_string);
-        report.credential_id = credential
-            .get("id")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        report.credential_id = credential.get("id").and_then(Value::as_str).map(str::to_string);
         let validation = model::validate(credential);
         for problem in validation.errors {
-            report.error(
-                "MALFORMED_VALUE_ERROR",
-                format!("{}: {}", problem.path, problem.message),
-            );
+            report.error("MALFORMED_VALUE_ERROR", format!("{}: {}", problem.path, problem.message));
         }
         for problem in validation.warnings {
-            report.warning(
-                "MALFORMED_VALUE_ERROR",
-                format!("{}: {}", problem.path, problem.message),
-            );
+            report.warning("MALFORMED_VALUE_ERROR", format!("{}: {}", problem.path, problem.message));
         }
         report.check("contexts");
         if let Some(Value::Array(list)) = credential.get("@context") {
@@ -296,57 +289,101 @@ impl Verifier {
         for name in ["validFrom", "issuanceDate"] {
             if let Some(start) = parse(name) {
                 if start > now + self.options.skew {
-                    report.error(
-                        "CREDENTIAL_NOT_YET_VALID",
-                        format!("{name} is {start}, in the future"),
-                    );
+                    report.error("CREDENTIAL_NOT_YET_VALID", format!("{name} is {start}, in the future"));
                 }
             }
         }
         for name in ["validUntil", "expirationDate"] {
             if let Some(end) = parse(name) {
                 if end + self.options.skew < now {
-                    report.error(
-                        "CREDENTIAL_EXPIRED",
-                        format!("the credential expired at {end} ({name})"),
-                    );
+                    report.error("CREDENTIAL_EXPIRED", format!("the credential expired at {end} ({name})"));
                 }
             }
         }
     }
 
-    fn check_status(&self, credential: &Value, report: &mut Report) {
-        if credential.get("credentialStatus").is_some() {
-            report.warning(
-                "STATUS_NOT_CHECKED",
-                "the credential has a credentialStatus that was not checked",
-            );
+    async fn check_status(&self, credential: &Value, report: &mut Report) {
+        if credential.get("credentialStatus").is_none() || self.options.status_policy == StatusPolicy::Skip {
+            return;
         }
+        report.check("status");
+        // Status list credentials are verified fully, except for a status of their own.
+        let list_verifier = Verifier {
+            resolver: self.resolver.clone(),
+            options: VerifyOptions { status_policy: StatusPolicy::Skip, ..self.options.clone() },
+        };
+        let verify_list = move |list: Value| -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(), String>> + Send>,
+        > {
+            let verifier = list_verifier.clone();
+            Box::pin(async move {
+                let report = verifier.verify_value(&list).await;
+                if report.verified {
+                    Ok(())
+                } else {
+                    Err(report.errors.iter().map(|e| e.detail.clone()).collect::<Vec<_>>().join("; "))
+                }
+            })
+        };
+        let (results, problems) =
+            status::check_status(credential, self.resolver.as_ref(), &verify_list, self.options.now).await;
+        for p in problems {
+            let retrieval = p.code == "STATUS_RETRIEVAL_ERROR";
+            if retrieval && self.options.status_policy == StatusPolicy::Warn {
+                report.warning(p.code, p.detail);
+            } else {
+                report.error(p.code, p.detail);
+            }
+        }
+        report.status = results;
     }
 
-    fn bind_issuer(&self, proof: &VerifiedProof, report: &mut Report) {
+    /// The issuer must control the key of at least one verified proof; proofs by others (a
+    /// witness in a proof chain, a co-signer) are reported but do not vouch for the issuer.
+    fn bind_issuer(&self, proofs: &[VerifiedProof], report: &mut Report) {
+        if proofs.is_empty() {
+            return;
+        }
         report.check("issuer-binding");
-        match &report.issuer {
-            Some(issuer) if *issuer == proof.method.controller => {}
-            Some(issuer) => report.error(
-                "ISSUER_MISMATCH_ERROR",
-                format!(
-                    "the proof was made with {} (controlled by {}), not by a key of the issuer {issuer}",
-                    proof.method.id, proof.method.controller
-                ),
-            ),
-            None => report.error("ISSUER_MISMATCH_ERROR", "the credential names no issuer to bind the proof to"),
+        let issuer = report.issuer.clone();
+        match &issuer {
+            None => {
+                report.error("ISSUER_MISMATCH_ERROR", "the credential names no issuer to bind the proof to")
+            }
+            Some(issuer) if proofs.iter().any(|p| p.method.controller == *issuer) => {
+                for other in proofs.iter().filter(|p| p.method.controller != *issuer) {
+                    report.warning(
+                        "ISSUER_MISMATCH_ERROR",
+                        format!(
+                            "an additional proof was made by {}, not by the issuer",
+                            other.method.controller
+                        ),
+                    );
+                }
+            }
+            Some(issuer) => {
+                let proof = &proofs[0];
+                report.error(
+                    "ISSUER_MISMATCH_ERROR",
+                    format!(
+                        "the proof was made with {} (controlled by {}), not by a key of the issuer {issuer}",
+                        proof.method.id, proof.method.controller
+                    ),
+                );
+            }
         }
-        for warning in &proof.warnings {
-            report.warning("DEPRECATED", warning.clone());
+        for proof in proofs {
+            for warning in &proof.warnings {
+                report.warning("DEPRECATED", warning.clone());
+            }
+            report.proofs.push(ProofSummary {
+                format: proof.format.clone(),
+                verification_method: proof.method.id.clone(),
+                controller: proof.method.controller.clone(),
+                proof_purpose: proof.purpose.clone(),
+                created: proof.created.clone(),
+            });
         }
-        report.proofs.push(ProofSummary {
-            format: proof.format.clone(),
-            verification_method: proof.method.id.clone(),
-            controller: proof.method.controller.clone(),
-            proof_purpose: proof.purpose.clone(),
-            created: proof.created.clone(),
-        });
     }
 
     fn proof_error(report: &mut Report, index: Option<usize>, error: ProofError) {
@@ -358,10 +395,7 @@ impl Verifier {
     }
 
     async fn verify_embedded(&self, credential: &Value) -> Report {
-        let mut report = Report {
-            credential: Some(credential.clone()),
-            ..Report::default()
-        };
+        let mut report = Report { credential: Some(credential.clone()), ..Report::default() };
         self.validate_document(credential, &mut report);
         report.check("proof");
         let proofs: Vec<&Value> = match credential.get("proof") {
@@ -372,16 +406,14 @@ impl Verifier {
             }
             Some(Value::Object(_)) => vec![&credential["proof"]],
             Some(_) => {
-                report.error(
-                    "MALFORMED_VALUE_ERROR",
-                    "proof must be an object or an array of objects",
-                );
+                report.error("MALFORMED_VALUE_ERROR", "proof must be an object or an array of objects");
                 vec![]
             }
         };
         let contexts_known = !report.errors.iter().any(|e| e.code == "PARSING_ERROR");
         if contexts_known {
             let indexed = proofs.len() > 1;
+            let mut verified = Vec::new();
             for (i, proof) in proofs.iter().enumerate() {
                 match proofs::verify_embedded_proof(
                     credential,
@@ -391,13 +423,14 @@ impl Verifier {
                 )
                 .await
                 {
-                    Ok(verified) => self.bind_issuer(&verified, &mut report),
+                    Ok(proof) => verified.push(proof),
                     Err(e) => Self::proof_error(&mut report, indexed.then_some(i), e),
                 }
             }
+            self.bind_issuer(&verified, &mut report);
         }
         self.check_dates(credential, &mut report);
-        self.check_status(credential, &mut report);
+        self.check_status(credential, &mut report).await;
         report.finish()
     }
 
@@ -414,53 +447,37 @@ impl Verifier {
         let credential = decoded.credential.clone();
         report.credential = Some(credential.clone());
         self.validate_document(&credential, &mut report);
-        if model::credential_kind(&credential) == CredentialKind::Other
-            && credential.get("type").is_none()
-        {
-            report.error(
-                "MALFORMED_VALUE_ERROR",
-                "the JWT does not carry a credential",
-            );
+        if model::credential_kind(&credential) == CredentialKind::Other && credential.get("type").is_none() {
+            report.error("MALFORMED_VALUE_ERROR", "the JWT does not carry a credential");
         }
         for mismatch in decoded.claim_mismatches() {
             report.error("MALFORMED_VALUE_ERROR", mismatch);
         }
         if let Some(iss) = decoded.payload.get("iss").and_then(Value::as_str) {
             if report.issuer.as_deref() != Some(iss) && report.issuer.is_some() {
-                report.error(
-                    "ISSUER_MISMATCH_ERROR",
-                    format!("JWT iss {iss} is not the credential's issuer"),
-                );
+                report
+                    .error("ISSUER_MISMATCH_ERROR", format!("JWT iss {iss} is not the credential's issuer"));
             }
             report.issuer.get_or_insert_with(|| iss.to_string());
         }
-        match decoded
-            .verify(self.resolver.as_ref(), "assertionMethod")
-            .await
-        {
-            Ok(verified) => self.bind_issuer(&verified, &mut report),
+        match decoded.verify(self.resolver.as_ref(), "assertionMethod").await {
+            Ok(verified) => self.bind_issuer(std::slice::from_ref(&verified), &mut report),
             Err(e) => Self::proof_error(&mut report, None, e),
         }
         let now = self.options.now.timestamp();
         let skew = self.options.skew.num_seconds();
         if let Some(exp) = decoded.payload.get("exp").and_then(Value::as_i64) {
             if exp + skew < now {
-                report.error(
-                    "CREDENTIAL_EXPIRED",
-                    format!("the JWT expired at {exp} (exp)"),
-                );
+                report.error("CREDENTIAL_EXPIRED", format!("the JWT expired at {exp} (exp)"));
             }
         }
         if let Some(nbf) = decoded.payload.get("nbf").and_then(Value::as_i64) {
             if nbf > now + skew {
-                report.error(
-                    "CREDENTIAL_NOT_YET_VALID",
-                    format!("the JWT is not valid before {nbf} (nbf)"),
-                );
+                report.error("CREDENTIAL_NOT_YET_VALID", format!("the JWT is not valid before {nbf} (nbf)"));
             }
         }
         self.check_dates(&credential, &mut report);
-        self.check_status(&credential, &mut report);
+        self.check_status(&credential, &mut report).await;
         report.finish()
     }
 }

@@ -12,19 +12,14 @@ pub fn spec_dir(test: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIP {test}: {} not found (set LAUREL_SPEC_DIR); this test did not run",
-            dir.display()
-        );
+        eprintln!("SKIP {test}: {} not found (set LAUREL_SPEC_DIR); this test did not run", dir.display());
         None
     }
 }
 
 pub fn read_json(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_slice(
-        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 pub fn repo_path(relative: &str) -> PathBuf {
@@ -46,7 +41,7 @@ impl ServerProcess {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_laurel"))
             .arg("--data")
             .arg(data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--allow-private-network"])
             .args(extra)
             .env("LAUREL_LOG", "warn")
             .stdout(std::process::Stdio::piped())
@@ -68,16 +63,8 @@ impl ServerProcess {
         assert!(!base.is_empty(), "server did not report its address");
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        let token = std::fs::read_to_string(data.join("admin-token"))
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        ServerProcess {
-            child,
-            base,
-            token,
-            data: data.to_path_buf(),
-        }
+        let token = std::fs::read_to_string(data.join("admin-token")).unwrap_or_default().trim().to_string();
+        ServerProcess { child, base, token, data: data.to_path_buf() }
     }
 
     pub fn kill9(&mut self) {
@@ -100,8 +87,5 @@ pub fn temp_data_dir(tag: &str) -> PathBuf {
 
 pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap()
+    reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap()
 }

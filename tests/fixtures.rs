@@ -11,9 +11,7 @@ use serde_json::json;
 
 async fn verify_with(resolver: LocalResolver, path: &std::path::Path) -> Report {
     let bytes = std::fs::read(path).unwrap();
-    Verifier::new(Arc::new(resolver), VerifyOptions::default())
-        .verify_bytes(&bytes)
-        .await
+    Verifier::new(Arc::new(resolver), VerifyOptions::default()).verify_bytes(&bytes).await
 }
 
 fn codes(report: &Report) -> Vec<&str> {
@@ -43,20 +41,14 @@ fn pinned_issuer_profile() -> LocalResolver {
 
 #[tokio::test]
 async fn https_key_fixtures_say_why_they_cannot_verify_offline() {
-    let Some(spec) = common::spec_dir("https_key_fixtures_say_why_they_cannot_verify_offline")
-    else {
+    let Some(spec) = common::spec_dir("https_key_fixtures_say_why_they_cannot_verify_offline") else {
         return;
     };
     let dir = spec.join("ob-v3p0/examples-validator");
     for name in ["simple.json", "simple-eddsa-2022.json"] {
         let report = verify_with(LocalResolver::default(), &dir.join(name)).await;
         assert!(!report.verified, "{name}");
-        assert_eq!(
-            codes(&report),
-            ["PROOF_VERIFICATION_ERROR"],
-            "{name}: {:#?}",
-            report.errors
-        );
+        assert_eq!(codes(&report), ["PROOF_VERIFICATION_ERROR"], "{name}: {:#?}", report.errors);
         assert!(
             report.errors[0]
                 .detail
@@ -69,9 +61,7 @@ async fn https_key_fixtures_say_why_they_cannot_verify_offline() {
 
 #[tokio::test]
 async fn https_key_fixtures_verify_once_the_issuer_profile_is_pinned() {
-    let Some(spec) =
-        common::spec_dir("https_key_fixtures_verify_once_the_issuer_profile_is_pinned")
-    else {
+    let Some(spec) = common::spec_dir("https_key_fixtures_verify_once_the_issuer_profile_is_pinned") else {
         return;
     };
     let dir = spec.join("ob-v3p0/examples-validator");
@@ -80,29 +70,16 @@ async fn https_key_fixtures_verify_once_the_issuer_profile_is_pinned() {
     // VC DM 1.1 + deprecated "eddsa-2022" name: valid, with warnings (as the 1EdTech validator says).
     let report = verify_with(pinned_issuer_profile(), &dir.join("simple-eddsa-2022.json")).await;
     assert!(report.verified, "{:#?}", report.errors);
-    assert!(report
-        .warnings
-        .iter()
-        .any(|w| w.detail.contains("eddsa-2022")));
+    assert!(report.warnings.iter().any(|w| w.detail.contains("eddsa-2022")));
     // Exactly one error: the second proof's unknown type.
-    let report = verify_with(
-        pinned_issuer_profile(),
-        &dir.join("simple-multiple-proofs.json"),
-    )
-    .await;
-    assert_eq!(
-        codes(&report),
-        ["PROOF_VERIFICATION_ERROR"],
-        "{:#?}",
-        report.errors
-    );
+    let report = verify_with(pinned_issuer_profile(), &dir.join("simple-multiple-proofs.json")).await;
+    assert_eq!(codes(&report), ["PROOF_VERIFICATION_ERROR"], "{:#?}", report.errors);
     assert!(report.errors[0].detail.contains("SomeProofType"));
 }
 
 #[tokio::test]
 async fn did_key_fixture_signature_verifies_but_its_issuer_is_not_the_signer() {
-    let Some(spec) =
-        common::spec_dir("did_key_fixture_signature_verifies_but_its_issuer_is_not_the_signer")
+    let Some(spec) = common::spec_dir("did_key_fixture_signature_verifies_but_its_issuer_is_not_the_signer")
     else {
         return;
     };
@@ -114,12 +91,7 @@ async fn did_key_fixture_signature_verifies_but_its_issuer_is_not_the_signer() {
         &spec.join("ob-v3p0/examples-validator/simple-did-key-method.json"),
     )
     .await;
-    assert_eq!(
-        codes(&report),
-        ["ISSUER_MISMATCH_ERROR"],
-        "{:#?}",
-        report.errors
-    );
+    assert_eq!(codes(&report), ["ISSUER_MISMATCH_ERROR"], "{:#?}", report.errors);
     assert_eq!(report.proofs.len(), 1, "the proof itself verified");
 }
 
@@ -130,23 +102,12 @@ async fn fixtures_without_a_usable_proof_fail_clearly() {
     };
     let dir = spec.join("ob-v3p0/examples-validator");
     let report = verify_with(LocalResolver::default(), &dir.join("simple-noproof.json")).await;
-    assert!(
-        report.errors.iter().any(|e| e.detail.contains("no proof")),
-        "{:#?}",
-        report.errors
-    );
+    assert!(report.errors.iter().any(|e| e.detail.contains("no proof")), "{:#?}", report.errors);
     // simple.jwt: a VC-JWT 1.1 whose issuer is an https URL and whose context is a pre-release
     // OB URL that is not bundled.
     let report = verify_with(LocalResolver::default(), &dir.join("simple.jwt")).await;
     assert!(!report.verified);
-    assert!(
-        report
-            .errors
-            .iter()
-            .any(|e| e.detail.contains("imsglobal.github.io")),
-        "{:#?}",
-        report.errors
-    );
+    assert!(report.errors.iter().any(|e| e.detail.contains("imsglobal.github.io")), "{:#?}", report.errors);
 }
 
 #[tokio::test]
@@ -160,12 +121,5 @@ async fn endorsement_fixture_is_checked_as_an_endorsement() {
     )
     .await;
     // Its key is an https URL: the failure must be resolution, not schema.
-    assert!(
-        report
-            .errors
-            .iter()
-            .all(|e| e.code != "MALFORMED_VALUE_ERROR"),
-        "{:#?}",
-        report.errors
-    );
+    assert!(report.errors.iter().all(|e| e.code != "MALFORMED_VALUE_ERROR"), "{:#?}", report.errors);
 }

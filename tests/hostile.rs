@@ -12,9 +12,7 @@ use laurel::verify::{Report, Verifier, VerifyOptions};
 use serde_json::{json, Value};
 
 async fn verify_bytes(bytes: &[u8]) -> Report {
-    Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default())
-        .verify_bytes(bytes)
-        .await
+    Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default()).verify_bytes(bytes).await
 }
 
 async fn signed() -> Value {
@@ -24,10 +22,7 @@ async fn signed() -> Value {
         achievement_name: "Hostile".into(),
         ..Default::default()
     };
-    issue(build_badge(&request), &key, Format::EddsaRdfc2022)
-        .await
-        .unwrap()
-        .to_json_value()
+    issue(build_badge(&request), &key, Format::EddsaRdfc2022).await.unwrap().to_json_value()
 }
 
 fn first(report: &Report) -> (&str, &str) {
@@ -54,30 +49,22 @@ async fn a_50_mb_body_is_refused_by_size_before_parsing() {
 async fn deep_nesting_is_refused() {
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let report = verify_bytes(deep.as_bytes()).await;
-    assert!(
-        first(&report).1.contains("nested deeper"),
-        "{:?}",
-        first(&report)
-    );
+    assert!(first(&report).1.contains("nested deeper"), "{:?}", first(&report));
     let deep_object = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
-    assert_eq!(
-        first(&verify_bytes(deep_object.as_bytes()).await).0,
-        "PARSING_ERROR"
-    );
+    assert_eq!(first(&verify_bytes(deep_object.as_bytes()).await).0, "PARSING_ERROR");
 }
 
 #[tokio::test]
 async fn unknown_contexts_are_named_and_never_fetched() {
     let mut credential = signed().await;
-    credential["@context"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!("https://evil.example/context.jsonld"));
+    credential["@context"].as_array_mut().unwrap().push(json!("https://evil.example/context.jsonld"));
     let report = verify_bytes(credential.to_string().as_bytes()).await;
     assert!(!report.verified);
     assert!(
-        report.errors.iter().any(|e| e.code == "PARSING_ERROR"
-            && e.detail.contains("https://evil.example/context.jsonld")),
+        report
+            .errors
+            .iter()
+            .any(|e| e.code == "PARSING_ERROR" && e.detail.contains("https://evil.example/context.jsonld")),
         "{:#?}",
         report.errors
     );
@@ -86,58 +73,33 @@ async fn unknown_contexts_are_named_and_never_fetched() {
 #[tokio::test]
 async fn redefining_a_protected_term_is_an_error() {
     let mut credential = signed().await;
-    credential["@context"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"name": "https://evil.example/name"}));
+    credential["@context"].as_array_mut().unwrap().push(json!({"name": "https://evil.example/name"}));
     let report = verify_bytes(credential.to_string().as_bytes()).await;
     assert!(!report.verified);
-    let detail = report
-        .errors
-        .iter()
-        .map(|e| e.detail.clone())
-        .collect::<Vec<_>>()
-        .join(" | ");
+    let detail = report.errors.iter().map(|e| e.detail.clone()).collect::<Vec<_>>().join(" | ");
     assert!(detail.to_lowercase().contains("protected"), "{detail}");
 }
 
 #[tokio::test]
 async fn malformed_proof_values_are_malformed_value_errors() {
     let credential = signed().await;
-    for (value, why) in [
-        ("zNotBase58!!0OIl", "base58"),
-        ("z3vQB7B6MrGQZaxCuFg4oh", "bytes"),
-        ("u123", "multibase"),
-    ] {
+    for (value, why) in
+        [("zNotBase58!!0OIl", "base58"), ("z3vQB7B6MrGQZaxCuFg4oh", "bytes"), ("u123", "multibase")]
+    {
         let mut c = credential.clone();
         c["proof"]["proofValue"] = json!(value);
         let report = verify_bytes(c.to_string().as_bytes()).await;
         assert_eq!(first(&report).0, "MALFORMED_VALUE_ERROR", "{value}");
-        assert!(
-            first(&report).1.contains(why),
-            "{value}: {}",
-            first(&report).1
-        );
+        assert!(first(&report).1.contains(why), "{value}: {}", first(&report).1);
     }
     let mut c = credential.clone();
     c["proof"]["verificationMethod"] = json!("did:key:z6MkGarbage0OIl#x");
     let report = verify_bytes(c.to_string().as_bytes()).await;
-    assert!(
-        report
-            .errors
-            .iter()
-            .any(|e| e.detail.contains("invalid DID")),
-        "{:#?}",
-        report.errors
-    );
+    assert!(report.errors.iter().any(|e| e.detail.contains("invalid DID")), "{:#?}", report.errors);
     let mut c = credential.clone();
     c["proof"]["verificationMethod"] = json!("did:key:zDnaezZQfDkpRzSE1YBYxkGn6KkNad4bJxmKEodoHpbK2N63i#zDnaezZQfDkpRzSE1YBYxkGn6KkNad4bJxmKEodoHpbK2N63i");
     let report = verify_bytes(c.to_string().as_bytes()).await;
-    assert_eq!(
-        first(&report).0,
-        "CRYPTOGRAPHIC_SECURITY_ERROR",
-        "a P-256 key for an EdDSA proof"
-    );
+    assert_eq!(first(&report).0, "CRYPTOGRAPHIC_SECURITY_ERROR", "a P-256 key for an EdDSA proof");
 }
 
 /// A blank-node clique inside a credential (the RDFC-1.0 poison graph shape) fails fast.
@@ -147,10 +109,8 @@ async fn poison_graphs_fail_fast() {
     let n = 12;
     let nodes: Vec<Value> = (0..n)
         .map(|i| {
-            let links: Vec<Value> = (0..n)
-                .filter(|j| *j != i)
-                .map(|j| json!({"@id": format!("_:n{j}")}))
-                .collect();
+            let links: Vec<Value> =
+                (0..n).filter(|j| *j != i).map(|j| json!({"@id": format!("_:n{j}")})).collect();
             json!({"@id": format!("_:n{i}"), "https://example.org/knows": links})
         })
         .collect();
@@ -158,14 +118,7 @@ async fn poison_graphs_fail_fast() {
     let start = Instant::now();
     let report = verify_bytes(credential.to_string().as_bytes()).await;
     let elapsed = start.elapsed();
-    assert!(
-        report
-            .errors
-            .iter()
-            .any(|e| e.detail.contains("too symmetric")),
-        "{:#?}",
-        report.errors
-    );
+    assert!(report.errors.iter().any(|e| e.detail.contains("too symmetric")), "{:#?}", report.errors);
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
 }
 
@@ -188,50 +141,20 @@ async fn cli_exit_codes_distinguish_verified_unverified_and_bad_input() {
     std::fs::write(&truncated, &credential.to_string()[..100]).unwrap();
 
     let status = |args: &[&str]| laurel().args(args).output().unwrap();
-    assert_eq!(
-        status(&["verify", good.to_str().unwrap()]).status.code(),
-        Some(0)
-    );
+    assert_eq!(status(&["verify", good.to_str().unwrap()]).status.code(), Some(0));
     let out = status(&["verify", tampered.to_str().unwrap(), "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["verified"], json!(false));
+    assert_eq!(status(&["verify", truncated.to_str().unwrap()]).status.code(), Some(2));
+    assert_eq!(status(&["verify", "/nonexistent/file.json"]).status.code(), Some(2));
+    assert_eq!(status(&["verify", good.to_str().unwrap(), "--now", "yesterday"]).status.code(), Some(2));
     assert_eq!(
-        status(&["verify", truncated.to_str().unwrap()])
-            .status
-            .code(),
+        status(&["verify", good.to_str().unwrap(), "--preload", "no-equals-sign"]).status.code(),
         Some(2)
     );
     assert_eq!(
-        status(&["verify", "/nonexistent/file.json"]).status.code(),
-        Some(2)
-    );
-    assert_eq!(
-        status(&["verify", good.to_str().unwrap(), "--now", "yesterday"])
-            .status
-            .code(),
-        Some(2)
-    );
-    assert_eq!(
-        status(&[
-            "verify",
-            good.to_str().unwrap(),
-            "--preload",
-            "no-equals-sign"
-        ])
-        .status
-        .code(),
-        Some(2)
-    );
-    assert_eq!(
-        status(&[
-            "verify",
-            good.to_str().unwrap(),
-            "--now",
-            "2000-01-01T00:00:00Z"
-        ])
-        .status
-        .code(),
+        status(&["verify", good.to_str().unwrap(), "--now", "2000-01-01T00:00:00Z"]).status.code(),
         Some(1)
     );
     std::fs::remove_dir_all(dir).ok();
@@ -241,23 +164,11 @@ async fn cli_exit_codes_distinguish_verified_unverified_and_bad_input() {
 fn cli_issue_and_verify_round_trip_through_the_key_store() {
     let dir = std::env::temp_dir().join(format!("laurel-cli-{}", uuid::Uuid::new_v4()));
     let data = dir.to_str().unwrap();
-    let run = |args: &[&str]| {
-        laurel()
-            .arg("--data")
-            .arg(data)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| laurel().arg("--data").arg(data).args(args).output().unwrap();
     assert!(run(&["key", "new", "--name", "main"]).status.success());
-    assert!(run(&["key", "new", "--type", "p256", "--name", "ec"])
-        .status
-        .success());
+    assert!(run(&["key", "new", "--type", "p256", "--name", "ec"]).status.success());
     let listed = String::from_utf8(run(&["key", "list", "--json"]).stdout).unwrap();
-    assert!(
-        listed.contains("\"name\": \"main\"") && !listed.contains("\"d\""),
-        "{listed}"
-    );
+    assert!(listed.contains("\"name\": \"main\"") && !listed.contains("\"d\""), "{listed}");
     for (format, key) in [("di", "main"), ("ecdsa", "ec"), ("jwt", "main")] {
         let out = dir.join(format!("{format}.out"));
         let issued = run(&[
@@ -273,11 +184,7 @@ fn cli_issue_and_verify_round_trip_through_the_key_store() {
             "-o",
             out.to_str().unwrap(),
         ]);
-        assert!(
-            issued.status.success(),
-            "{}",
-            String::from_utf8_lossy(&issued.stderr)
-        );
+        assert!(issued.status.success(), "{}", String::from_utf8_lossy(&issued.stderr));
         let verified = run(&["verify", out.to_str().unwrap()]);
         assert_eq!(
             verified.status.code(),

@@ -52,20 +52,15 @@ async fn laurel_credentials_verify_in_digital_bazaar_vc() {
     let out = std::env::temp_dir().join(format!("laurel-interop-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&out).unwrap();
     let mut files = Vec::new();
-    for (format, key_type) in [
-        (Format::EddsaRdfc2022, KeyType::Ed25519),
-        (Format::EcdsaRdfc2019, KeyType::P256),
-    ] {
+    for (format, key_type) in
+        [(Format::EddsaRdfc2022, KeyType::Ed25519), (Format::EcdsaRdfc2019, KeyType::P256)]
+    {
         let key = KeyPair::generate(key_type).unwrap();
-        let mut request = BadgeRequest {
-            achievement_name: "Interop".into(),
-            ..BadgeRequest::default()
-        };
+        let mut request = BadgeRequest { achievement_name: "Interop".into(), ..BadgeRequest::default() };
         request.subject_id = Some("did:example:recipient".into());
         request.recipient_email = Some("bob@example.com".into());
         request.issuer_name = Some("Laurel".into());
-        let Secured::Json(signed) = issue(build_badge(&request), &key, format).await.unwrap()
-        else {
+        let Secured::Json(signed) = issue(build_badge(&request), &key, format).await.unwrap() else {
             unreachable!()
         };
         let path = out.join(format!("laurel-{format:?}.json"));
@@ -75,21 +70,14 @@ async fn laurel_credentials_verify_in_digital_bazaar_vc() {
         let mut tampered = signed.clone();
         tampered["credentialSubject"]["achievement"]["name"] = "Forged".into();
         let tampered_path = out.join(format!("laurel-{format:?}-tampered.json"));
-        std::fs::write(
-            &tampered_path,
-            serde_json::to_vec_pretty(&tampered).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(&tampered_path, serde_json::to_vec_pretty(&tampered).unwrap()).unwrap();
         let status = std::process::Command::new("node")
             .current_dir(&gen)
             .arg("verify.mjs")
             .arg(&tampered_path)
             .output()
             .expect("node runs");
-        assert!(
-            !status.status.success(),
-            "tampered {format:?} verified in Digital Bazaar vc"
-        );
+        assert!(!status.status.success(), "tampered {format:?} verified in Digital Bazaar vc");
     }
     let output = std::process::Command::new("node")
         .current_dir(&gen)
@@ -103,10 +91,6 @@ async fn laurel_credentials_verify_in_digital_bazaar_vc() {
         "Digital Bazaar vc rejected Laurel's credentials:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(
-        stdout.matches("\"verified\":true").count(),
-        files.len(),
-        "{stdout}"
-    );
+    assert_eq!(stdout.matches("\"verified\":true").count(), files.len(), "{stdout}");
     std::fs::remove_dir_all(out).ok();
 }

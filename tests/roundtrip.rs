@@ -21,9 +21,7 @@ fn request() -> BadgeRequest {
 }
 
 async fn verify(value: &Value) -> Report {
-    Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default())
-        .verify_value(value)
-        .await
+    Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default()).verify_value(value).await
 }
 
 fn codes(report: &Report) -> Vec<&str> {
@@ -58,21 +56,16 @@ async fn every_format_and_key_type_round_trips() {
 
 #[tokio::test]
 async fn tampering_with_a_data_integrity_credential_fails() {
-    for (format, key_type) in [
-        (Format::EddsaRdfc2022, KeyType::Ed25519),
-        (Format::EcdsaRdfc2019, KeyType::P256),
-    ] {
+    for (format, key_type) in
+        [(Format::EddsaRdfc2022, KeyType::Ed25519), (Format::EcdsaRdfc2019, KeyType::P256)]
+    {
         let key = KeyPair::generate(key_type).unwrap();
         let signed = signed_json(format, &key).await;
         assert!(verify(&signed).await.verified);
 
         let mut changed = signed.clone();
         changed["credentialSubject"]["achievement"]["name"] = json!("Something else");
-        assert_eq!(
-            codes(&verify(&changed).await),
-            ["PROOF_VERIFICATION_ERROR"],
-            "{format:?} signed field"
-        );
+        assert_eq!(codes(&verify(&changed).await), ["PROOF_VERIFICATION_ERROR"], "{format:?} signed field");
 
         let mut changed = signed.clone();
         changed["credentialSubject"]["extraClaim"] = json!("added after signing");
@@ -108,39 +101,25 @@ async fn dates_are_checked_against_the_clock_with_skew() {
     let mut expired = build_badge(&request());
     expired["validFrom"] = json!("2020-01-01T00:00:00Z");
     expired["validUntil"] = json!("2021-01-01T00:00:00Z");
-    let signed = issue(expired, &key, Format::EddsaRdfc2022)
-        .await
-        .unwrap()
-        .to_json_value();
+    let signed = issue(expired, &key, Format::EddsaRdfc2022).await.unwrap().to_json_value();
     assert_eq!(codes(&verify(&signed).await), ["CREDENTIAL_EXPIRED"]);
 
     let mut future = build_badge(&request());
     future["validFrom"] = json!("2099-01-01T00:00:00Z");
     for format in [Format::EddsaRdfc2022, Format::Jwt] {
-        let signed = issue(future.clone(), &key, format)
-            .await
-            .unwrap()
-            .to_json_value();
+        let signed = issue(future.clone(), &key, format).await.unwrap().to_json_value();
         let report = verify(&signed).await;
         assert!(
-            codes(&report)
-                .iter()
-                .all(|c| *c == "CREDENTIAL_NOT_YET_VALID"),
+            codes(&report).iter().all(|c| *c == "CREDENTIAL_NOT_YET_VALID"),
             "{format:?}: {:#?}",
             report.errors
         );
         assert!(!report.verified);
         // Verified at a given instant instead of now.
-        let at = chrono::DateTime::parse_from_rfc3339("2099-06-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        let options = VerifyOptions {
-            now: at,
-            ..VerifyOptions::default()
-        };
-        let report = Verifier::new(Arc::new(LocalResolver::default()), options)
-            .verify_value(&signed)
-            .await;
+        let at =
+            chrono::DateTime::parse_from_rfc3339("2099-06-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let options = VerifyOptions { now: at, ..VerifyOptions::default() };
+        let report = Verifier::new(Arc::new(LocalResolver::default()), options).verify_value(&signed).await;
         assert!(report.verified, "{format:?}: {:#?}", report.errors);
     }
 }
@@ -150,9 +129,7 @@ async fn signing_for_another_issuer_is_refused() {
     let key = KeyPair::generate(KeyType::Ed25519).unwrap();
     let mut credential = build_badge(&request());
     credential["issuer"]["id"] = json!("did:example:someone-else");
-    let err = issue(credential, &key, Format::EddsaRdfc2022)
-        .await
-        .unwrap_err();
+    let err = issue(credential, &key, Format::EddsaRdfc2022).await.unwrap_err();
     assert!(matches!(err, IssueError::NotIssuer { .. }), "{err}");
 }
 
@@ -160,22 +137,14 @@ async fn signing_for_another_issuer_is_refused() {
 async fn invalid_credentials_are_not_signed_and_every_problem_is_named() {
     let key = KeyPair::generate(KeyType::Ed25519).unwrap();
     let mut credential = build_badge(&request());
-    credential["credentialSubject"]["achievement"]
-        .as_object_mut()
-        .unwrap()
-        .remove("name");
+    credential["credentialSubject"]["achievement"].as_object_mut().unwrap().remove("name");
     credential["validFrom"] = json!("not a date");
-    let IssueError::Invalid(problems) = issue(credential, &key, Format::EddsaRdfc2022)
-        .await
-        .unwrap_err()
+    let IssueError::Invalid(problems) = issue(credential, &key, Format::EddsaRdfc2022).await.unwrap_err()
     else {
         panic!("expected validation errors")
     };
     let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
-    assert!(
-        paths.contains(&"$.credentialSubject.achievement.name"),
-        "{paths:?}"
-    );
+    assert!(paths.contains(&"$.credentialSubject.achievement.name"), "{paths:?}");
     assert!(paths.contains(&"$.validFrom"), "{paths:?}");
 }
 
@@ -192,10 +161,7 @@ async fn undefined_terms_are_refused_at_issue_time() {
     });
     for format in [Format::EddsaRdfc2022, Format::Jwt] {
         let err = issue(credential.clone(), &key, format).await.unwrap_err();
-        assert!(
-            err.to_string().contains("undefinedThing"),
-            "{format:?}: {err}"
-        );
+        assert!(err.to_string().contains("undefinedThing"), "{format:?}: {err}");
     }
 }
 
@@ -219,10 +185,7 @@ fn jwt_parts(token: &str) -> (Value, Value) {
 #[tokio::test]
 async fn hostile_jwts_are_refused() {
     let key = KeyPair::generate(KeyType::Ed25519).unwrap();
-    let Secured::Jwt(token) = issue(build_badge(&request()), &key, Format::Jwt)
-        .await
-        .unwrap()
-    else {
+    let Secured::Jwt(token) = issue(build_badge(&request()), &key, Format::Jwt).await.unwrap() else {
         unreachable!()
     };
     let (header, payload) = jwt_parts(&token);
@@ -238,20 +201,12 @@ async fn hostile_jwts_are_refused() {
         async move {
             let report = verify(&json!(token)).await;
             assert!(!report.verified, "{name} verified");
-            assert!(
-                codes(&report).contains(&code.as_str()),
-                "{name}: {:#?}",
-                report.errors
-            );
+            assert!(codes(&report).contains(&code.as_str()), "{name}: {:#?}", report.errors);
         }
     };
     check(
         "alg none",
-        forge_jwt(
-            json!({"alg": "none", "typ": "JWT", "kid": key.verification_method()}),
-            &payload,
-            b"",
-        ),
+        forge_jwt(json!({"alg": "none", "typ": "JWT", "kid": key.verification_method()}), &payload, b""),
         "CRYPTOGRAPHIC_SECURITY_ERROR",
     )
     .await;
@@ -269,16 +224,30 @@ async fn hostile_jwts_are_refused() {
     let jwk = attacker.public_key().to_jwk();
     check(
         "embedded jwk",
+        forge_jwt(json!({"alg": "EdDSA", "kid": key.verification_method(), "jwk": jwk}), &payload, &[0; 64]),
+        "CRYPTOGRAPHIC_SECURITY_ERROR",
+    )
+    .await;
+    check(
+        "jku",
         forge_jwt(
-            json!({"alg": "EdDSA", "kid": key.verification_method(), "jwk": jwk}),
+            json!({"alg": "EdDSA", "kid": key.verification_method(), "jku": "https://evil.example/jwks"}),
             &payload,
             &[0; 64],
         ),
         "CRYPTOGRAPHIC_SECURITY_ERROR",
     )
     .await;
-    check("jku", forge_jwt(json!({"alg": "EdDSA", "kid": key.verification_method(), "jku": "https://evil.example/jwks"}), &payload, &[0; 64]), "CRYPTOGRAPHIC_SECURITY_ERROR").await;
-    check("x5u", forge_jwt(json!({"alg": "EdDSA", "kid": key.verification_method(), "x5u": "https://evil.example/cert"}), &payload, &[0; 64]), "CRYPTOGRAPHIC_SECURITY_ERROR").await;
+    check(
+        "x5u",
+        forge_jwt(
+            json!({"alg": "EdDSA", "kid": key.verification_method(), "x5u": "https://evil.example/cert"}),
+            &payload,
+            &[0; 64],
+        ),
+        "CRYPTOGRAPHIC_SECURITY_ERROR",
+    )
+    .await;
     // Signed by the attacker with kid naming the attacker's own DID: a valid signature, wrong signer.
     let mut forged = build_badge(&request());
     forged["issuer"]["id"] = json!(attacker.did());
@@ -286,9 +255,7 @@ async fn hostile_jwts_are_refused() {
         unreachable!()
     };
     let (attacker_header, _) = jwt_parts(&attacker_token);
-    let attacker_sig = B64URL
-        .decode(attacker_token.split('.').nth(2).unwrap())
-        .unwrap();
+    let attacker_sig = B64URL.decode(attacker_token.split('.').nth(2).unwrap()).unwrap();
     check(
         "kid of another DID",
         forge_jwt(attacker_header, &payload, &attacker_sig),
@@ -310,20 +277,10 @@ async fn hostile_jwts_are_refused() {
     let mut changed = payload.clone();
     changed["credentialSubject"]["achievement"]["name"] = json!("Forged");
     let sig = B64URL.decode(token.split('.').nth(2).unwrap()).unwrap();
-    check(
-        "payload changed",
-        forge_jwt(header.clone(), &changed, &sig),
-        "PROOF_VERIFICATION_ERROR",
-    )
-    .await;
+    check("payload changed", forge_jwt(header.clone(), &changed, &sig), "PROOF_VERIFICATION_ERROR").await;
     // A claim that contradicts the credential.
     let mut mismatch = payload.clone();
     mismatch["jti"] = json!("urn:uuid:something-else");
-    check(
-        "jti mismatch",
-        forge_jwt(header.clone(), &mismatch, &sig),
-        "MALFORMED_VALUE_ERROR",
-    )
-    .await;
+    check("jti mismatch", forge_jwt(header.clone(), &mismatch, &sig), "MALFORMED_VALUE_ERROR").await;
     check("garbage", "eyJ.eyJ.!!".to_string(), "PARSING_ERROR").await;
 }

@@ -11,6 +11,7 @@ fn vc11() -> Value {
     json!({
         "@context": ["https://www.w3.org/2018/credentials/v1"],
         "type": ["VerifiableCredential"],
+        "issuer": {},
         "credentialSubject": {"id": "did:example:subject"}
     })
 }
@@ -20,6 +21,7 @@ fn badge() -> Value {
         "@context": ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": "Server badge",
+        "issuer": {"type": ["Profile"]},
         "credentialSubject": {
             "id": "did:example:learner",
             "type": ["AchievementSubject"],
@@ -34,19 +36,14 @@ async fn post(
     body: &Value,
     token: Option<&str>,
 ) -> (StatusCode, Value, String) {
-    let mut request = http_client()
-        .post(format!("{}{path}", server.base))
-        .json(body);
+    let mut request = http_client().post(format!("{}{path}", server.base)).json(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
     let response = request.send().await.unwrap();
     let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
+    let content_type =
+        response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     (status, body, content_type)
 }
@@ -57,22 +54,14 @@ async fn get(server: &ServerProcess, path: &str, token: Option<&str>) -> (Status
         request = request.bearer_auth(token);
     }
     let response = request.send().await.unwrap();
-    (
-        response.status(),
-        response.json().await.unwrap_or(Value::Null),
-    )
+    (response.status(), response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
 async fn issue_then_verify_in_every_format() {
     let data = temp_data_dir("srv-formats");
     let server = ServerProcess::start(&data, &[]);
-    for (format, credential) in [
-        ("di", badge()),
-        ("ecdsa", badge()),
-        ("jwt", badge()),
-        ("di", vc11()),
-    ] {
+    for (format, credential) in [("di", badge()), ("ecdsa", badge()), ("jwt", badge()), ("di", vc11())] {
         let (status, body, content_type) = post(
             &server,
             "/credentials/issue",
@@ -97,18 +86,11 @@ async fn issue_then_verify_in_every_format() {
         if let Value::Object(_) = vc {
             let mut tampered = vc.clone();
             tampered["credentialSubject"]["id"] = json!("did:example:mallory");
-            let (status, report, _) = post(
-                &server,
-                "/credentials/verify",
-                &json!({"verifiableCredential": tampered}),
-                None,
-            )
-            .await;
+            let (status, report, _) =
+                post(&server, "/credentials/verify", &json!({"verifiableCredential": tampered}), None).await;
             assert_eq!(status, StatusCode::BAD_REQUEST);
             assert_eq!(report["verified"], json!(false));
-            assert!(
-                report["errors"][0]["type"].is_string() && report["errors"][0]["title"].is_string()
-            );
+            assert!(report["errors"][0]["type"].is_string() && report["errors"][0]["title"].is_string());
         }
     }
 }
@@ -117,38 +99,20 @@ async fn issue_then_verify_in_every_format() {
 async fn issuing_needs_the_admin_token() {
     let data = temp_data_dir("srv-auth");
     let server = ServerProcess::start(&data, &[]);
-    let (status, body, content_type) = post(
-        &server,
-        "/credentials/issue",
-        &json!({"credential": vc11()}),
-        None,
-    )
-    .await;
+    let (status, body, content_type) =
+        post(&server, "/credentials/issue", &json!({"credential": vc11()}), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(content_type.contains("problem+json"), "{content_type}");
     assert_eq!(body["status"], json!(401));
-    let (status, _, _) = post(
-        &server,
-        "/credentials/issue",
-        &json!({"credential": vc11()}),
-        Some("wrong-token"),
-    )
-    .await;
+    let (status, _, _) =
+        post(&server, "/credentials/issue", &json!({"credential": vc11()}), Some("wrong-token")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        get(&server, "/credentials", None).await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(get(&server, "/credentials", None).await.0, StatusCode::UNAUTHORIZED);
     // The configured token replaces the stored one.
     drop(server);
     let server = ServerProcess::start(&data, &["--admin-token", "configured-secret"]);
-    let (status, _, _) = post(
-        &server,
-        "/credentials/issue",
-        &json!({"credential": vc11()}),
-        Some("configured-secret"),
-    )
-    .await;
+    let (status, _, _) =
+        post(&server, "/credentials/issue", &json!({"credential": vc11()}), Some("configured-secret")).await;
     assert_eq!(status, StatusCode::CREATED);
 }
 
@@ -156,36 +120,17 @@ async fn issuing_needs_the_admin_token() {
 async fn bad_issue_requests_get_400_problem_details() {
     let data = temp_data_dir("srv-bad");
     let server = ServerProcess::start(&data, &[]);
-    let mut cases: Vec<(String, Value)> = vec![(
-        "verifiableCredential instead of credential".into(),
-        json!({"verifiableCredential": vc11()}),
-    )];
+    let mut cases: Vec<(String, Value)> =
+        vec![("verifiableCredential instead of credential".into(), json!({"verifiableCredential": vc11()}))];
     for (field, values) in [
-        (
-            "@context",
-            vec![Value::Null, json!(4), json!({}), json!(false)],
-        ),
+        ("@context", vec![Value::Null, json!(4), json!({}), json!(false)]),
         ("type", vec![Value::Null, json!(true), json!(4), json!([])]),
-        (
-            "issuer",
-            vec![Value::Null, json!(true), json!(4), json!([])],
-        ),
-        (
-            "credentialSubject",
-            vec![
-                Value::Null,
-                json!(true),
-                json!(4),
-                json!([]),
-                json!("did:example:1234"),
-            ],
-        ),
+        ("issuer", vec![Value::Null, json!(true), json!(4), json!([])]),
+        ("credentialSubject", vec![Value::Null, json!(true), json!(4), json!([]), json!("did:example:1234")]),
     ] {
         let mut missing = vc11();
         missing.as_object_mut().unwrap().remove(field);
-        if field != "issuer" {
-            cases.push((format!("{field} missing"), json!({"credential": missing})));
-        }
+        cases.push((format!("{field} missing"), json!({"credential": missing})));
         for value in values {
             let mut c = vc11();
             c[field] = value.clone();
@@ -197,27 +142,15 @@ async fn bad_issue_requests_get_400_problem_details() {
     cases.push(("undefined term".into(), json!({"credential": undefined})));
     let mut undefined_type = vc11();
     undefined_type["type"] = json!(["VerifiableCredential", "InvalidType"]);
-    cases.push((
-        "undefined type".into(),
-        json!({"credential": undefined_type}),
-    ));
-    cases.push((
-        "options not an object".into(),
-        json!({"credential": vc11(), "options": 5}),
-    ));
-    cases.push((
-        "unknown format".into(),
-        json!({"credential": vc11(), "options": {"format": "pgp"}}),
-    ));
+    cases.push(("undefined type".into(), json!({"credential": undefined_type})));
+    cases.push(("options not an object".into(), json!({"credential": vc11(), "options": 5})));
+    cases.push(("unknown format".into(), json!({"credential": vc11(), "options": {"format": "pgp"}})));
     for (name, body) in cases {
         let (status, problem, content_type) =
             post(&server, "/credentials/issue", &body, Some(&server.token)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {problem}");
         assert!(content_type.contains("json"), "{name}");
-        assert!(
-            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
-            "{name}: {problem}"
-        );
+        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()), "{name}: {problem}");
     }
     // Not JSON, wrong content type, oversized, truncated.
     let client = http_client();
@@ -250,10 +183,7 @@ async fn bad_issue_requests_get_400_problem_details() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .contains("json"));
+    assert!(response.headers()["content-type"].to_str().unwrap().contains("json"));
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
     let response = client
         .post(&url)
@@ -284,30 +214,25 @@ async fn records_profiles_dids_and_operations_endpoints() {
     let (status, profile, _) = post(&server, "/profiles", &json!({"name": "Laurel Academy", "url": "https://academy.example", "email": "badges@academy.example", "image": "https://academy.example/logo.png", "description": "Test issuer"}), Some(&server.token)).await;
     assert_eq!(status, StatusCode::CREATED, "{profile}");
     let did = profile["id"].as_str().unwrap().to_string();
-    let (status, body, _) = post(
-        &server,
-        "/profiles",
-        &json!({"name": 5, "bogus": true}),
-        Some(&server.token),
-    )
-    .await;
+    let (status, body, _) =
+        post(&server, "/profiles", &json!({"name": 5, "bogus": true}), Some(&server.token)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["errors"].as_array().unwrap().len(), 2, "{body}");
     let (status, body) = get(&server, &format!("/profiles/{did}"), Some(&server.token)).await;
-    assert_eq!(
-        (status, body["name"].clone()),
-        (StatusCode::OK, json!("Laurel Academy"))
-    );
+    assert_eq!((status, body["name"].clone()), (StatusCode::OK, json!("Laurel Academy")));
 
     let mut ids = Vec::new();
     for i in 0..3 {
-        let (status, body, _) = post(&server, "/credentials/issue", &json!({"credential": badge(), "options": {"credentialId": format!("urn:example:cred-{i}")}}), Some(&server.token)).await;
+        let (status, body, _) = post(
+            &server,
+            "/credentials/issue",
+            &json!({"credential": badge(), "options": {"credentialId": format!("urn:example:cred-{i}")}}),
+            Some(&server.token),
+        )
+        .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         // The stored profile is the issuer of the badge.
-        assert_eq!(
-            body["verifiableCredential"]["issuer"]["name"],
-            json!("Laurel Academy")
-        );
+        assert_eq!(body["verifiableCredential"]["issuer"]["name"], json!("Laurel Academy"));
         ids.push(format!("urn:example:cred-{i}"));
     }
     let (status, _, _) = post(
@@ -318,64 +243,28 @@ async fn records_profiles_dids_and_operations_endpoints() {
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
-    let (status, record) = get(
-        &server,
-        "/credentials/urn:example:cred-1",
-        Some(&server.token),
-    )
-    .await;
+    let (status, record) = get(&server, "/credentials/urn:example:cred-1", Some(&server.token)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        record["verifiableCredential"]["id"],
-        json!("urn:example:cred-1")
-    );
+    assert_eq!(record["verifiableCredential"]["id"], json!("urn:example:cred-1"));
     assert_eq!(record["recipient"], json!("did:example:learner"));
     assert_eq!(
-        get(
-            &server,
-            "/credentials/urn:example:nope",
-            Some(&server.token)
-        )
-        .await
-        .0,
+        get(&server, "/credentials/urn:example:nope", Some(&server.token)).await.0,
         StatusCode::NOT_FOUND
     );
-    let (_, page) = get(
-        &server,
-        "/credentials?limit=2&offset=1",
-        Some(&server.token),
-    )
-    .await;
+    let (_, page) = get(&server, "/credentials?limit=2&offset=1", Some(&server.token)).await;
     assert_eq!(page["total"], json!(3));
-    let listed: Vec<&str> = page["credentials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
+    let listed: Vec<&str> =
+        page["credentials"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(listed, ["urn:example:cred-1", "urn:example:cred-2"]);
-    assert_eq!(
-        get(&server, "/credentials?limit=0", Some(&server.token))
-            .await
-            .0,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
-        get(&server, "/credentials?limit=abc", Some(&server.token))
-            .await
-            .0,
-        StatusCode::BAD_REQUEST
-    );
+    assert_eq!(get(&server, "/credentials?limit=0", Some(&server.token)).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(get(&server, "/credentials?limit=abc", Some(&server.token)).await.0, StatusCode::BAD_REQUEST);
 
     let (status, resolution) = get(&server, &format!("/1.0/identifiers/{did}"), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(resolution["didDocument"]["id"], json!(did));
     let (status, resolution) = get(&server, "/1.0/identifiers/did:example:123", None).await;
     assert!(!status.is_success());
-    assert_eq!(
-        resolution["didResolutionMetadata"]["error"],
-        json!("methodNotSupported")
-    );
+    assert_eq!(resolution["didResolutionMetadata"]["error"], json!("methodNotSupported"));
     let (status, resolution) = get(&server, "/1.0/identifiers/not-a-did", None).await;
     assert_eq!(
         (status, resolution["didResolutionMetadata"]["error"].clone()),
@@ -384,46 +273,24 @@ async fn records_profiles_dids_and_operations_endpoints() {
 
     let (status, jwks) = get(&server, "/.well-known/jwks.json", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|k| k.get("d").is_none()));
-    assert!(jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|k| k["kid"].as_str().unwrap().starts_with(&did)));
+    assert!(jwks["keys"].as_array().unwrap().iter().all(|k| k.get("d").is_none()));
+    assert!(jwks["keys"].as_array().unwrap().iter().any(|k| k["kid"].as_str().unwrap().starts_with(&did)));
     assert_eq!(get(&server, "/healthz", None).await.0, StatusCode::OK);
     let (status, openapi) = get(&server, "/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        openapi["paths"]["/credentials/issue"].is_object(),
-        "{openapi}"
-    );
+    assert!(openapi["paths"]["/credentials/issue"].is_object(), "{openapi}");
     let (status, body) = get(&server, "/no/such/thing", None).await;
-    assert_eq!(
-        (status, body["status"].clone()),
-        (StatusCode::NOT_FOUND, json!(404))
-    );
+    assert_eq!((status, body["status"].clone()), (StatusCode::NOT_FOUND, json!(404)));
     let (status, body) = get(&server, "/credentials/issue", None).await;
-    assert_eq!(
-        (status, body["status"].clone()),
-        (StatusCode::METHOD_NOT_ALLOWED, json!(405))
-    );
+    assert_eq!((status, body["status"].clone()), (StatusCode::METHOD_NOT_ALLOWED, json!(405)));
 }
 
 #[tokio::test]
 async fn a_restart_keeps_credentials_and_the_issuer_key() {
     let data = temp_data_dir("srv-restart");
     let server = ServerProcess::start(&data, &[]);
-    let (_, body, _) = post(
-        &server,
-        "/credentials/issue",
-        &json!({"credential": badge()}),
-        Some(&server.token),
-    )
-    .await;
+    let (_, body, _) =
+        post(&server, "/credentials/issue", &json!({"credential": badge()}), Some(&server.token)).await;
     let vc = body["verifiableCredential"].clone();
     let id = vc["id"].as_str().unwrap().to_string();
     let token = server.token.clone();
@@ -433,13 +300,8 @@ async fn a_restart_keeps_credentials_and_the_issuer_key() {
     let (status, record) = get(&server, &format!("/credentials/{id}"), Some(&token)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(record["verifiableCredential"], vc);
-    let (_, again, _) = post(
-        &server,
-        "/credentials/issue",
-        &json!({"credential": badge()}),
-        Some(&token),
-    )
-    .await;
+    let (_, again, _) =
+        post(&server, "/credentials/issue", &json!({"credential": badge()}), Some(&token)).await;
     assert_eq!(
         again["verifiableCredential"]["issuer"]["id"], vc["issuer"]["id"],
         "same issuer key after restart"
@@ -452,13 +314,8 @@ async fn https_with_a_self_signed_certificate() {
     let server = ServerProcess::start(&data, &["--self-signed"]);
     assert!(server.base.starts_with("https://"), "{}", server.base);
     assert!(data.join("self-signed-cert.pem").exists());
-    let (status, body, _) = post(
-        &server,
-        "/credentials/issue",
-        &json!({"credential": vc11()}),
-        Some(&server.token),
-    )
-    .await;
+    let (status, body, _) =
+        post(&server, "/credentials/issue", &json!({"credential": vc11()}), Some(&server.token)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, _, _) = post(
         &server,
@@ -493,10 +350,7 @@ async fn the_same_data_folder_cannot_be_served_twice() {
 /// number of kill/reopen cycles (CI: 3; the slow tier runs 50).
 #[tokio::test]
 async fn sigkill_during_a_burst_loses_no_acknowledged_credential() {
-    let cycles: usize = std::env::var("LAUREL_CRASH_CYCLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+    let cycles: usize = std::env::var("LAUREL_CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
     let data = temp_data_dir("srv-crash");
     let mut acknowledged: Vec<String> = Vec::new();
     for cycle in 0..cycles {
@@ -504,11 +358,7 @@ async fn sigkill_during_a_burst_loses_no_acknowledged_credential() {
         // Everything acknowledged in earlier cycles must be here.
         for id in &acknowledged {
             let (status, _) = get(&server, &format!("/credentials/{id}"), Some("crash-test")).await;
-            assert_eq!(
-                status,
-                StatusCode::OK,
-                "cycle {cycle}: acknowledged {id} lost"
-            );
+            assert_eq!(status, StatusCode::OK, "cycle {cycle}: acknowledged {id} lost");
         }
         let base = server.base.clone();
         let mut tasks = tokio::task::JoinSet::new();
@@ -544,18 +394,11 @@ async fn sigkill_during_a_burst_loses_no_acknowledged_credential() {
     let server = ServerProcess::start(&data, &["--admin-token", "crash-test"]);
     for id in &acknowledged {
         let (status, _) = get(&server, &format!("/credentials/{id}"), Some("crash-test")).await;
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "acknowledged {id} lost after the last kill"
-        );
+        assert_eq!(status, StatusCode::OK, "acknowledged {id} lost after the last kill");
     }
     let (_, page) = get(&server, "/credentials?limit=1", Some("crash-test")).await;
     assert!(page["total"].as_u64().unwrap() as usize >= acknowledged.len());
-    eprintln!(
-        "{cycles} SIGKILL cycles, {} acknowledged credentials, none lost",
-        acknowledged.len()
-    );
+    eprintln!("{cycles} SIGKILL cycles, {} acknowledged credentials, none lost", acknowledged.len());
 }
 
 fn rand_u64() -> u64 {

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use laurel::dids::LocalResolver;
 use laurel::jsonld::canonical_nquads;
 use laurel::keys::KeyPair;
-use laurel::proofs::{
-    verify_embedded_proof, Cryptosuite, DataIntegrity, ProofFormat, Secured, SignOptions,
-};
+use laurel::proofs::{verify_embedded_proof, Cryptosuite, DataIntegrity, ProofFormat, Secured, SignOptions};
 use laurel::verify::{Verifier, VerifyOptions};
 use serde_json::Value;
 
@@ -21,16 +19,9 @@ fn vector_key(dir: &std::path::Path) -> KeyPair {
     let pair = common::read_json(&dir.join("keyPair.json"));
     let secret = pair["privateKeyMultibase"].as_str().unwrap();
     let bytes = bs58::decode(&secret[1..]).into_vec().unwrap();
-    assert_eq!(
-        &bytes[..2],
-        &[0x80, 0x26],
-        "Ed25519 private multikey prefix"
-    );
+    assert_eq!(&bytes[..2], &[0x80, 0x26], "Ed25519 private multikey prefix");
     let key = KeyPair::ed25519_from_seed(bytes[2..].try_into().unwrap());
-    assert_eq!(
-        key.public_key().to_multikey().unwrap(),
-        pair["publicKeyMultibase"].as_str().unwrap()
-    );
+    assert_eq!(key.public_key().to_multikey().unwrap(), pair["publicKeyMultibase"].as_str().unwrap());
     key
 }
 
@@ -56,10 +47,8 @@ async fn check_eddsa_case(vectors: &std::path::Path, case: &std::path::Path, uns
         created: proof_config["created"].as_str().map(str::to_string),
         ..SignOptions::default()
     };
-    let Secured::Json(signed) = DataIntegrity(Cryptosuite::EddsaRdfc2022)
-        .sign(unsigned, &key, &options)
-        .await
-        .unwrap()
+    let Secured::Json(signed) =
+        DataIntegrity(Cryptosuite::EddsaRdfc2022).sign(unsigned, &key, &options).await.unwrap()
     else {
         panic!("Data Integrity gives JSON")
     };
@@ -71,32 +60,21 @@ async fn check_eddsa_case(vectors: &std::path::Path, case: &std::path::Path, uns
         case.display()
     );
     let proof = &expected_signed["proof"];
-    verify_embedded_proof(
-        &expected_signed,
-        proof,
-        &LocalResolver::default(),
-        "assertionMethod",
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+    verify_embedded_proof(&expected_signed, proof, &LocalResolver::default(), "assertionMethod")
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
 }
 
 #[tokio::test]
 async fn vc_di_eddsa_rdfc_2022_vectors_reproduce_byte_for_byte() {
-    let Some(spec) = common::spec_dir("vc_di_eddsa_rdfc_2022_vectors_reproduce_byte_for_byte")
-    else {
+    let Some(spec) = common::spec_dir("vc_di_eddsa_rdfc_2022_vectors_reproduce_byte_for_byte") else {
         return;
     };
     let vectors = spec.join("vc-di-eddsa/TestVectors");
     let unsigned = common::read_json(&vectors.join("unsigned.json"));
     check_eddsa_case(&vectors, &vectors.join("eddsa-rdfc-2022"), &unsigned).await;
     let employment = common::read_json(&vectors.join("employmentAuth.json"));
-    check_eddsa_case(
-        &vectors,
-        &vectors.join("eddsa-rdfc-2022/employ"),
-        &employment,
-    )
-    .await;
+    check_eddsa_case(&vectors, &vectors.join("eddsa-rdfc-2022/employ"), &employment).await;
 }
 
 #[tokio::test]
@@ -114,25 +92,19 @@ async fn vc_di_eddsa_ed25519_signature_2020_vector_verifies() {
     .await
     .unwrap();
     assert_eq!(canon, text(&dir.join("canonDocEdSig.txt")));
-    verify_embedded_proof(
-        &signed,
-        &signed["proof"],
-        &LocalResolver::default(),
-        "assertionMethod",
-    )
-    .await
-    .unwrap();
+    verify_embedded_proof(&signed, &signed["proof"], &LocalResolver::default(), "assertionMethod")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn vectors_whose_issuer_is_not_the_key_controller_fail_only_the_issuer_binding() {
-    let Some(spec) = common::spec_dir(
-        "vectors_whose_issuer_is_not_the_key_controller_fail_only_the_issuer_binding",
-    ) else {
+    let Some(spec) =
+        common::spec_dir("vectors_whose_issuer_is_not_the_key_controller_fail_only_the_issuer_binding")
+    else {
         return;
     };
-    let signed =
-        common::read_json(&spec.join("vc-di-eddsa/TestVectors/eddsa-rdfc-2022/signedDataInt.json"));
+    let signed = common::read_json(&spec.join("vc-di-eddsa/TestVectors/eddsa-rdfc-2022/signedDataInt.json"));
     let verifier = Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default());
     let report = verifier.verify_value(&signed).await;
     let codes: Vec<&str> = report.errors.iter().map(|e| e.code.as_str()).collect();
@@ -148,8 +120,7 @@ async fn ob_v3p0_data_integrity_vector_reproduces() {
     let doc_canon = text(&dir.join("document-canon.txt"));
     let proof_canon = text(&dir.join("proof-canon.txt"));
     // The expected signature of the published vector over sha256(proof) || sha256(document).
-    let seed =
-        hex::decode("6241a409e6707bb640a0140a8a32bc3d193c33a661747284d6adfa4ed4180be4").unwrap();
+    let seed = hex::decode("6241a409e6707bb640a0140a8a32bc3d193c33a661747284d6adfa4ed4180be4").unwrap();
     let key = KeyPair::ed25519_from_seed(seed.try_into().unwrap());
     use sha2::{Digest, Sha256};
     let mut data = Sha256::digest(proof_canon.as_bytes()).to_vec();
