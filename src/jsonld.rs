@@ -1,7 +1,11 @@
 //! JSON-LD expansion against the bundled contexts and conversion to RDF quads, refusing data loss.
 
 use json_ld::expansion::{Action, Options as ExpansionOptions, Policy};
-use json_ld::{Expand, RdfQuads};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use json_ld::syntax::TryFromJson;
+use json_ld::{Expand, Process, RdfQuads};
 use rdf_types::generator;
 
 use crate::canon::{self, Quad, Term, RDF_LANG_STRING};
@@ -25,24 +29,74 @@ impl JsonLdError {
     }
 }
 
+type ActiveContext = json_ld::Context<iref::IriBuf, rdf_types::BlankIdBuf>;
+
+/// Processed top-level `@context` values, keyed by their JSON text. Context processing is most
+/// of the cost of expansion and a verifier sees the same few contexts again and again.
+/// Bounded: past `CONTEXT_CACHE_LIMIT` distinct contexts the cache starts over.
+static CONTEXT_CACHE: OnceLock<Mutex<HashMap<String, Arc<ActiveContext>>>> = OnceLock::new();
+const CONTEXT_CACHE_LIMIT: usize = 256;
+
+fn expansion_options() -> ExpansionOptions {
+    ExpansionOptions {
+        policy: Policy { invalid: Action::Reject, vocab: Action::Keep, allow_undefined: false },
+        ..Default::default()
+    }
+}
+
+/// The active context that processing `context` from an empty one gives, cached.
+async fn active_context(context: &serde_json::Value) -> Result<Arc<ActiveContext>, JsonLdError> {
+    let key = context.to_string();
+    let cache = CONTEXT_CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(hit.clone());
+    }
+    let local = json_ld::syntax::context::Context::try_from_json(json_syntax::Value::from_serde_json(
+        context.clone(),
+    ))
+    .map_err(|e| JsonLdError::Expansion(format!("invalid @context: {e}")))?;
+    let processed = local
+        .process_full(
+            rdf_types::vocabulary::no_vocabulary_mut(),
+            &ActiveContext::new(None),
+            OfflineLoader::shared(),
+            None,
+            expansion_options().into(),
+            (),
+        )
+        .await
+        .map_err(|e| JsonLdError::Expansion(describe_expansion_error(&e)))?
+        .into_processed();
+    let processed = Arc::new(processed);
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if map.len() >= CONTEXT_CACHE_LIMIT {
+        map.clear();
+    }
+    map.insert(key, processed.clone());
+    Ok(processed)
+}
+
 /// Expands `document` with the bundled contexts only and converts it to RDF quads.
 /// Undefined terms and invalid values are errors, never silently dropped.
 pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdError> {
-    if document.get("@context").is_none() {
+    let Some(context) = document.get("@context") else {
         return Err(JsonLdError::NoContext);
-    }
-    let value = json_syntax::Value::from_serde_json(document.clone());
-    let options = ExpansionOptions {
-        policy: Policy { invalid: Action::Reject, vocab: Action::Keep, allow_undefined: false },
-        ..Default::default()
     };
+    // Processing the top-level @context first and expanding the rest with the result is what
+    // the expansion algorithm does itself (step 9 of Expansion); only the cache is new.
+    let active = active_context(context).await?;
+    let mut body = document.clone();
+    if let Some(object) = body.as_object_mut() {
+        object.remove("@context");
+    }
+    let value = json_syntax::Value::from_serde_json(body);
     let expanded = value
         .expand_full(
             rdf_types::vocabulary::no_vocabulary_mut(),
-            Default::default(),
+            (*active).clone(),
             None,
             OfflineLoader::shared(),
-            options,
+            expansion_options(),
             (),
         )
         .await
