@@ -56,6 +56,22 @@ pub enum Command {
         #[arg(long)]
         allow_private_network: bool,
     },
+    /// Sign a presentation of credentials as their holder (for wallets and tests).
+    Present {
+        /// Holder key (name, DID or verification method in the key store).
+        #[arg(long)]
+        holder: String,
+        #[arg(long)]
+        challenge: Option<String>,
+        #[arg(long)]
+        domain: Option<String>,
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Credential files (JSON or JWT).
+        #[arg(required = true)]
+        credentials: Vec<String>,
+    },
     /// Print a readable summary of a credential without verifying it.
     Inspect {
         /// File to read, or - for standard input.
@@ -247,6 +263,15 @@ pub struct VerifyArgs {
     /// enforce (default): a status that cannot be fetched fails; warn: it is a warning.
     #[arg(long, default_value = "enforce")]
     pub status_policy: String,
+    /// For presentations: the challenge the verifier expects.
+    #[arg(long)]
+    pub challenge: Option<String>,
+    /// For presentations: the domain the verifier expects.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// For presentations: the recipient's identifier, checked against hashed identifiers.
+    #[arg(long)]
+    pub recipient_identifier: Option<String>,
 }
 
 /// Failures at the command-line edge, each with its exit code.
@@ -303,6 +328,9 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Issue(args) => run_issue(&data, args).await,
         Command::Verify(args) => run_verify(args).await,
         Command::Inspect { file } => run_inspect(&file),
+        Command::Present { holder, challenge, domain, output, credentials } => {
+            run_present(&data, &holder, challenge, domain, output, &credentials).await
+        }
         Command::Revoke { id } => run_set_status(&data, &id, "revocation", true),
         Command::Suspend { id, undo } => run_set_status(&data, &id, "suspension", !undo),
         Command::FetchStatus { url, cache, allow_private_network } => {
@@ -345,6 +373,55 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .json()
         .try_init();
+}
+
+async fn run_present(
+    data: &Path,
+    holder: &str,
+    challenge: Option<String>,
+    domain: Option<String>,
+    output: Option<PathBuf>,
+    files: &[String],
+) -> Result<i32, CliError> {
+    let store = key_store(data)?;
+    let key = store.find(holder)?;
+    let mut credentials = Vec::new();
+    for file in files {
+        let text = String::from_utf8(read_input(file, 4 << 20)?)
+            .map_err(|_| CliError::Input(format!("{file} is not UTF-8")))?;
+        let trimmed = text.trim();
+        if trimmed.starts_with('{') {
+            let value = crate::verify::parse_json_limited(trimmed.as_bytes(), &VerifyOptions::default())
+                .map_err(|p| CliError::Input(format!("{file}: {}", p.detail)))?;
+            credentials.push(value);
+        } else {
+            credentials.push(Value::String(trimmed.to_string()));
+        }
+    }
+    let presentation = crate::presentation::present(&credentials, &key, challenge, domain)
+        .await
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&presentation).unwrap_or_default() + "\n";
+    match output {
+        Some(path) => {
+            std::fs::write(&path, text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?
+        }
+        None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(0)
+}
+
+/// Whether input is a presentation (JSON VerifiablePresentation or a JWT with a `vp` claim).
+fn presentation_of(bytes: &[u8], options: &VerifyOptions) -> Option<Value> {
+    let text = std::str::from_utf8(bytes).ok()?.trim();
+    if text.starts_with('{') {
+        let value = crate::verify::parse_json_limited(text.as_bytes(), options).ok()?;
+        crate::model::types_of(value.get("type")).contains(&"VerifiablePresentation").then_some(value)
+    } else {
+        let decoded = crate::proofs::decode_jwt(text, "vp").ok()?;
+        (decoded.form == crate::proofs::JwtForm::VcJwt11 && decoded.payload.contains_key("vp"))
+            .then(|| Value::String(text.to_string()))
+    }
 }
 
 fn run_set_status(data: &Path, id: &str, purpose: &str, value: bool) -> Result<i32, CliError> {
@@ -526,7 +603,36 @@ async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
     };
     resolver.fetcher = Some(Arc::new(Fetcher::new(policy, args.cache.clone())));
     let bytes = read_input(&args.file, options.max_bytes)?;
-    let verifier = Verifier::new(Arc::new(resolver), options);
+    let verifier = Verifier::new(Arc::new(resolver), options.clone());
+    if let Some(presentation) = presentation_of(&bytes, &options) {
+        let expected = crate::presentation::PresentationOptions {
+            challenge: args.challenge.clone(),
+            domain: args.domain.clone(),
+            recipient_identifier: args.recipient_identifier.clone(),
+        };
+        let report = verifier.verify_presentation(&presentation, &expected, None).await;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        } else {
+            println!(
+                "{}",
+                if report.verified { "VERIFIED presentation" } else { "NOT VERIFIED presentation" }
+            );
+            if let Some(holder) = &report.holder {
+                println!("holder: {holder}");
+            }
+            for e in &report.errors {
+                println!("error {}: {}", e.code, e.detail);
+            }
+            for w in &report.warnings {
+                println!("warning {}: {}", w.code, w.detail);
+            }
+            for (i, c) in report.credentials.iter().enumerate() {
+                println!("credential[{i}]: {}", if c.verified { "verified" } else { "NOT verified" });
+            }
+        }
+        return Ok(if report.verified { 0 } else { 1 });
+    }
     let report = verifier.verify_bytes(&bytes).await;
     print_report(&report, args.json);
     if report.verified {

@@ -221,6 +221,11 @@ fn did_jwk_document(did: &str, specific: &str) -> Result<Value, ResolveError> {
     }))
 }
 
+/// The DID part of a DID URL (without path, query or fragment).
+pub fn did_of(did_url: &str) -> &str {
+    did_url.split(['#', '?', '/']).next().unwrap_or(did_url)
+}
+
 /// A verification method found and authorized for a proof purpose.
 #[derive(Debug, Clone)]
 pub struct VerificationMethod {

@@ -9,6 +9,7 @@ pub mod issue;
 pub mod jsonld;
 pub mod keys;
 pub mod model;
+pub mod presentation;
 pub mod proofs;
 pub mod server;
 pub mod service;

@@ -205,6 +205,19 @@ async fn verify_credential(
     Ok((status, Json(report)).into_response())
 }
 
+async fn challenge(State(state): State<AppState>) -> Result<Response, ApiError> {
+    Ok((StatusCode::CREATED, Json(state.service.challenge()?)).into_response())
+}
+
+async fn verify_presentation(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let report = state.service.verify_presentation(&body).await?;
+    let status = if report.verified { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    Ok((status, Json(report)).into_response())
+}
+
 async fn get_credential(
     _: Admin,
     State(state): State<AppState>,
@@ -353,6 +366,8 @@ pub fn router(state: AppState) -> Router {
         .route("/credentials/issue", post(issue))
         .route("/credentials/verify", post(verify_credential))
         .route("/credentials/status", post(update_status))
+        .route("/challenges", post(challenge))
+        .route("/presentations/verify", post(verify_presentation))
         .route("/status/{list_id}", get(status_list))
         .route("/credentials", get(list_credentials))
         .route("/credentials/{id}", get(get_credential))

@@ -94,6 +94,7 @@ pub struct Service {
     pub store: Arc<dyn Store>,
     pub verifier: Verifier,
     pub settings: ServiceSettings,
+    pub challenges: crate::presentation::ChallengeRegistry,
     admin_token_hash: [u8; 32],
 }
 
@@ -138,7 +139,15 @@ impl Service {
                 }
             },
         };
-        let service = Service { store, verifier, settings, admin_token_hash };
+        let mut verifier = verifier;
+        verifier.resolver = Arc::new(OwnStatusLists {
+            store: store.clone(),
+            settings: settings.clone(),
+            inner: verifier.resolver.clone(),
+        });
+        let challenges =
+            crate::presentation::ChallengeRegistry::new(std::time::Duration::from_secs(300), 100_000);
+        let service = Service { store, verifier, settings, challenges, admin_token_hash };
         Ok((service, Bootstrap { issuer_did: issuer.did(), generated_token }))
     }
 
@@ -369,32 +378,48 @@ impl Service {
 
     /// The signed BitstringStatusListCredential for `list_id`, re-signed only when bits changed.
     pub async fn status_list_credential(&self, list_id: &str) -> Result<Value, ServiceError> {
-        let (meta, bits) = self
-            .store
-            .status_list(list_id)?
-            .ok_or_else(|| ServiceError::NotFound(format!("no status list {list_id:?}")))?;
-        if let Some(cached) = self.store.cached_list_credential(list_id, meta.version)? {
-            return Ok(cached);
-        }
-        let key = self.store.get(&meta.key).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let url = format!("{}/status/{}", self.settings.base_url, meta.id);
-        let unsigned = crate::status::list_credential(
-            &url,
-            &key.did(),
-            &meta.purpose,
-            &bits,
-            self.settings.status_ttl_ms,
-        );
-        let format =
-            if key.key_type() == KeyType::P256 { Format::EcdsaRdfc2019 } else { Format::EddsaRdfc2022 };
-        let signed = format
-            .signer()
-            .sign(&unsigned, &key, &crate::proofs::SignOptions::default())
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .to_json_value();
-        self.store.cache_list_credential(list_id, meta.version, &signed)?;
-        Ok(signed)
+        signed_status_list(self.store.as_ref(), &self.settings, list_id).await
+    }
+
+    /// A fresh single-use challenge for a presentation.
+    pub fn challenge(&self) -> Result<Value, ServiceError> {
+        let (challenge, expires) = self
+            .challenges
+            .issue()
+            .ok_or_else(|| ServiceError::Internal("too many outstanding challenges".into()))?;
+        Ok(
+            json!({"challenge": challenge, "expires": expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)}),
+        )
+    }
+
+    /// VC-API presentation verify: `{verifiablePresentation, options: {challenge, domain}}`.
+    pub async fn verify_presentation(
+        &self,
+        body: &Value,
+    ) -> Result<crate::presentation::PresentationReport, ServiceError> {
+        let body =
+            body.as_object().ok_or_else(|| ServiceError::bad("the request body must be a JSON object"))?;
+        let presentation = body
+            .get("verifiablePresentation")
+            .ok_or_else(|| ServiceError::bad("the request has no \"verifiablePresentation\""))?;
+        let options = match body.get("options") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(o)) => o.clone(),
+            Some(_) => return Err(ServiceError::bad("\"options\" must be a JSON object")),
+        };
+        let text = |name: &str| -> Result<Option<String>, ServiceError> {
+            match options.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(ServiceError::bad(format!("options.{name} must be a string"))),
+            }
+        };
+        let expected = crate::presentation::PresentationOptions {
+            challenge: text("challenge")?,
+            domain: text("domain")?,
+            recipient_identifier: text("recipientIdentifier")?,
+        };
+        Ok(self.verifier.verify_presentation(presentation, &expected, Some(&self.challenges)).await)
     }
 
     /// VC-API verify: `{verifiableCredential, options}` -> the report.
@@ -505,6 +530,62 @@ impl Service {
             keys.push(Value::Object(jwk));
         }
         Ok(json!({"keys": keys}))
+    }
+}
+
+/// The signed BitstringStatusListCredential for `list_id`, re-signed only when bits changed.
+pub async fn signed_status_list(
+    store: &dyn Store,
+    settings: &ServiceSettings,
+    list_id: &str,
+) -> Result<Value, ServiceError> {
+    let (meta, bits) = store
+        .status_list(list_id)?
+        .ok_or_else(|| ServiceError::NotFound(format!("no status list {list_id:?}")))?;
+    if let Some(cached) = store.cached_list_credential(list_id, meta.version)? {
+        return Ok(cached);
+    }
+    let key = store.get(&meta.key).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let url = format!("{}/status/{}", settings.base_url, meta.id);
+    let unsigned =
+        crate::status::list_credential(&url, &key.did(), &meta.purpose, &bits, settings.status_ttl_ms);
+    let format = if key.key_type() == KeyType::P256 { Format::EcdsaRdfc2019 } else { Format::EddsaRdfc2022 };
+    let signed = format
+        .signer()
+        .sign(&unsigned, &key, &crate::proofs::SignOptions::default())
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .to_json_value();
+    store.cache_list_credential(list_id, meta.version, &signed)?;
+    Ok(signed)
+}
+
+/// The service's resolver: its own status lists come straight from the store (always current,
+/// no HTTP round trip to itself); everything else goes to the configured resolver.
+struct OwnStatusLists {
+    store: Arc<dyn Store>,
+    settings: ServiceSettings,
+    inner: Arc<dyn crate::dids::DidResolver>,
+}
+
+#[async_trait::async_trait]
+impl crate::dids::DidResolver for OwnStatusLists {
+    async fn resolve(&self, did: &str) -> Result<Value, ResolveError> {
+        self.inner.resolve(did).await
+    }
+
+    async fn fetch(&self, url: &str) -> Result<crate::fetch::Fetched, ResolveError> {
+        let prefix = format!("{}/status/", self.settings.base_url);
+        if let Some(list_id) = url.strip_prefix(&prefix) {
+            if let Ok(document) = signed_status_list(self.store.as_ref(), &self.settings, list_id).await {
+                return Ok(crate::fetch::Fetched {
+                    document,
+                    fetched_at: chrono::Utc::now(),
+                    source: "local",
+                });
+            }
+        }
+        self.inner.fetch(url).await
     }
 }
 

@@ -67,6 +67,14 @@ impl Problem {
             "REVOKED" => "Credential revoked",
             "SUSPENDED" => "Credential suspended",
             "DEPRECATED" => "Deprecated",
+            "ENDORSEMENT_INVALID" => "Endorsement does not verify",
+            "INVALID_CHALLENGE_ERROR" => "Invalid challenge",
+            "INVALID_DOMAIN_ERROR" => "Invalid domain",
+            "CHALLENGE_REPLAYED" => "Challenge already used",
+            "CHALLENGE_EXPIRED" => "Challenge expired",
+            "HOLDER_MISMATCH_ERROR" => "Holder is not the recipient or signer",
+            "RECIPIENT_MISMATCH_ERROR" => "Recipient identifier does not match",
+            "CREDENTIAL_VERIFICATION_ERROR" => "Credential does not verify",
             _ => "Problem",
         };
         Problem {
@@ -107,6 +115,9 @@ pub struct Report {
     /// What each credentialStatus entry said, with the list's age.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub status: Vec<StatusResult>,
+    /// Embedded OB endorsements (OB 3.0 verification step 6), each verified in full.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub endorsements: Vec<Report>,
     /// The credential as parsed (for a JWT, the one it carries).
     #[serde(skip)]
     pub credential: Option<Value>,
@@ -431,7 +442,45 @@ impl Verifier {
         }
         self.check_dates(credential, &mut report);
         self.check_status(credential, &mut report).await;
+        self.check_endorsements(credential, &mut report).await;
         report.finish()
+    }
+
+    /// Verifies the endorsements an OB credential (or its achievement or issuer) embeds. They are
+    /// reported separately; a failing endorsement is a warning on the endorsed credential.
+    async fn check_endorsements(&self, credential: &Value, report: &mut Report) {
+        let mut embedded: Vec<(String, Value)> = Vec::new();
+        for (path, owner) in [
+            ("$", Some(credential)),
+            ("$.issuer", credential.get("issuer")),
+            ("$.credentialSubject.achievement", credential.pointer("/credentialSubject/achievement")),
+        ] {
+            let Some(owner) = owner else { continue };
+            for (field, value) in
+                [("endorsement", owner.get("endorsement")), ("endorsementJwt", owner.get("endorsementJwt"))]
+            {
+                match value {
+                    Some(Value::Array(list)) => embedded.extend(
+                        list.iter().enumerate().map(|(i, e)| (format!("{path}.{field}[{i}]"), e.clone())),
+                    ),
+                    Some(one) => embedded.push((format!("{path}.{field}"), one.clone())),
+                    None => {}
+                }
+            }
+        }
+        if embedded.is_empty() {
+            return;
+        }
+        report.check("endorsements");
+        for (path, endorsement) in embedded {
+            let endorsement_report = self.verify_value(&endorsement).await;
+            if !endorsement_report.verified {
+                let codes: Vec<&str> = endorsement_report.errors.iter().map(|e| e.code.as_str()).collect();
+                report
+                    .warning("ENDORSEMENT_INVALID", format!("{path} does not verify: {}", codes.join(", ")));
+            }
+            report.endorsements.push(endorsement_report);
+        }
     }
 
     async fn verify_jwt(&self, token: &str) -> Report {

@@ -164,6 +164,25 @@ const vp = await vc.signPresentation({
 });
 write('vp-eddsa-rdfc-2022.json', vp);
 
+// 7. VP whose holder is the credential's recipient (a badge issued to the holder's DID)
+const toHolderCredential = obCredential({issuerDid: issuerEd.controller});
+toHolderCredential.id = 'urn:uuid:a1b2c3d4-0000-4000-8000-000000000007';
+toHolderCredential.credentialSubject.id = holderEd.controller;
+const obToHolder = await vc.issue({
+  credential: toHolderCredential, suite: eddsaSuite(issuerEd), documentLoader
+});
+const vpHolderPresentation = vc.createPresentation({
+  verifiableCredential: [obToHolder],
+  id: 'urn:uuid:a1b2c3d4-0000-4000-8000-000000000008',
+  holder: holderEd.controller,
+  version: 2.0
+});
+const vpHolder = await vc.signPresentation({
+  presentation: vpHolderPresentation, suite: eddsaSuite(holderEd),
+  challenge: CHALLENGE, domain: DOMAIN, documentLoader
+});
+write('vp-holder-is-recipient.json', vpHolder);
+
 // keys.json
 const hex = b => Buffer.from(b).toString('hex');
 write('keys.json', {
@@ -231,6 +250,12 @@ write('MANIFEST.json', {
       challenge: CHALLENGE,
       domain: DOMAIN,
       embeddedCredentials: ['ob-eddsa-rdfc-2022.json']
+    }),
+    entry('vp-holder-is-recipient.json', vpHolder, true, {
+      holder: vpHolder.holder,
+      challenge: CHALLENGE,
+      domain: DOMAIN,
+      note: 'the embedded badge is issued to the holder DID'
     }),
   ],
   contextSources: CONTEXT_SOURCES
