@@ -72,6 +72,19 @@ pub enum Command {
         #[arg(required = true)]
         credentials: Vec<String>,
     },
+    /// Bake a credential into a PNG or SVG badge image (OB 3.0 §5.3).
+    Bake {
+        /// The signed credential (JSON or JWT).
+        #[arg(long)]
+        credential: String,
+        /// The PNG or SVG image (format detected from content).
+        #[arg(long)]
+        image: String,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Print the credential baked into a PNG or SVG.
+    Extract { image: String },
     /// Print a readable summary of a credential without verifying it.
     Inspect {
         /// File to read, or - for standard input.
@@ -331,6 +344,8 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Present { holder, challenge, domain, output, credentials } => {
             run_present(&data, &holder, challenge, domain, output, &credentials).await
         }
+        Command::Bake { credential, image, output } => run_bake(&credential, &image, &output),
+        Command::Extract { image } => run_extract(&image),
         Command::Revoke { id } => run_set_status(&data, &id, "revocation", true),
         Command::Suspend { id, undo } => run_set_status(&data, &id, "suspension", !undo),
         Command::FetchStatus { url, cache, allow_private_network } => {
@@ -422,6 +437,35 @@ fn presentation_of(bytes: &[u8], options: &VerifyOptions) -> Option<Value> {
         (decoded.form == crate::proofs::JwtForm::VcJwt11 && decoded.payload.contains_key("vp"))
             .then(|| Value::String(text.to_string()))
     }
+}
+
+fn run_bake(credential: &str, image: &str, output: &Path) -> Result<i32, CliError> {
+    let text = String::from_utf8(read_input(credential, crate::baking::MAX_CREDENTIAL_BYTES)?)
+        .map_err(|_| CliError::Input(format!("{credential} is not UTF-8")))?;
+    let text = text.trim();
+    let compact = if text.starts_with('{') {
+        let value = crate::verify::parse_json_limited(text.as_bytes(), &VerifyOptions::default())
+            .map_err(|p| CliError::Input(format!("{credential}: {}", p.detail)))?;
+        serde_json::to_string(&value).unwrap_or_default()
+    } else {
+        text.to_string()
+    };
+    let image_bytes = read_input(image, crate::baking::MAX_IMAGE_BYTES)?;
+    let (format, baked) =
+        crate::baking::bake(&image_bytes, &compact).map_err(|e| CliError::Input(format!("{image}: {e}")))?;
+    std::fs::write(output, baked).map_err(|e| CliError::Input(format!("{}: {e}", output.display())))?;
+    eprintln!("baked into {} ({})", output.display(), format.content_type());
+    Ok(0)
+}
+
+fn run_extract(image: &str) -> Result<i32, CliError> {
+    let bytes = read_input(image, crate::baking::MAX_IMAGE_BYTES)?;
+    let extracted = crate::baking::extract(&bytes).map_err(|e| CliError::Input(format!("{image}: {e}")))?;
+    if extracted.count > 1 {
+        eprintln!("warning: {image} carries {} credentials; printing the first", extracted.count);
+    }
+    println!("{}", extracted.credential);
+    Ok(0)
 }
 
 fn run_set_status(data: &Path, id: &str, purpose: &str, value: bool) -> Result<i32, CliError> {
@@ -602,7 +646,7 @@ async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
         ..FetchPolicy::default()
     };
     resolver.fetcher = Some(Arc::new(Fetcher::new(policy, args.cache.clone())));
-    let bytes = read_input(&args.file, options.max_bytes)?;
+    let bytes = read_input(&args.file, options.max_bytes.max(crate::baking::MAX_IMAGE_BYTES))?;
     let verifier = Verifier::new(Arc::new(resolver), options.clone());
     if let Some(presentation) = presentation_of(&bytes, &options) {
         let expected = crate::presentation::PresentationOptions {

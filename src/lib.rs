@@ -1,5 +1,6 @@
 //! Laurel: Open Badges 3.0 credentials, issued and verified with DID keys.
 
+pub mod baking;
 pub mod canon;
 pub mod cli;
 pub mod contexts;

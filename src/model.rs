@@ -534,6 +534,9 @@ fn validate_vc_members(v: &mut Validation, root: &Map<String, Value>) {
                 if !object.contains_key("type") {
                     v.error(&format!("{path}.type"), format!("each {name} needs a \"type\""));
                 }
+                if name == "credentialSchema" && !object.contains_key("id") {
+                    v.error(&format!("{path}.id"), "each credentialSchema needs an \"id\"");
+                }
                 if let Some(id) = object.get("id") {
                     if !id.as_str().is_some_and(is_url) {
                         v.error(&format!("{path}.id"), "\"id\" must be a URL");

@@ -196,13 +196,97 @@ async fn issue(
     Ok((StatusCode::CREATED, Json(json!({"verifiableCredential": record.credential}))).into_response())
 }
 
-async fn verify_credential(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let report = state.service.verify(&body).await?;
+/// VC-API verify. JSON bodies carry `{verifiableCredential, options}`; a PNG or SVG body (or a
+/// multipart upload of one) is a baked badge.
+async fn verify_credential(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let report = if content_type.starts_with("image/png") || content_type.starts_with("image/svg+xml") {
+        let bytes = read_limited(request, crate::baking::MAX_IMAGE_BYTES).await?;
+        state.service.verifier.verify_bytes(&bytes).await
+    } else if content_type.starts_with("multipart/form-data") {
+        let mut multipart = axum::extract::Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
+        let field = multipart
+            .next_field()
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?
+            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", "the upload has no file"))?;
+        let mut bytes = Vec::new();
+        let mut field = field;
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?
+        {
+            if bytes.len() + chunk.len() > crate::baking::MAX_IMAGE_BYTES {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Payload too large",
+                    "the upload is too large",
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        state.service.verifier.verify_bytes(&bytes).await
+    } else {
+        let JsonBody(body) = JsonBody::from_request(request, &state).await?;
+        state.service.verify(&body).await?
+    };
     let status = if report.verified { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     Ok((status, Json(report)).into_response())
+}
+
+async fn read_limited(request: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Payload too large",
+            format!("the body is larger than {limit} bytes"),
+        )
+    })
+}
+
+async fn put_image(
+    _: Admin,
+    State(state): State<AppState>,
+    UrlPath(key): UrlPath<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let bytes = read_limited(request, crate::baking::MAX_IMAGE_BYTES).await?;
+    Ok((StatusCode::CREATED, Json(state.service.put_image(&key, content_type.as_deref(), &bytes)?))
+        .into_response())
+}
+
+async fn baked_badge(
+    _: Admin,
+    State(state): State<AppState>,
+    UrlPath((id, file)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let format = match file.as_str() {
+        "badge.png" => crate::baking::ImageFormat::Png,
+        "badge.svg" => crate::baking::ImageFormat::Svg,
+        _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "Not found", "ask for badge.png or badge.svg")),
+    };
+    let bytes = state.service.baked_badge(&id, format)?;
+    let safe: String =
+        id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).take(80).collect();
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"badge-{safe}.{}\"", format.extension()))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
 }
 
 async fn challenge(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -371,6 +455,8 @@ pub fn router(state: AppState) -> Router {
         .route("/status/{list_id}", get(status_list))
         .route("/credentials", get(list_credentials))
         .route("/credentials/{id}", get(get_credential))
+        .route("/credentials/{id}/{file}", get(baked_badge))
+        .route("/images/{key}", axum::routing::put(put_image))
         .route("/profiles", post(put_profile))
         .route("/profiles/{id}", get(get_profile))
         .route("/1.0/identifiers/{did}", get(resolve_identifier))

@@ -258,9 +258,13 @@ impl Service {
             // The issuer manages its own status, or the key cannot sign a Data Integrity list.
             None
         } else {
-            let purposes = status_purposes(&options)?;
+            let legacy = credential.pointer("/@context/0").and_then(Value::as_str)
+                == Some(crate::contexts::CREDENTIALS_V1);
+            let purposes = status_purposes(&options, legacy)?;
             let id = credential.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-            Some(self.attach_status(&mut credential, &key, &purposes, &id)?)
+            (!purposes.is_empty())
+                .then(|| self.attach_status(&mut credential, &key, &purposes, &id))
+                .transpose()?
         };
         let issued = issue::issue_full(credential, &key, format).await?;
         let id = issued.credential.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -369,16 +373,88 @@ impl Service {
             None => "revocation".to_string(),
             Some(_) => return Err(ServiceError::bad("\"credentialStatus\" must be an object")),
         };
-        let value = body
-            .get("status")
-            .and_then(Value::as_bool)
-            .ok_or_else(|| ServiceError::bad("\"status\" must be true or false"))?;
+        // VC-API clients may omit `status` to mean "set".
+        let value = match body.get("status") {
+            None => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(ServiceError::bad("\"status\" must be true or false")),
+        };
         set_status(self.store.as_ref(), credential_id, &purpose, value)
     }
 
     /// The signed BitstringStatusListCredential for `list_id`, re-signed only when bits changed.
     pub async fn status_list_credential(&self, list_id: &str) -> Result<Value, ServiceError> {
         signed_status_list(self.store.as_ref(), &self.settings, list_id).await
+    }
+
+    /// Registers the badge image for `key` (`issuer` or an achievement id).
+    pub fn put_image(
+        &self,
+        key: &str,
+        content_type: Option<&str>,
+        bytes: &[u8],
+    ) -> Result<Value, ServiceError> {
+        if bytes.len() > crate::baking::MAX_IMAGE_BYTES {
+            return Err(ServiceError::bad(format!(
+                "images are limited to {} bytes",
+                crate::baking::MAX_IMAGE_BYTES
+            )));
+        }
+        let format = crate::baking::detect(bytes)
+            .ok_or_else(|| ServiceError::bad("the body is not a PNG or SVG image"))?;
+        if let Some(declared) = content_type {
+            if !declared.starts_with(format.content_type()) {
+                return Err(ServiceError::bad(format!(
+                    "the body is {} but Content-Type says {declared}",
+                    format.content_type()
+                )));
+            }
+        }
+        // A broken image is refused now rather than at baking time.
+        if crate::baking::extract(bytes).is_err_and(|e| e != crate::baking::BakeError::NoCredential) {
+            return Err(ServiceError::bad(format!(
+                "the image is not usable: {}",
+                crate::baking::extract(bytes).unwrap_err()
+            )));
+        }
+        self.store.put_image(key, format.content_type(), bytes)?;
+        Ok(json!({"key": key, "contentType": format.content_type(), "bytes": bytes.len()}))
+    }
+
+    /// The issued credential baked into its achievement's image (or the issuer's, or the default).
+    pub fn baked_badge(&self, id: &str, format: crate::baking::ImageFormat) -> Result<Vec<u8>, ServiceError> {
+        let record = self.credential(id)?;
+        let credential = match &record.credential {
+            Value::String(jwt) => jwt.clone(),
+            other => serde_json::to_string(other).unwrap_or_default(),
+        };
+        let achievement = match &record.credential {
+            Value::Object(_) => record
+                .credential
+                .pointer("/credentialSubject/achievement/id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            Value::String(jwt) => crate::proofs::decode_jwt(jwt, "vc").ok().and_then(|d| {
+                d.credential
+                    .pointer("/credentialSubject/achievement/id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            }),
+            _ => None,
+        };
+        let mut image = None;
+        for key in achievement.iter().map(String::as_str).chain(["issuer"]) {
+            if let Some((content_type, bytes)) = self.store.get_image(key)? {
+                if content_type == format.content_type() {
+                    image = Some(bytes);
+                    break;
+                }
+            }
+        }
+        let image = image.unwrap_or_else(|| crate::baking::default_image(format));
+        let (_, baked) =
+            crate::baking::bake(&image, &credential).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(baked)
     }
 
     /// A fresh single-use challenge for a presentation.
@@ -590,8 +666,12 @@ impl crate::dids::DidResolver for OwnStatusLists {
 }
 
 /// The status purposes requested in issue options (`statusPurposes` or `credentialStatus`).
-fn status_purposes(options: &Map<String, Value>) -> Result<Vec<String>, ServiceError> {
+/// VC DM 2.0 credentials get a revocation entry unless asked otherwise; VC DM 1.1 ones (whose
+/// context has no Bitstring Status List terms) only when purposes are named.
+fn status_purposes(options: &Map<String, Value>, legacy: bool) -> Result<Vec<String>, ServiceError> {
     let mut purposes = Vec::new();
+    let named = options.contains_key("statusPurposes")
+        || options.get("credentialStatus").is_some_and(Value::is_object);
     match options.get("statusPurposes") {
         None | Some(Value::Null) => {}
         Some(Value::Array(list)) => {
@@ -620,7 +700,7 @@ fn status_purposes(options: &Map<String, Value>) -> Result<Vec<String>, ServiceE
             purposes.push(p.to_string());
         }
     }
-    if purposes.is_empty() {
+    if purposes.is_empty() && !named && !legacy {
         purposes.push("revocation".into());
     }
     purposes.dedup();

@@ -14,6 +14,7 @@
 //! | `status_used` | `<list id>:` + u32 BE index  | credential id holding the index (never reused) |
 //! | `status_bits` | `<list id>:` + u32 BE index  | empty: present = bit set                |
 //! | `status_signed` | list id                    | JSON {version, credential}: cache of the signed list |
+//! | `images`      | `issuer` or an achievement id | content type, a NUL byte, image bytes   |
 //!
 //! Every write the client is told about commits in one sled transaction, then `flush()`es and
 //! `sync_all()`s the database files: sled's flush uses `sync_file_range` on Linux, which does not
@@ -153,6 +154,9 @@ pub trait Store: KeyStore + Send + Sync {
         version: u64,
         credential: &Value,
     ) -> Result<(), StoreError>;
+    /// Badge images for baking: `issuer` (the default) or an achievement id.
+    fn put_image(&self, key: &str, content_type: &str, bytes: &[u8]) -> Result<(), StoreError>;
+    fn get_image(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
 }
 
 pub struct SledStore {
@@ -169,6 +173,7 @@ pub struct SledStore {
     status_used: sled::Tree,
     status_bits: sled::Tree,
     status_signed: sled::Tree,
+    images: sled::Tree,
     /// Serializes durability syncs so concurrent writers share one fsync where possible.
     sync_lock: Mutex<()>,
     /// Serializes index allocation (read-modify-write of a list's metadata).
@@ -218,6 +223,7 @@ impl SledStore {
             status_used: tree("status_used")?,
             status_bits: tree("status_bits")?,
             status_signed: tree("status_signed")?,
+            images: tree("images")?,
             db,
             path,
             sync_lock: Mutex::new(()),
@@ -502,6 +508,31 @@ impl Store for SledStore {
         let cached: Value = from_json(&bytes, "signed status list")?;
         Ok((cached.get("version").and_then(Value::as_u64) == Some(version))
             .then(|| cached["credential"].clone()))
+    }
+
+    fn put_image(&self, key: &str, content_type: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut value = Vec::with_capacity(content_type.len() + 1 + bytes.len());
+        value.extend_from_slice(content_type.as_bytes());
+        value.push(0);
+        value.extend_from_slice(bytes);
+        let detail = serde_json::json!({"contentType": content_type, "bytes": bytes.len()});
+        let audit = json_bytes(&AuditEntry::now("image", key, Some(detail)))?;
+        let audit_key = self.next_sequence()?;
+        (&self.images, &self.audit)
+            .transaction(|(images, log)| {
+                images.insert(key.as_bytes(), value.as_slice())?;
+                log.insert(&audit_key, audit.as_slice())?;
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(transaction_error)?;
+        self.make_durable()
+    }
+
+    fn get_image(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let Some(value) = self.images.get(key.as_bytes())? else { return Ok(None) };
+        let split =
+            value.iter().position(|&b| b == 0).ok_or_else(|| StoreError::Corrupt("image record".into()))?;
+        Ok(Some((String::from_utf8_lossy(&value[..split]).into_owned(), value[split + 1..].to_vec())))
     }
 
     fn cache_list_credential(

@@ -115,6 +115,9 @@ pub struct Report {
     /// What each credentialStatus entry said, with the list's age.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub status: Vec<StatusResult>,
+    /// The image format the credential was extracted from, for baked badges.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baked: Option<String>,
     /// Embedded OB endorsements (OB 3.0 verification step 6), each verified in full.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub endorsements: Vec<Report>,
@@ -213,6 +216,31 @@ impl Verifier {
 
     /// Verifies raw input: a JSON credential or a compact JWT (bare or as a JSON string).
     pub async fn verify_bytes(&self, bytes: &[u8]) -> Report {
+        if let Some(format) = crate::baking::detect(bytes) {
+            return match crate::baking::extract(bytes) {
+                Ok(extracted) => {
+                    let mut report = self.verify_text(extracted.credential.as_bytes()).await;
+                    report.baked = Some(format.extension().to_string());
+                    report.checks.insert(0, "baked-image".into());
+                    if extracted.count > 1 {
+                        report.warning(
+                            "MALFORMED_VALUE_ERROR",
+                            format!(
+                                "the image carries {} credentials; only the first was verified",
+                                extracted.count
+                            ),
+                        );
+                    }
+                    report
+                }
+                Err(e) => Report::failed("PARSING_ERROR", format!("baked badge: {e}")),
+            };
+        }
+        self.verify_text(bytes).await
+    }
+
+    /// Verifies a JSON credential or a compact JWT given as bytes (no image detection).
+    async fn verify_text(&self, bytes: &[u8]) -> Report {
         if bytes.len() > self.options.max_bytes {
             return Report::failed(
                 "PARSING_ERROR",
