@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::dids::LocalResolver;
 use crate::fetch::{FetchPolicy, Fetcher};
 use crate::issue::{self, BadgeRequest, IssueError};
-use crate::keys::{FileKeyStore, KeyError, KeyPair, KeyStore, KeyType};
+use crate::keys::{KeyError, KeyPair, KeyStore, KeyType};
 use crate::proofs::{self, Format, Secured};
 use crate::status::StatusPolicy;
 use crate::verify::{Report, Verifier, VerifyOptions};
@@ -107,6 +107,21 @@ pub enum KeyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Make a new signing key; the current one is retired and what it signed keeps verifying.
+    Rotate {
+        /// The did:web the service runs as (so the printed method matches), if any.
+        #[arg(long, env = "LAUREL_DID_WEB")]
+        did_web: Option<String>,
+    },
+    /// Revoke a retired key (did:web issuers): every credential it signed stops verifying.
+    Revoke {
+        name: String,
+        #[arg(long, env = "LAUREL_DID_WEB")]
+        did_web: Option<String>,
+        /// Skip the confirmation prompt.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// `laurel serve` settings. Precedence: flags, then LAUREL_* environment, then the TOML file.
@@ -146,6 +161,10 @@ pub struct ServeArgs {
     /// Let verification fetch over http and from private/loopback addresses (testing only).
     #[arg(long, env = "LAUREL_ALLOW_PRIVATE_NETWORK")]
     pub allow_private_network: bool,
+    /// Issue as did:web: `example.com`, `example.com:path:to` or `localhost%3A8443`; the DID
+    /// document is served at /.well-known/did.json (or /path/to/did.json).
+    #[arg(long, env = "LAUREL_DID_WEB")]
+    pub did_web: Option<String>,
 }
 
 /// The optional TOML configuration file.
@@ -163,6 +182,7 @@ struct ServeFile {
     base_url: Option<String>,
     status_list_size: Option<u32>,
     allow_private_network: Option<bool>,
+    did_web: Option<String>,
 }
 
 /// Merges flags/environment (already merged by clap) over the TOML file over defaults.
@@ -209,6 +229,7 @@ pub fn serve_config(data: Option<PathBuf>, args: &ServeArgs) -> Result<crate::se
         base_url: args.base_url.clone().or(file.base_url),
         status_list_size,
         allow_private_network: args.allow_private_network || file.allow_private_network.unwrap_or(false),
+        did_web: args.did_web.clone().or(file.did_web),
     })
 }
 
@@ -328,8 +349,9 @@ pub fn read_input(file: &str, max_bytes: usize) -> Result<Vec<u8>, CliError> {
     Ok(bytes)
 }
 
-fn key_store(data: &Path) -> Result<FileKeyStore, CliError> {
-    Ok(FileKeyStore::open(data.join("keys"))?)
+/// The CLI uses the same keys as the service: the sled database in the data folder.
+fn key_store(data: &Path) -> Result<crate::store::SledStore, CliError> {
+    open_store(data)
 }
 
 /// Runs the command and returns the process exit code.
@@ -493,7 +515,48 @@ async fn run_fetch_status(url: &str, cache: PathBuf, allow_private_network: bool
     Ok(0)
 }
 
+fn open_store(data: &Path) -> Result<crate::store::SledStore, CliError> {
+    crate::store::SledStore::open(data).map_err(|e| match e {
+        crate::store::StoreError::Locked { .. } => CliError::Input(format!(
+            "{e}; while the server runs, use its HTTP API (POST /keys/rotate, /keys/{{name}}/revoke, /credentials/status)"
+        )),
+        other => CliError::Input(other.to_string()),
+    })
+}
+
+fn did_web_settings(did_web: Option<String>) -> crate::service::ServiceSettings {
+    let did_web = did_web.map(|d| if d.starts_with("did:web:") { d } else { format!("did:web:{d}") });
+    crate::service::ServiceSettings { did_web, ..Default::default() }
+}
+
 fn run_key(data: &Path, command: KeyCommand) -> Result<i32, CliError> {
+    let service_error = |e: crate::service::ServiceError| CliError::Input(e.to_string());
+    match command {
+        KeyCommand::Rotate { did_web } => {
+            let store = open_store(data)?;
+            let result =
+                crate::service::rotate_key(&store, &did_web_settings(did_web)).map_err(service_error)?;
+            println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+            return Ok(0);
+        }
+        KeyCommand::Revoke { name, did_web, yes } => {
+            if !yes {
+                eprintln!("Revoking {name} removes it from the DID document: EVERY credential it signed will fail verification.");
+                eprintln!("Type the key name to confirm:");
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if answer.trim() != name {
+                    return Err(CliError::Usage("not confirmed; nothing changed".into()));
+                }
+            }
+            let store = open_store(data)?;
+            let result = crate::service::revoke_key(&store, &did_web_settings(did_web), &name)
+                .map_err(service_error)?;
+            println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+            return Ok(0);
+        }
+        _ => {}
+    }
     let store = key_store(data)?;
     match command {
         KeyCommand::New { key_type, name } => {
@@ -504,6 +567,7 @@ fn run_key(data: &Path, command: KeyCommand) -> Result<i32, CliError> {
             let info = store.put(&name, &key)?;
             println!("{}\t{}\t{}", info.name, info.key_type, info.did);
         }
+        KeyCommand::Rotate { .. } | KeyCommand::Revoke { .. } => unreachable!("handled above"),
         KeyCommand::List { json } => {
             let keys = store.list()?;
             if json {
@@ -518,7 +582,7 @@ fn run_key(data: &Path, command: KeyCommand) -> Result<i32, CliError> {
     Ok(0)
 }
 
-fn pick_key(store: &FileKeyStore, reference: Option<&str>, format: Format) -> Result<KeyPair, CliError> {
+fn pick_key(store: &dyn KeyStore, reference: Option<&str>, format: Format) -> Result<KeyPair, CliError> {
     if let Some(reference) = reference {
         return Ok(store.find(reference)?);
     }

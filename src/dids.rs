@@ -17,7 +17,7 @@ use crate::keys::{PublicKey, ED25519_PUB_CODEC, P256_PUB_CODEC};
 pub enum ResolveError {
     #[error("invalid DID {0:?}: {1}")]
     InvalidDid(String, String),
-    #[error("DID method of {0:?} is not supported (Laurel resolves did:key and did:jwk)")]
+    #[error("DID method of {0:?} is not supported (Laurel resolves did:key, did:jwk and did:web)")]
     MethodNotSupported(String),
     #[error("invalid public key length in {0:?}: {1}")]
     InvalidPublicKeyLength(String, String),
@@ -107,6 +107,20 @@ impl DidResolver for LocalResolver {
         if let Some(doc) = self.pinned.get(did) {
             return Ok((*doc).clone());
         }
+        if did.starts_with("did:web:") {
+            let url = did_web_url(did)?;
+            let document = self.fetch(&url).await?.document;
+            if document.get("id").and_then(Value::as_str) != Some(did) {
+                return Err(ResolveError::InvalidDid(
+                    did.to_string(),
+                    format!(
+                        "the document at {url} has id {}, not this DID",
+                        document.get("id").unwrap_or(&Value::Null)
+                    ),
+                ));
+            }
+            return Ok(document);
+        }
         resolve_computed(did, KeyFormat::Multikey)
     }
 
@@ -123,6 +137,33 @@ impl DidResolver for LocalResolver {
             None => Err(ResolveError::Offline(url.to_string())),
         }
     }
+}
+
+/// The HTTPS URL of a did:web DID document (did:web spec §3.2: `:` separates path segments,
+/// `%3A` encodes a port).
+pub fn did_web_url(did: &str) -> Result<String, ResolveError> {
+    let invalid = |why: &str| ResolveError::InvalidDid(did.to_string(), why.to_string());
+    let specific = did.strip_prefix("did:web:").ok_or_else(|| invalid("not a did:web DID"))?;
+    if did.contains(['#', '?', '/']) {
+        return Err(invalid("a DID has no path, query or fragment"));
+    }
+    let mut segments = specific.split(':');
+    let host = segments.next().unwrap_or_default().replace("%3A", ":").replace("%3a", ":");
+    let host_ok = !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        && !host.starts_with(['.', '-', ':']);
+    if !host_ok {
+        return Err(invalid("the host part must be a domain name (with an optional %3A port)"));
+    }
+    let path: Vec<&str> = segments.collect();
+    if path.iter().any(|p| p.is_empty() || p.contains('%') || *p == "." || *p == "..") {
+        return Err(invalid("empty, encoded or relative path segments are not allowed"));
+    }
+    Ok(if path.is_empty() {
+        format!("https://{host}/.well-known/did.json")
+    } else {
+        format!("https://{host}/{}/did.json", path.join("/"))
+    })
 }
 
 /// Resolves the DID methods whose documents are computed from the DID itself.
@@ -392,6 +433,28 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(vm.public_key, key.public_key());
+    }
+
+    #[test]
+    fn did_web_urls_follow_the_spec() {
+        assert_eq!(did_web_url("did:web:example.com").unwrap(), "https://example.com/.well-known/did.json");
+        assert_eq!(
+            did_web_url("did:web:example.com:user:alice").unwrap(),
+            "https://example.com/user/alice/did.json"
+        );
+        assert_eq!(
+            did_web_url("did:web:localhost%3A8443").unwrap(),
+            "https://localhost:8443/.well-known/did.json"
+        );
+        for bad in [
+            "did:web:",
+            "did:web:exa mple.com",
+            "did:web:example.com:..:etc",
+            "did:web:example.com#x",
+            "did:web:a.com::b",
+        ] {
+            assert!(did_web_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -197,6 +197,9 @@ fn public_rsa_members(jwk: &Map<String, Value>) -> Map<String, Value> {
 #[derive(Clone)]
 pub struct KeyPair {
     secret: Secret,
+    /// (DID, verification method) when the key belongs to a DID other than its own did:key
+    /// (a did:web issuer's keys).
+    identity: Option<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -226,12 +229,12 @@ impl KeyPair {
                 Secret::Rsa(pair.to_jwk_key_pair().as_ref().clone())
             }
         };
-        Ok(KeyPair { secret })
+        Ok(KeyPair { secret, identity: None })
     }
 
     /// An Ed25519 key from its 32-byte seed (test vectors use this).
     pub fn ed25519_from_seed(seed: [u8; 32]) -> KeyPair {
-        KeyPair { secret: Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)) }
+        KeyPair { secret: Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)), identity: None }
     }
 
     pub fn key_type(&self) -> KeyType {
@@ -252,10 +255,19 @@ impl KeyPair {
 
     /// did:key for Ed25519 and P-256, did:jwk for RSA.
     pub fn did(&self) -> String {
+        if let Some((did, _)) = &self.identity {
+            return did.clone();
+        }
         match self.public_key().to_multikey() {
             Some(multikey) => format!("did:key:{multikey}"),
             None => self.did_jwk(),
         }
+    }
+
+    /// The same key acting for `did` as the verification method `method` (did:web issuers).
+    pub fn with_identity(mut self, did: &str, method: &str) -> KeyPair {
+        self.identity = Some((did.to_string(), method.to_string()));
+        self
     }
 
     /// did:jwk of the public key (any key type).
@@ -266,6 +278,9 @@ impl KeyPair {
 
     /// The verification method URL that signatures by this key name.
     pub fn verification_method(&self) -> String {
+        if let Some((_, method)) = &self.identity {
+            return method.clone();
+        }
         let did = self.did();
         match self.public_key().to_multikey() {
             Some(multikey) => format!("{did}#{multikey}"),
@@ -321,7 +336,7 @@ impl KeyPair {
             ),
             PublicKey::Rsa(_) => Secret::Rsa(jwk.clone()),
         };
-        let pair = KeyPair { secret };
+        let pair = KeyPair { secret, identity: None };
         if pair.public_key() != PublicKey::from_jwk(jwk)? {
             return Err(KeyError::Invalid("private and public parts of the JWK do not match".into()));
         }

@@ -35,6 +35,8 @@ pub struct ServeConfig {
     pub base_url: Option<String>,
     pub status_list_size: u32,
     pub allow_private_network: bool,
+    /// `example.com[:path]` or a full did:web DID: the issuer becomes that did:web.
+    pub did_web: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +49,8 @@ pub enum ServerError {
     Bind(SocketAddr, std::io::Error),
     #[error("TLS setup failed: {0}")]
     Tls(String),
+    #[error("configuration: {0}")]
+    Config(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -356,11 +360,17 @@ struct ResolveQuery {
     public_key_format: Option<String>,
 }
 
-async fn resolve_identifier(UrlPath(did): UrlPath<String>, Query(query): Query<ResolveQuery>) -> Response {
-    let (status, body) = match service::resolve_did(&did, query.public_key_format.as_deref()) {
-        Ok(result) => (StatusCode::OK, result),
-        Err((status, body)) => (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), body),
-    };
+async fn resolve_identifier(
+    State(state): State<AppState>,
+    UrlPath(did): UrlPath<String>,
+    Query(query): Query<ResolveQuery>,
+) -> Response {
+    let resolver = state.service.verifier.resolver.clone();
+    let (status, body) =
+        match service::resolve_did(resolver.as_ref(), &did, query.public_key_format.as_deref()).await {
+            Ok(result) => (StatusCode::OK, result),
+            Err((status, body)) => (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), body),
+        };
     let mut response = (status, Json(body)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -415,6 +425,41 @@ async fn status_list(
     Ok(response)
 }
 
+async fn did_document(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let document = service::did_document(state.service.store.as_ref(), &state.service.settings)?;
+    let mut response = Json(document).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+struct RevokeKey {
+    confirm: Option<bool>,
+}
+
+async fn rotate_key(_: Admin, State(state): State<AppState>) -> Result<Response, ApiError> {
+    let result = service::rotate_key(state.service.store.as_ref(), &state.service.settings)?;
+    Ok((StatusCode::CREATED, Json(result)).into_response())
+}
+
+async fn revoke_key(
+    _: Admin,
+    State(state): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let confirm: RevokeKey = serde_json::from_value(body).unwrap_or(RevokeKey { confirm: None });
+    if confirm.confirm != Some(true) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Confirmation required",
+            "revoking a key invalidates every credential it signed; send {\"confirm\": true}",
+        ));
+    }
+    Ok(Json(service::revoke_key(state.service.store.as_ref(), &state.service.settings, &name)?)
+        .into_response())
+}
+
 async fn healthz() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
@@ -446,7 +491,17 @@ async fn time_limit(State(state): State<AppState>, request: Request, next: Next)
 }
 
 pub fn router(state: AppState) -> Router {
+    let did_path = state
+        .service
+        .settings
+        .did_web
+        .as_deref()
+        .and_then(|did| crate::dids::did_web_url(did).ok())
+        .and_then(|url| url::Url::parse(&url).ok())
+        .map(|url| url.path().to_string())
+        .unwrap_or_else(|| "/.well-known/did.json".to_string());
     Router::new()
+        .route(&did_path, get(did_document))
         .route("/credentials/issue", post(issue))
         .route("/credentials/verify", post(verify_credential))
         .route("/credentials/status", post(update_status))
@@ -461,6 +516,8 @@ pub fn router(state: AppState) -> Router {
         .route("/profiles/{id}", get(get_profile))
         .route("/1.0/identifiers/{did}", get(resolve_identifier))
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/keys/rotate", post(rotate_key))
+        .route("/keys/{name}/revoke", post(revoke_key))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
@@ -541,9 +598,20 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
         .unwrap_or_else(|| format!("{scheme}://{address}"))
         .trim_end_matches('/')
         .to_string();
+    let did_web = config.did_web.as_deref().map(|d| {
+        if d.starts_with("did:web:") {
+            d.to_string()
+        } else {
+            format!("did:web:{d}")
+        }
+    });
+    if let Some(did) = &did_web {
+        crate::dids::did_web_url(did).map_err(|e| ServerError::Config(format!("--did-web: {e}")))?;
+    }
     let settings = crate::service::ServiceSettings {
         base_url,
         status_list_size: config.status_list_size,
+        did_web,
         ..Default::default()
     };
     let store = Arc::new(crate::store::SledStore::open(&config.data)?);

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use base64::Engine;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -78,6 +79,8 @@ pub struct ServiceSettings {
     pub status_list_size: u32,
     /// `ttl` of status list credentials, in milliseconds.
     pub status_ttl_ms: u64,
+    /// The issuer's did:web DID, when it has one; its keys are then `<did>#<key name>`.
+    pub did_web: Option<String>,
 }
 
 impl Default for ServiceSettings {
@@ -86,6 +89,7 @@ impl Default for ServiceSettings {
             base_url: "http://127.0.0.1:8080".into(),
             status_list_size: crate::status::MIN_LIST_ENTRIES as u32,
             status_ttl_ms: 300_000,
+            did_web: None,
         }
     }
 }
@@ -148,7 +152,16 @@ impl Service {
         let challenges =
             crate::presentation::ChallengeRegistry::new(std::time::Duration::from_secs(300), 100_000);
         let service = Service { store, verifier, settings, challenges, admin_token_hash };
-        Ok((service, Bootstrap { issuer_did: issuer.did(), generated_token }))
+        if service.store.get_meta(ISSUER_KEYS)?.is_none() {
+            let keys = issuer_keys(service.store.as_ref())?;
+            save_issuer_keys(
+                service.store.as_ref(),
+                &keys,
+                &crate::store::AuditEntry::now("key-create", ISSUER_KEY, None),
+            )?;
+        }
+        let issuer_did = with_identity(&service.settings, ISSUER_KEY, issuer).did();
+        Ok((service, Bootstrap { issuer_did, generated_token }))
     }
 
     /// Constant-time check of a bearer token.
@@ -157,24 +170,51 @@ impl Service {
         presented.iter().zip(self.admin_token_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
     }
 
+    /// The active Ed25519 signing key.
     pub fn issuer_key(&self) -> Result<KeyPair, ServiceError> {
-        self.store.get(ISSUER_KEY).map_err(|e| ServiceError::Internal(e.to_string()))
+        active_key(self.store.as_ref(), &self.settings, KeyType::Ed25519)?
+            .map(|(_, key)| key)
+            .ok_or_else(|| ServiceError::Internal("no active Ed25519 issuer key".into()))
     }
 
     fn key_for(&self, format: Format, requested: Option<&str>) -> Result<KeyPair, ServiceError> {
         if let Some(name) = requested {
-            return self.store.find(name).map_err(|_| ServiceError::bad(format!("no key named {name:?}")));
+            let states = issuer_keys(self.store.as_ref())?;
+            return match states.iter().find(|k| k.name == name) {
+                Some(k) if k.state != KeyState::Active => Err(ServiceError::bad(
+                    format!("key {name:?} is {:?} and signs nothing new", k.state).to_lowercase(),
+                )),
+                _ => self
+                    .store
+                    .get(name)
+                    .map(|key| with_identity(&self.settings, name, key))
+                    .map_err(|_| ServiceError::bad(format!("no key named {name:?}"))),
+            };
         }
         if format != Format::EcdsaRdfc2019 {
             return self.issuer_key();
         }
+        if let Some((_, key)) = active_key(self.store.as_ref(), &self.settings, KeyType::P256)? {
+            return Ok(key);
+        }
         match self.store.get(ISSUER_P256_KEY) {
-            Ok(key) => Ok(key),
+            Ok(key) => Ok(with_identity(&self.settings, ISSUER_P256_KEY, key)),
             Err(_) => {
                 let key =
                     KeyPair::generate(KeyType::P256).map_err(|e| ServiceError::Internal(e.to_string()))?;
                 match self.store.put(ISSUER_P256_KEY, &key) {
-                    Ok(_) => Ok(key),
+                    Ok(_) => {
+                        let mut keys = issuer_keys(self.store.as_ref())?;
+                        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                        keys.push(IssuerKey {
+                            name: ISSUER_P256_KEY.into(),
+                            state: KeyState::Active,
+                            changed: now,
+                        });
+                        let audit = crate::store::AuditEntry::now("key-create", ISSUER_P256_KEY, None);
+                        save_issuer_keys(self.store.as_ref(), &keys, &audit)?;
+                        Ok(with_identity(&self.settings, ISSUER_P256_KEY, key))
+                    }
                     // Another request created it first.
                     Err(_) => {
                         self.store.get(ISSUER_P256_KEY).map_err(|e| ServiceError::Internal(e.to_string()))
@@ -306,14 +346,13 @@ impl Service {
     }
 
     fn key_name_for(&self, key: &KeyPair) -> Result<String, ServiceError> {
-        let did = key.did();
-        self.store
-            .list()
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .into_iter()
-            .find(|k| k.did == did)
-            .map(|k| k.name)
-            .ok_or_else(|| ServiceError::Internal("signing key is not in the store".into()))
+        let public = key.public_key();
+        for info in self.store.list().map_err(|e| ServiceError::Internal(e.to_string()))? {
+            if self.store.get(&info.name).map(|k| k.public_key() == public).unwrap_or(false) {
+                return Ok(info.name);
+            }
+        }
+        Err(ServiceError::Internal("signing key is not in the store".into()))
     }
 
     /// Allocates an index per purpose (durably, before signing) and adds `credentialStatus`.
@@ -559,13 +598,10 @@ impl Service {
         }
         let did = self.issuer_key()?.did();
         let id = body.get("id").and_then(Value::as_str).unwrap_or(&did).to_string();
-        let keys: Vec<String> = self
-            .store
-            .list()
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .into_iter()
-            .map(|k| k.did)
-            .collect();
+        let mut keys = Vec::new();
+        for entry in issuer_keys(self.store.as_ref())? {
+            keys.push(load_key(self.store.as_ref(), &self.settings, &entry.name)?.did());
+        }
         if !keys.contains(&id) {
             return Err(ServiceError::bad(format!(
                 "profiles describe this server's issuer DIDs; {id} is not one"
@@ -590,14 +626,14 @@ impl Service {
     /// The issuer's public keys as a JWK set (OB 3.0 JWT key provenance).
     pub fn jwks(&self) -> Result<Value, ServiceError> {
         let mut keys = Vec::new();
-        for info in self.store.list().map_err(|e| ServiceError::Internal(e.to_string()))? {
-            let key = self.store.get(&info.name).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        for entry in issuer_keys(self.store.as_ref())?.into_iter().filter(|k| k.state != KeyState::Revoked) {
+            let key = load_key(self.store.as_ref(), &self.settings, &entry.name)?;
             let mut jwk = key.public_key().to_jwk();
-            jwk.insert("kid".into(), json!(info.verification_method));
+            jwk.insert("kid".into(), json!(key.verification_method()));
             jwk.insert("use".into(), json!("sig"));
             jwk.insert(
                 "alg".into(),
-                json!(match info.key_type {
+                json!(match key.key_type() {
                     KeyType::Ed25519 => "EdDSA",
                     KeyType::P256 => "ES256",
                     KeyType::Rsa => "RS256",
@@ -607,6 +643,171 @@ impl Service {
         }
         Ok(json!({"keys": keys}))
     }
+}
+
+/// Where an issuer key is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    /// Signs new credentials.
+    Active,
+    /// Signs nothing new; what it signed still verifies (it stays in assertionMethod).
+    Retired,
+    /// Compromised: removed from the DID document, so what it signed no longer verifies.
+    Revoked,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IssuerKey {
+    pub name: String,
+    pub state: KeyState,
+    pub changed: String,
+}
+
+const ISSUER_KEYS: &str = "issuer_keys";
+
+/// The issuer keys and their states (the first start's key is `issuer`, active).
+pub fn issuer_keys(store: &dyn Store) -> Result<Vec<IssuerKey>, ServiceError> {
+    match store.get_meta(ISSUER_KEYS)? {
+        Some(text) => {
+            serde_json::from_str(&text).map_err(|e| ServiceError::Internal(format!("issuer key states: {e}")))
+        }
+        None => {
+            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let mut keys = Vec::new();
+            for name in [ISSUER_KEY, ISSUER_P256_KEY] {
+                if store.get(name).is_ok() {
+                    keys.push(IssuerKey { name: name.into(), state: KeyState::Active, changed: now.clone() });
+                }
+            }
+            Ok(keys)
+        }
+    }
+}
+
+fn save_issuer_keys(
+    store: &dyn Store,
+    keys: &[IssuerKey],
+    audit: &crate::store::AuditEntry,
+) -> Result<(), ServiceError> {
+    let text = serde_json::to_string(keys).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(store.put_meta_audited(ISSUER_KEYS, &text, audit)?)
+}
+
+/// The key as it signs: under the did:web DID when there is one, else its own did:key/did:jwk.
+pub fn with_identity(settings: &ServiceSettings, name: &str, key: KeyPair) -> KeyPair {
+    match &settings.did_web {
+        Some(did) => key.with_identity(did, &format!("{did}#{name}")),
+        None => key,
+    }
+}
+
+fn load_key(store: &dyn Store, settings: &ServiceSettings, name: &str) -> Result<KeyPair, ServiceError> {
+    let key = store.get(name).map_err(|e| ServiceError::Internal(format!("key {name}: {e}")))?;
+    Ok(with_identity(settings, name, key))
+}
+
+/// The active key of a type, with its name.
+pub fn active_key(
+    store: &dyn Store,
+    settings: &ServiceSettings,
+    key_type: KeyType,
+) -> Result<Option<(String, KeyPair)>, ServiceError> {
+    for entry in issuer_keys(store)?.into_iter().filter(|k| k.state == KeyState::Active) {
+        let key = load_key(store, settings, &entry.name)?;
+        if key.key_type() == key_type {
+            return Ok(Some((entry.name, key)));
+        }
+    }
+    Ok(None)
+}
+
+/// Makes a new Ed25519 signing key and retires the current one (it keeps verifying).
+pub fn rotate_key(store: &dyn Store, settings: &ServiceSettings) -> Result<Value, ServiceError> {
+    let mut keys = issuer_keys(store)?;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let name = format!("issuer-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"));
+    let key = KeyPair::generate(KeyType::Ed25519).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    store.put(&name, &key).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let mut retired = Vec::new();
+    for entry in keys.iter_mut().filter(|k| k.state == KeyState::Active) {
+        if store.get(&entry.name).map(|k| k.key_type() == KeyType::Ed25519).unwrap_or(false) {
+            entry.state = KeyState::Retired;
+            entry.changed = now.clone();
+            retired.push(entry.name.clone());
+        }
+    }
+    keys.push(IssuerKey { name: name.clone(), state: KeyState::Active, changed: now });
+    let audit = crate::store::AuditEntry::now("key-rotate", &name, Some(json!({"retired": retired})));
+    save_issuer_keys(store, &keys, &audit)?;
+    let key = with_identity(settings, &name, key);
+    Ok(
+        json!({"active": name, "verificationMethod": key.verification_method(), "did": key.did(), "retired": retired}),
+    )
+}
+
+/// Revokes a retired key: it leaves the DID document, so every credential it signed stops
+/// verifying. Only meaningful for did:web issuers (a did:key cannot be revoked).
+pub fn revoke_key(store: &dyn Store, settings: &ServiceSettings, name: &str) -> Result<Value, ServiceError> {
+    if settings.did_web.is_none() {
+        return Err(ServiceError::bad(
+            "key revocation needs a did:web issuer: a did:key is its own DID document and cannot be revoked; rotate instead",
+        ));
+    }
+    let mut keys = issuer_keys(store)?;
+    let entry = keys
+        .iter_mut()
+        .find(|k| k.name == name)
+        .ok_or_else(|| ServiceError::NotFound(format!("no issuer key named {name:?}")))?;
+    match entry.state {
+        KeyState::Active => {
+            return Err(ServiceError::bad(format!(
+                "{name} is the active signing key; rotate first, then revoke it"
+            )))
+        }
+        KeyState::Revoked => return Err(ServiceError::Conflict(format!("{name} is already revoked"))),
+        KeyState::Retired => {}
+    }
+    entry.state = KeyState::Revoked;
+    entry.changed = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let audit = crate::store::AuditEntry::now("key-revoke", name, None);
+    save_issuer_keys(store, &keys, &audit)?;
+    Ok(json!({"revoked": name, "note": "every credential this key signed now fails verification"}))
+}
+
+/// The did:web DID document: every active and retired key, and assertionMethod for them.
+pub fn did_document(store: &dyn Store, settings: &ServiceSettings) -> Result<Value, ServiceError> {
+    let did = settings
+        .did_web
+        .clone()
+        .ok_or_else(|| ServiceError::NotFound("this issuer has no did:web DID".into()))?;
+    let mut methods = Vec::new();
+    let mut assertion = Vec::new();
+    let mut authentication = Vec::new();
+    for entry in issuer_keys(store)?.into_iter().filter(|k| k.state != KeyState::Revoked) {
+        let key = load_key(store, settings, &entry.name)?;
+        let id = key.verification_method();
+        let method = match key.public_key().to_multikey() {
+            Some(multikey) => {
+                json!({"id": id, "type": "Multikey", "controller": did, "publicKeyMultibase": multikey})
+            }
+            None => {
+                json!({"id": id, "type": "JsonWebKey", "controller": did, "publicKeyJwk": Value::Object(key.public_key().to_jwk())})
+            }
+        };
+        methods.push(method);
+        assertion.push(json!(id));
+        if entry.state == KeyState::Active {
+            authentication.push(json!(id));
+        }
+    }
+    Ok(json!({
+        "@context": [crate::contexts::DID_V1, crate::contexts::MULTIKEY_V1, "https://w3id.org/security/jwk/v1"],
+        "id": did,
+        "verificationMethod": methods,
+        "assertionMethod": assertion,
+        "authentication": authentication,
+    }))
 }
 
 /// The signed BitstringStatusListCredential for `list_id`, re-signed only when bits changed.
@@ -621,7 +822,15 @@ pub async fn signed_status_list(
     if let Some(cached) = store.cached_list_credential(list_id, meta.version)? {
         return Ok(cached);
     }
-    let key = store.get(&meta.key).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    // A did:web issuer signs its lists with its current key (same DID); a did:key list can only
+    // be signed by the key it belongs to.
+    let key = match &settings.did_web {
+        Some(_) => match active_key(store, settings, KeyType::Ed25519)? {
+            Some((_, key)) => key,
+            None => load_key(store, settings, &meta.key)?,
+        },
+        None => load_key(store, settings, &meta.key)?,
+    };
     let url = format!("{}/status/{}", settings.base_url, meta.id);
     let unsigned =
         crate::status::list_credential(&url, &key.did(), &meta.purpose, &bits, settings.status_ttl_ms);
@@ -762,7 +971,11 @@ pub fn set_status(
 
 /// A DID resolution result (W3C DID Resolution) or, for a DID URL with a fragment, the
 /// dereferenced verification method; on failure the HTTP status and the error body.
-pub fn resolve_did(input: &str, public_key_format: Option<&str>) -> Result<Value, (u16, Value)> {
+pub async fn resolve_did(
+    resolver: &dyn crate::dids::DidResolver,
+    input: &str,
+    public_key_format: Option<&str>,
+) -> Result<Value, (u16, Value)> {
     let (did, fragment) = match input.split_once('#') {
         Some((did, fragment)) => (did, Some(fragment)),
         None => (input, None),
@@ -795,7 +1008,12 @@ pub fn resolve_did(input: &str, public_key_format: Option<&str>) -> Result<Value
             return Err(error(400, code, format!("publicKeyFormat {other:?} is not supported")));
         }
     };
-    let document = dids::resolve_computed(did, format).map_err(|e| {
+    let resolved = if did.starts_with("did:web:") {
+        resolver.resolve(did).await
+    } else {
+        dids::resolve_computed(did, format)
+    };
+    let document = resolved.map_err(|e| {
         let status = match e {
             ResolveError::MethodNotSupported(_) => 501,
             ResolveError::Offline(_) | ResolveError::MethodNotFound(_) => 404,

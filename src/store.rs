@@ -156,6 +156,8 @@ pub trait Store: KeyStore + Send + Sync {
     ) -> Result<(), StoreError>;
     /// Badge images for baking: `issuer` (the default) or an achievement id.
     fn put_image(&self, key: &str, content_type: &str, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Sets a metadata value and appends an audit entry, atomically and durably.
+    fn put_meta_audited(&self, name: &str, value: &str, audit: &AuditEntry) -> Result<(), StoreError>;
     fn get_image(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
 }
 
@@ -522,6 +524,19 @@ impl Store for SledStore {
             .transaction(|(images, log)| {
                 images.insert(key.as_bytes(), value.as_slice())?;
                 log.insert(&audit_key, audit.as_slice())?;
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(transaction_error)?;
+        self.make_durable()
+    }
+
+    fn put_meta_audited(&self, name: &str, value: &str, audit: &AuditEntry) -> Result<(), StoreError> {
+        let audit_bytes = json_bytes(audit)?;
+        let audit_key = self.next_sequence()?;
+        (&self.meta, &self.audit)
+            .transaction(|(meta, log)| {
+                meta.insert(name.as_bytes(), value.as_bytes())?;
+                log.insert(&audit_key, audit_bytes.as_slice())?;
                 Ok::<(), ConflictableTransactionError<StoreError>>(())
             })
             .map_err(transaction_error)?;

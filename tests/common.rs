@@ -37,11 +37,16 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the real binary with `--data data` and waits until it listens.
     pub fn start(data: &std::path::Path, extra: &[&str]) -> ServerProcess {
+        Self::start_on(data, "127.0.0.1:0", extra)
+    }
+
+    /// Like `start`, on a given address.
+    pub fn start_on(data: &std::path::Path, listen: &str, extra: &[&str]) -> ServerProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_laurel"))
             .arg("--data")
             .arg(data)
-            .args(["serve", "--listen", "127.0.0.1:0", "--allow-private-network"])
+            .args(["serve", "--listen", listen, "--allow-private-network"])
             .args(extra)
             .env("LAUREL_LOG", "warn")
             .stdout(std::process::Stdio::piped())
@@ -88,4 +93,9 @@ pub fn temp_data_dir(tag: &str) -> PathBuf {
 pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap()
+}
+
+/// A loopback port that was free a moment ago (for servers that must know their URL up front).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
