@@ -85,6 +85,33 @@ pub enum Command {
     },
     /// Print the credential baked into a PNG or SVG.
     Extract { image: String },
+    /// Measure sign and verify per proof format on the typical credential (like `openssl speed`).
+    Bench {
+        #[arg(long, default_value_t = 2000)]
+        iterations: usize,
+        /// One JSON array on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load-test a running service: requests/s and p50/p99 latency of issue or verify.
+    LoadTest {
+        /// Base URL of the service.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Admin token (issue needs it; verify uses it to issue its test credential).
+        #[arg(long, env = "LAUREL_ADMIN_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// verify or issue.
+        #[arg(long, default_value = "verify")]
+        endpoint: String,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seconds to run (at most 600).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a readable summary of a credential without verifying it.
     Inspect {
         /// File to read, or - for standard input.
@@ -368,6 +395,10 @@ pub async fn run(cli: Cli) -> i32 {
         }
         Command::Bake { credential, image, output } => run_bake(&credential, &image, &output),
         Command::Extract { image } => run_extract(&image),
+        Command::Bench { iterations, json } => run_bench(iterations, json).await,
+        Command::LoadTest { url, token, endpoint, concurrency, seconds, json } => {
+            run_load_test(url, token, endpoint, concurrency, seconds, json).await
+        }
         Command::Revoke { id } => run_set_status(&data, &id, "revocation", true),
         Command::Suspend { id, undo } => run_set_status(&data, &id, "suspension", !undo),
         Command::FetchStatus { url, cache, allow_private_network } => {
@@ -459,6 +490,59 @@ fn presentation_of(bytes: &[u8], options: &VerifyOptions) -> Option<Value> {
         (decoded.form == crate::proofs::JwtForm::VcJwt11 && decoded.payload.contains_key("vp"))
             .then(|| Value::String(text.to_string()))
     }
+}
+
+async fn run_bench(iterations: usize, json: bool) -> Result<i32, CliError> {
+    if iterations == 0 || iterations > 1_000_000 {
+        return Err(CliError::Usage("--iterations must be between 1 and 1000000".into()));
+    }
+    let results = crate::bench::run_bench(iterations).await.map_err(CliError::Input)?;
+    if json {
+        println!("{}", serde_json::to_string(&results).unwrap_or_default());
+    } else {
+        println!("{:<28} {:>10} {:>12} {:>12}", "operation", "iterations", "median µs", "p95 µs");
+        for m in results {
+            println!("{:<28} {:>10} {:>12.1} {:>12.1}", m.operation, m.iterations, m.median_us, m.p95_us);
+        }
+    }
+    Ok(0)
+}
+
+async fn run_load_test(
+    url: String,
+    token: Option<String>,
+    endpoint: String,
+    concurrency: usize,
+    seconds: u64,
+    json: bool,
+) -> Result<i32, CliError> {
+    if concurrency == 0 || concurrency > 1024 || seconds == 0 || seconds > 600 {
+        return Err(CliError::Usage("--concurrency 1..=1024 and --seconds 1..=600".into()));
+    }
+    let test = crate::bench::LoadTest {
+        base: url,
+        token,
+        endpoint,
+        concurrency,
+        duration: std::time::Duration::from_secs(seconds),
+    };
+    let report = crate::bench::run_load_test(&test).await.map_err(CliError::Input)?;
+    if json {
+        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        println!(
+            "{} x{}: {} requests in {:.1} s = {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+            report.endpoint,
+            report.concurrency,
+            report.requests,
+            report.seconds,
+            report.requests_per_second,
+            report.p50_ms,
+            report.p99_ms,
+            report.errors
+        );
+    }
+    Ok(0)
 }
 
 fn run_bake(credential: &str, image: &str, output: &Path) -> Result<i32, CliError> {

@@ -1,6 +1,7 @@
 //! Laurel: Open Badges 3.0 credentials, issued and verified with DID keys.
 
 pub mod baking;
+pub mod bench;
 pub mod canon;
 pub mod cli;
 pub mod contexts;

@@ -293,19 +293,21 @@ impl Service {
             _ => {}
         }
         issue::complete(&mut credential, &did);
-        let status_entries = if credential.get("credentialStatus").is_some() || key.key_type() == KeyType::Rsa
-        {
-            // The issuer manages its own status, or the key cannot sign a Data Integrity list.
-            None
-        } else {
-            let legacy = credential.pointer("/@context/0").and_then(Value::as_str)
-                == Some(crate::contexts::CREDENTIALS_V1);
-            let purposes = status_purposes(&options, legacy)?;
-            let id = credential.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-            (!purposes.is_empty())
-                .then(|| self.attach_status(&mut credential, &key, &purposes, &id))
-                .transpose()?
-        };
+        let opted_out = options.get("credentialStatus") == Some(&Value::Bool(false));
+        let status_entries =
+            if credential.get("credentialStatus").is_some() || key.key_type() == KeyType::Rsa || opted_out {
+                // The issuer manages its own status, asked for none, or the key cannot sign a
+                // Data Integrity list.
+                None
+            } else {
+                let legacy = credential.pointer("/@context/0").and_then(Value::as_str)
+                    == Some(crate::contexts::CREDENTIALS_V1);
+                let purposes = status_purposes(&options, legacy)?;
+                let id = credential.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+                (!purposes.is_empty())
+                    .then(|| self.attach_status(&mut credential, &key, &purposes, &id))
+                    .transpose()?
+            };
         let issued = issue::issue_full(credential, &key, format).await?;
         let id = issued.credential.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
         let recipient = issued

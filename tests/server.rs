@@ -243,6 +243,21 @@ async fn records_profiles_dids_and_operations_endpoints() {
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
+    let (status, opted_out, _) = post(
+        &server,
+        "/credentials/issue",
+        &json!({"credential": badge(), "options": {"credentialStatus": false}}),
+        Some(&server.token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(opted_out["verifiableCredential"].get("credentialStatus").is_none());
+    let (_, with_status, _) =
+        post(&server, "/credentials/issue", &json!({"credential": badge()}), Some(&server.token)).await;
+    assert_eq!(
+        with_status["verifiableCredential"]["credentialStatus"]["type"],
+        json!("BitstringStatusListEntry")
+    );
     let (status, record) = get(&server, "/credentials/urn:example:cred-1", Some(&server.token)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(record["verifiableCredential"]["id"], json!("urn:example:cred-1"));
@@ -252,7 +267,7 @@ async fn records_profiles_dids_and_operations_endpoints() {
         StatusCode::NOT_FOUND
     );
     let (_, page) = get(&server, "/credentials?limit=2&offset=1", Some(&server.token)).await;
-    assert_eq!(page["total"], json!(3));
+    assert_eq!(page["total"], json!(5));
     let listed: Vec<&str> =
         page["credentials"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(listed, ["urn:example:cred-1", "urn:example:cred-2"]);
