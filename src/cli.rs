@@ -112,6 +112,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Canonicalize an N-Quads file with RDFC-1.0 (for conformance testing).
+    Canonicalize {
+        file: String,
+    },
     /// Print a readable summary of a credential without verifying it.
     Inspect {
         /// File to read, or - for standard input.
@@ -399,6 +403,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::LoadTest { url, token, endpoint, concurrency, seconds, json } => {
             run_load_test(url, token, endpoint, concurrency, seconds, json).await
         }
+        Command::Canonicalize { file } => run_canonicalize(&file),
         Command::Revoke { id } => run_set_status(&data, &id, "revocation", true),
         Command::Suspend { id, undo } => run_set_status(&data, &id, "suspension", !undo),
         Command::FetchStatus { url, cache, allow_private_network } => {
@@ -543,6 +548,21 @@ async fn run_load_test(
         );
     }
     Ok(0)
+}
+
+fn run_canonicalize(file: &str) -> Result<i32, CliError> {
+    let text = String::from_utf8(read_input(file, 16 << 20)?).map_err(|_| CliError::Input(format!("{file} is not UTF-8")))?;
+    let quads = crate::canon::parse_nquads(&text).map_err(|e| CliError::Input(format!("{file}: {e}")))?;
+    match crate::canon::canonicalize(&quads, crate::canon::Limits::default()) {
+        Ok(canonical) => {
+            print!("{canonical}");
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("laurel: {e}");
+            Ok(1)
+        }
+    }
 }
 
 fn run_bake(credential: &str, image: &str, output: &Path) -> Result<i32, CliError> {
