@@ -443,7 +443,11 @@ impl<'a> Cursor<'a> {
             if let Some(tag) = rest.strip_prefix('@') {
                 let len = tag.find(|c: char| c.is_whitespace()).unwrap_or(tag.len());
                 self.at += 1 + len;
-                return Ok(Term::Literal { value, datatype: RDF_LANG_STRING.into(), language: Some(tag[..len].to_string()) });
+                return Ok(Term::Literal {
+                    value,
+                    datatype: RDF_LANG_STRING.into(),
+                    language: Some(tag[..len].to_string()),
+                });
             }
             if rest.starts_with("^^") {
                 self.at += 2;

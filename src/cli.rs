@@ -113,9 +113,7 @@ pub enum Command {
         json: bool,
     },
     /// Canonicalize an N-Quads file with RDFC-1.0 (for conformance testing).
-    Canonicalize {
-        file: String,
-    },
+    Canonicalize { file: String },
     /// Print a readable summary of a credential without verifying it.
     Inspect {
         /// File to read, or - for standard input.
@@ -551,7 +549,8 @@ async fn run_load_test(
 }
 
 fn run_canonicalize(file: &str) -> Result<i32, CliError> {
-    let text = String::from_utf8(read_input(file, 16 << 20)?).map_err(|_| CliError::Input(format!("{file} is not UTF-8")))?;
+    let text = String::from_utf8(read_input(file, 16 << 20)?)
+        .map_err(|_| CliError::Input(format!("{file} is not UTF-8")))?;
     let quads = crate::canon::parse_nquads(&text).map_err(|e| CliError::Input(format!("{file}: {e}")))?;
     match crate::canon::canonicalize(&quads, crate::canon::Limits::default()) {
         Ok(canonical) => {

@@ -244,6 +244,26 @@ impl SledStore {
     fn next_sequence(&self) -> Result<[u8; 8], StoreError> {
         Ok(self.db.generate_id()?.to_be_bytes())
     }
+
+    /// Writes one record and its audit entry in one transaction, then makes them durable.
+    fn put_audited(
+        &self,
+        tree: &sled::Tree,
+        key: &[u8],
+        value: &[u8],
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let audit_bytes = json_bytes(audit)?;
+        let audit_key = self.next_sequence()?;
+        (tree, &self.audit)
+            .transaction(|(records, log)| {
+                records.insert(key, value)?;
+                log.insert(&audit_key, audit_bytes.as_slice())?;
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(transaction_error)?;
+        self.make_durable()
+    }
 }
 
 fn sync_dir_files(dir: &Path) -> std::io::Result<()> {
@@ -368,17 +388,12 @@ impl Store for SledStore {
     }
 
     fn put_profile(&self, id: &str, profile: &Map<String, Value>) -> Result<(), StoreError> {
-        let bytes = json_bytes(profile)?;
-        let audit = json_bytes(&AuditEntry::now("profile", id, None))?;
-        let audit_key = self.next_sequence()?;
-        (&self.profiles, &self.audit)
-            .transaction(|(profiles, log)| {
-                profiles.insert(id.as_bytes(), bytes.as_slice())?;
-                log.insert(&audit_key, audit.as_slice())?;
-                Ok::<(), ConflictableTransactionError<StoreError>>(())
-            })
-            .map_err(transaction_error)?;
-        self.make_durable()
+        self.put_audited(
+            &self.profiles,
+            id.as_bytes(),
+            &json_bytes(profile)?,
+            &AuditEntry::now("profile", id, None),
+        )
     }
 
     fn get_profile(&self, id: &str) -> Result<Option<Map<String, Value>>, StoreError> {
@@ -518,29 +533,11 @@ impl Store for SledStore {
         value.push(0);
         value.extend_from_slice(bytes);
         let detail = serde_json::json!({"contentType": content_type, "bytes": bytes.len()});
-        let audit = json_bytes(&AuditEntry::now("image", key, Some(detail)))?;
-        let audit_key = self.next_sequence()?;
-        (&self.images, &self.audit)
-            .transaction(|(images, log)| {
-                images.insert(key.as_bytes(), value.as_slice())?;
-                log.insert(&audit_key, audit.as_slice())?;
-                Ok::<(), ConflictableTransactionError<StoreError>>(())
-            })
-            .map_err(transaction_error)?;
-        self.make_durable()
+        self.put_audited(&self.images, key.as_bytes(), &value, &AuditEntry::now("image", key, Some(detail)))
     }
 
     fn put_meta_audited(&self, name: &str, value: &str, audit: &AuditEntry) -> Result<(), StoreError> {
-        let audit_bytes = json_bytes(audit)?;
-        let audit_key = self.next_sequence()?;
-        (&self.meta, &self.audit)
-            .transaction(|(meta, log)| {
-                meta.insert(name.as_bytes(), value.as_bytes())?;
-                log.insert(&audit_key, audit_bytes.as_slice())?;
-                Ok::<(), ConflictableTransactionError<StoreError>>(())
-            })
-            .map_err(transaction_error)?;
-        self.make_durable()
+        self.put_audited(&self.meta, name.as_bytes(), value.as_bytes(), audit)
     }
 
     fn get_image(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
