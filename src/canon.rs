@@ -180,7 +180,7 @@ fn quad_blanks(quad: &Quad) -> impl Iterator<Item = &str> {
 impl<'a> State<'a> {
     fn tick(&mut self) -> Result<(), CanonError> {
         self.steps += 1;
-        let out_of_time = self.steps % 64 == 0 && self.started.elapsed() > self.limits.max_duration;
+        let out_of_time = self.steps.is_multiple_of(64) && self.started.elapsed() > self.limits.max_duration;
         if self.steps > self.limits.max_steps || out_of_time {
             Err(CanonError::TooComplex(self.steps))
         } else {
