@@ -346,10 +346,15 @@ impl Verifier {
         for subject in subjects {
             if let Some(id) = subject.get("id").and_then(Value::as_str) {
                 if id.starts_with("did:") && dids::did_of(id) != holder {
-                    report.error(
-                        "HOLDER_MISMATCH_ERROR",
-                        format!("verifiableCredential[{index}] was issued to {id}, but {holder} presents it"),
-                    );
+                    let detail =
+                        format!("verifiableCredential[{index}] was issued to {id}, but {holder} presents it");
+                    // An Open Badge names its recipient; other credentials may be presented by
+                    // someone other than their subject (VC DM 2.0 §5.8), so that is only noted.
+                    if model::credential_kind(credential) == model::CredentialKind::Other {
+                        report.warnings.push(Problem::new("HOLDER_MISMATCH_ERROR", detail));
+                    } else {
+                        report.error("HOLDER_MISMATCH_ERROR", detail);
+                    }
                 }
                 continue;
             }
