@@ -76,6 +76,23 @@ async fn active_context(context: &serde_json::Value) -> Result<Arc<ActiveContext
     Ok(processed)
 }
 
+/// `{"@context": {...}}` used as an entry of a top-level `@context` array is read as the inner
+/// context, as jsonld.js (the reference most issuers sign with) does.
+fn unwrap_nested_contexts(context: &serde_json::Value) -> serde_json::Value {
+    match context {
+        serde_json::Value::Array(entries) => serde_json::Value::Array(
+            entries
+                .iter()
+                .map(|entry| match entry.as_object() {
+                    Some(map) if map.len() == 1 && map.contains_key("@context") => map["@context"].clone(),
+                    _ => entry.clone(),
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Expands `document` with the bundled contexts only and converts it to RDF quads.
 /// Undefined terms and invalid values are errors, never silently dropped.
 pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdError> {
@@ -84,7 +101,8 @@ pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdE
     };
     // Processing the top-level @context first and expanding the rest with the result is what
     // the expansion algorithm does itself (step 9 of Expansion); only the cache is new.
-    let active = active_context(context).await?;
+    let context = unwrap_nested_contexts(context);
+    let active = active_context(&context).await?;
     let mut body = document.clone();
     if let Some(object) = body.as_object_mut() {
         object.remove("@context");
