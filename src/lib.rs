@@ -1,5 +1,10 @@
 //! Laurel: Open Badges 3.0 credentials, issued and verified with DID keys.
 
+/// JSON-LD processing is allocation-bound (the json-ld crate clones whole active contexts);
+/// mimalloc makes those allocations markedly cheaper than glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod baking;
 pub mod bench;
 pub mod canon;
