@@ -293,7 +293,19 @@ async fn records_profiles_dids_and_operations_endpoints() {
     assert_eq!(get(&server, "/healthz", None).await.0, StatusCode::OK);
     let (status, openapi) = get(&server, "/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(openapi["paths"]["/credentials/issue"].is_object(), "{openapi}");
+    for path in [
+        "/credentials/issue",
+        "/credentials/verify",
+        "/credentials/status",
+        "/presentations/verify",
+        "/challenges",
+        "/status/{listId}",
+        "/keys/rotate",
+        "/images/{key}",
+        "/1.0/identifiers/{did}",
+    ] {
+        assert!(openapi["paths"][path].is_object(), "{path} missing from /openapi.json");
+    }
     let (status, body) = get(&server, "/no/such/thing", None).await;
     assert_eq!((status, body["status"].clone()), (StatusCode::NOT_FOUND, json!(404)));
     let (status, body) = get(&server, "/credentials/issue", None).await;
