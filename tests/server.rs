@@ -439,3 +439,26 @@ fn rand_u64() -> u64 {
     );
     h.finish()
 }
+
+#[tokio::test]
+async fn sigterm_shuts_down_gracefully_and_flushes() {
+    let data = temp_data_dir("srv-term");
+    let mut server = ServerProcess::start(&data, &["--admin-token", "t"]);
+    let (status, body, _) =
+        post(&server, "/credentials/issue", &json!({"credential": vc11()}), Some("t")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = body["verifiableCredential"]["id"].as_str().unwrap().to_string();
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let started = std::time::Instant::now();
+    let exit = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "did not stop on SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    let server = ServerProcess::start(&data, &["--admin-token", "t"]);
+    assert_eq!(get(&server, &format!("/credentials/{id}"), Some("t")).await.0, StatusCode::OK);
+}
