@@ -379,6 +379,20 @@ pub fn read_input(file: &str, max_bytes: usize) -> Result<Vec<u8>, CliError> {
 }
 
 /// The CLI uses the same keys as the service: the sled database in the data folder.
+/// Reads a credential file: a JSON object (parsed within limits) or a compact JWT (as a string).
+fn read_json_or_jwt(file: &str, max_bytes: usize) -> Result<Value, CliError> {
+    let text = String::from_utf8(read_input(file, max_bytes)?)
+        .map_err(|_| CliError::Input(format!("{file} is not UTF-8 text")))?;
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') {
+        let options = VerifyOptions { max_bytes, ..VerifyOptions::default() };
+        crate::verify::parse_json_limited(trimmed.as_bytes(), &options)
+            .map_err(|p| CliError::Input(format!("{file}: {}", p.detail)))
+    } else {
+        Ok(Value::String(trimmed.to_string()))
+    }
+}
+
 fn key_store(data: &Path) -> Result<crate::store::SledStore, CliError> {
     open_store(data)
 }
@@ -458,16 +472,7 @@ async fn run_present(
     let key = store.find(holder)?;
     let mut credentials = Vec::new();
     for file in files {
-        let text = String::from_utf8(read_input(file, 4 << 20)?)
-            .map_err(|_| CliError::Input(format!("{file} is not UTF-8")))?;
-        let trimmed = text.trim();
-        if trimmed.starts_with('{') {
-            let value = crate::verify::parse_json_limited(trimmed.as_bytes(), &VerifyOptions::default())
-                .map_err(|p| CliError::Input(format!("{file}: {}", p.detail)))?;
-            credentials.push(value);
-        } else {
-            credentials.push(Value::String(trimmed.to_string()));
-        }
+        credentials.push(read_json_or_jwt(file, 4 << 20)?);
     }
     let presentation = crate::presentation::present(&credentials, &key, challenge, domain)
         .await
@@ -565,15 +570,9 @@ fn run_canonicalize(file: &str) -> Result<i32, CliError> {
 }
 
 fn run_bake(credential: &str, image: &str, output: &Path) -> Result<i32, CliError> {
-    let text = String::from_utf8(read_input(credential, crate::baking::MAX_CREDENTIAL_BYTES)?)
-        .map_err(|_| CliError::Input(format!("{credential} is not UTF-8")))?;
-    let text = text.trim();
-    let compact = if text.starts_with('{') {
-        let value = crate::verify::parse_json_limited(text.as_bytes(), &VerifyOptions::default())
-            .map_err(|p| CliError::Input(format!("{credential}: {}", p.detail)))?;
-        serde_json::to_string(&value).unwrap_or_default()
-    } else {
-        text.to_string()
+    let compact = match read_json_or_jwt(credential, crate::baking::MAX_CREDENTIAL_BYTES)? {
+        Value::String(jwt) => jwt,
+        object => serde_json::to_string(&object).unwrap_or_default(),
     };
     let image_bytes = read_input(image, crate::baking::MAX_IMAGE_BYTES)?;
     let (format, baked) =
@@ -705,14 +704,7 @@ async fn run_issue(data: &Path, args: IssueArgs) -> Result<i32, CliError> {
     let store = key_store(data)?;
     let key = pick_key(&store, args.key.as_deref(), format)?;
     let credential = match (&args.credential, &args.achievement) {
-        (Some(file), _) => {
-            let bytes = read_input(file, 4 << 20)?;
-            crate::verify::parse_json_limited(
-                &bytes,
-                &VerifyOptions { max_bytes: 4 << 20, ..VerifyOptions::default() },
-            )
-            .map_err(|p| CliError::Input(format!("{file}: {}", p.detail)))?
-        }
+        (Some(file), _) => read_json_or_jwt(file, 4 << 20)?,
         (None, Some(name)) => {
             if args.subject.is_none() && args.recipient_email.is_none() {
                 return Err(CliError::Usage(
@@ -757,9 +749,10 @@ pub fn preloaded_resolver(preloads: &[String]) -> Result<LocalResolver, CliError
         let (url, file) = entry
             .split_once('=')
             .ok_or_else(|| CliError::Usage(format!("--preload takes URL=FILE, got {entry:?}")))?;
-        let bytes = read_input(file, 4 << 20)?;
-        let document: Value =
-            serde_json::from_slice(&bytes).map_err(|e| CliError::Input(format!("{file}: {e}")))?;
+        let document = read_json_or_jwt(file, 4 << 20)?;
+        if !document.is_object() {
+            return Err(CliError::Input(format!("{file}: a pinned document must be a JSON object")));
+        }
         resolver.pinned.insert(url, document);
     }
     Ok(resolver)
@@ -862,22 +855,21 @@ fn summary_line(label: &str, value: Option<&str>) {
 }
 
 fn run_inspect(file: &str) -> Result<i32, CliError> {
-    let bytes = read_input(file, 4 << 20)?;
-    let text = String::from_utf8(bytes).map_err(|_| CliError::Input(format!("{file} is not UTF-8 text")))?;
-    let trimmed = text.trim();
-    let (credential, proof_desc) = if trimmed.starts_with('{') {
-        let value = crate::verify::parse_json_limited(trimmed.as_bytes(), &VerifyOptions::default())
-            .map_err(|p| CliError::Input(p.detail))?;
-        let proofs: Vec<String> = match value.get("proof") {
-            Some(Value::Array(list)) => list.iter().map(describe_proof).collect(),
-            Some(one) => vec![describe_proof(one)],
-            None => vec!["none".into()],
-        };
-        (value, proofs.join("; "))
-    } else {
-        let decoded = proofs::decode_jwt(trimmed, "vc").map_err(|e| CliError::Input(e.to_string()))?;
-        let kid = decoded.header.get("kid").and_then(Value::as_str).unwrap_or("(no kid)").to_string();
-        (decoded.credential.clone(), format!("JWT {} by {kid}", decoded.alg()))
+    let (credential, proof_desc) = match read_json_or_jwt(file, 4 << 20)? {
+        Value::String(jwt) => {
+            let decoded = proofs::decode_jwt(&jwt, "vc").map_err(|e| CliError::Input(e.to_string()))?;
+            let kid = decoded.header.get("kid").and_then(Value::as_str).unwrap_or("(no kid)").to_string();
+            (decoded.credential.clone(), format!("JWT {} by {kid}", decoded.alg()))
+        }
+        value => {
+            let proofs: Vec<String> = match value.get("proof") {
+                Some(Value::Array(list)) => list.iter().map(describe_proof).collect(),
+                Some(one) => vec![describe_proof(one)],
+                None => vec!["none".into()],
+            };
+            let joined = proofs.join("; ");
+            (value, joined)
+        }
     };
     let s = |p: &str| credential.pointer(p).and_then(Value::as_str);
     summary_line("id", s("/id"));

@@ -125,6 +125,9 @@ pub struct Fetched {
     pub source: &'static str,
 }
 
+/// Most documents the in-memory cache holds.
+const CACHE_LIMIT: usize = 1024;
+
 struct CacheEntry {
     fetched: Fetched,
     expires: Instant,
@@ -213,7 +216,16 @@ impl Fetcher {
             Ok((fetched, max_age)) => {
                 let ttl = max_age.or_else(|| ttl_of(&fetched.document)).unwrap_or(self.policy.default_ttl);
                 let entry = CacheEntry { fetched: fetched.clone(), expires: Instant::now() + ttl };
-                self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(url.to_string(), entry);
+                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                // Bounded: untrusted credentials choose the URLs.
+                if cache.len() >= CACHE_LIMIT {
+                    let now = Instant::now();
+                    cache.retain(|_, e| e.expires > now);
+                    if cache.len() >= CACHE_LIMIT {
+                        cache.clear();
+                    }
+                }
+                cache.insert(url.to_string(), entry);
                 Ok(fetched)
             }
             Err(e) => self.read_disk_cache(url).ok_or(e),

@@ -383,9 +383,8 @@ pub fn validate(credential: &Value) -> Validation {
     let kind = credential_kind(credential);
     let contexts: Vec<&Value> = match root.get("@context") {
         Some(Value::Array(list)) if !list.is_empty() => list.iter().collect(),
-        Some(Value::String(s)) => {
+        Some(Value::String(_)) => {
             v.error("$.@context", "\"@context\" must be an array starting with the VC context");
-            let _ = s;
             vec![]
         }
         Some(_) => {

@@ -149,14 +149,6 @@ fn unwrap_credential(value: &Value) -> Value {
     value.clone()
 }
 
-fn domains_of(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(d)) => vec![d.clone()],
-        Some(Value::Array(ds)) => ds.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-        _ => vec![],
-    }
-}
-
 impl Verifier {
     /// Verifies a presentation (JSON with an embedded proof, or a JWT VP).
     pub async fn verify_presentation(
@@ -244,7 +236,7 @@ impl Verifier {
                     }
                 }
                 signer = Some(proof.method.controller.clone());
-                self.check_challenge_and_domain(&proof, presentation, options, challenges, &mut report);
+                self.check_challenge_and_domain(&proof, options, challenges, &mut report);
             }
             Err(e) => report.error(e.code(), format!("holder proof: {e}")),
         }
@@ -281,7 +273,6 @@ impl Verifier {
     fn check_challenge_and_domain(
         &self,
         proof: &proofs::VerifiedProof,
-        presentation: &Value,
         options: &PresentationOptions,
         challenges: Option<&ChallengeRegistry>,
         report: &mut PresentationReport,
@@ -310,16 +301,7 @@ impl Verifier {
             (None, _) => {}
         }
         report.check("domain");
-        let proof_domains = match presentation {
-            Value::Object(_) => {
-                let first_proof = match presentation.get("proof") {
-                    Some(Value::Array(list)) => list.first().cloned(),
-                    other => other.cloned(),
-                };
-                domains_of(first_proof.as_ref().and_then(|p| p.get("domain")))
-            }
-            _ => proof.domain.iter().cloned().collect(),
-        };
+        let proof_domains = &proof.domains;
         if let Some(expected) = &options.domain {
             if !proof_domains.contains(expected) {
                 report.error(

@@ -250,9 +250,19 @@ pub struct VerifiedProof {
     pub purpose: String,
     pub created: Option<String>,
     pub challenge: Option<String>,
-    pub domain: Option<String>,
+    /// `domain` (DI) or `aud` (JWT): one value or several.
+    pub domains: Vec<String>,
     /// Non-fatal remarks (a deprecated suite name, an inferred key).
     pub warnings: Vec<String>,
+}
+
+/// A string, or the strings of an array (JSON values that may be one or many).
+pub fn strings_of(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        _ => vec![],
+    }
 }
 
 fn str_field<'a>(proof: &'a Map<String, Value>, name: &str) -> Result<&'a str, ProofError> {
@@ -419,7 +429,7 @@ pub async fn verify_embedded_proof(
         purpose: purpose.to_string(),
         created,
         challenge: proof.get("challenge").and_then(Value::as_str).map(str::to_string),
-        domain: proof.get("domain").and_then(Value::as_str).map(str::to_string),
+        domains: strings_of(proof.get("domain")),
         warnings,
     })
 }
@@ -625,11 +635,9 @@ impl DecodedJwt {
                 }
             }
         }
-        let now = chrono::Utc::now().timestamp();
         if self.form == JwtForm::VcJwt11 && !self.payload.contains_key("iss") {
             problems.push("a VC-JWT must carry the \"iss\" claim".to_string());
         }
-        let _ = now;
         problems
     }
 
@@ -684,7 +692,7 @@ impl DecodedJwt {
             purpose: purpose.to_string(),
             created: None,
             challenge: self.payload.get("nonce").and_then(Value::as_str).map(str::to_string),
-            domain: self.payload.get("aud").and_then(Value::as_str).map(str::to_string),
+            domains: strings_of(self.payload.get("aud")),
             warnings,
         })
     }

@@ -399,12 +399,7 @@ async fn status_list(
 ) -> Result<Response, ApiError> {
     let credential = state.service.status_list_credential(&list_id).await?;
     let body = serde_json::to_vec(&credential).unwrap_or_default();
-    let etag = format!(
-        "\"{}\"",
-        hex::encode(
-            &sha2::Digest::finalize(sha2::Digest::chain_update(sha2::Sha256::default(), &body))[..16]
-        )
-    );
+    let etag = format!("\"{}\"", hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(&body)[..16]));
     let max_age = state.service.settings.status_ttl_ms / 1000;
     let cache_control = format!("public, max-age={max_age}");
     let not_modified =

@@ -177,51 +177,39 @@ impl Service {
             .ok_or_else(|| ServiceError::Internal("no active Ed25519 issuer key".into()))
     }
 
-    fn key_for(&self, format: Format, requested: Option<&str>) -> Result<KeyPair, ServiceError> {
+    /// The key that signs a request, with its store name (status lists are kept per key).
+    fn key_for(&self, format: Format, requested: Option<&str>) -> Result<(String, KeyPair), ServiceError> {
+        let store = self.store.as_ref();
         if let Some(name) = requested {
-            let states = issuer_keys(self.store.as_ref())?;
-            return match states.iter().find(|k| k.name == name) {
+            return match issuer_keys(store)?.iter().find(|k| k.name == name) {
                 Some(k) if k.state != KeyState::Active => Err(ServiceError::bad(
                     format!("key {name:?} is {:?} and signs nothing new", k.state).to_lowercase(),
                 )),
-                _ => self
-                    .store
+                _ => store
                     .get(name)
-                    .map(|key| with_identity(&self.settings, name, key))
+                    .map(|key| (name.to_string(), with_identity(&self.settings, name, key)))
                     .map_err(|_| ServiceError::bad(format!("no key named {name:?}"))),
             };
         }
-        if format != Format::EcdsaRdfc2019 {
-            return self.issuer_key();
+        let key_type = if format == Format::EcdsaRdfc2019 { KeyType::P256 } else { KeyType::Ed25519 };
+        if let Some(active) = active_key(store, &self.settings, key_type)? {
+            return Ok(active);
         }
-        if let Some((_, key)) = active_key(self.store.as_ref(), &self.settings, KeyType::P256)? {
-            return Ok(key);
+        if key_type == KeyType::Ed25519 {
+            return Err(ServiceError::Internal("no active Ed25519 issuer key".into()));
         }
-        match self.store.get(ISSUER_P256_KEY) {
-            Ok(key) => Ok(with_identity(&self.settings, ISSUER_P256_KEY, key)),
-            Err(_) => {
-                let key =
-                    KeyPair::generate(KeyType::P256).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                match self.store.put(ISSUER_P256_KEY, &key) {
-                    Ok(_) => {
-                        let mut keys = issuer_keys(self.store.as_ref())?;
-                        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                        keys.push(IssuerKey {
-                            name: ISSUER_P256_KEY.into(),
-                            state: KeyState::Active,
-                            changed: now,
-                        });
-                        let audit = crate::store::AuditEntry::now("key-create", ISSUER_P256_KEY, None);
-                        save_issuer_keys(self.store.as_ref(), &keys, &audit)?;
-                        Ok(with_identity(&self.settings, ISSUER_P256_KEY, key))
-                    }
-                    // Another request created it first.
-                    Err(_) => {
-                        self.store.get(ISSUER_P256_KEY).map_err(|e| ServiceError::Internal(e.to_string()))
-                    }
-                }
-            }
+        // The first ecdsa-rdfc-2019 request creates the P-256 key.
+        let key = KeyPair::generate(KeyType::P256).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        if store.put(ISSUER_P256_KEY, &key).is_ok() {
+            let mut keys = issuer_keys(store)?;
+            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            keys.push(IssuerKey { name: ISSUER_P256_KEY.into(), state: KeyState::Active, changed: now });
+            let audit = crate::store::AuditEntry::now("key-create", ISSUER_P256_KEY, None);
+            save_issuer_keys(store, &keys, &audit)?;
         }
+        // Whether this request or a concurrent one created it, the stored key is the one.
+        let stored = store.get(ISSUER_P256_KEY).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok((ISSUER_P256_KEY.to_string(), with_identity(&self.settings, ISSUER_P256_KEY, stored)))
     }
 
     /// The issuer as it appears in credentials: the stored profile for the DID, if any.
@@ -259,7 +247,7 @@ impl Service {
             }
         };
         let format: Format = option_str("format")?.unwrap_or("di").parse().map_err(ServiceError::bad)?;
-        let key = self.key_for(format, option_str("key")?)?;
+        let (key_name, key) = self.key_for(format, option_str("key")?)?;
         if let Some(id) = option_str("credentialId")? {
             credential["id"] = json!(id);
         }
@@ -305,7 +293,7 @@ impl Service {
                 let purposes = status_purposes(&options, legacy)?;
                 let id = credential.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
                 (!purposes.is_empty())
-                    .then(|| self.attach_status(&mut credential, &key, &purposes, &id))
+                    .then(|| self.attach_status(&mut credential, &key_name, &purposes, &id))
                     .transpose()?
             };
         let issued = issue::issue_full(credential, &key, format).await?;
@@ -347,29 +335,18 @@ impl Service {
         Ok(record)
     }
 
-    fn key_name_for(&self, key: &KeyPair) -> Result<String, ServiceError> {
-        let public = key.public_key();
-        for info in self.store.list().map_err(|e| ServiceError::Internal(e.to_string()))? {
-            if self.store.get(&info.name).map(|k| k.public_key() == public).unwrap_or(false) {
-                return Ok(info.name);
-            }
-        }
-        Err(ServiceError::Internal("signing key is not in the store".into()))
-    }
-
     /// Allocates an index per purpose (durably, before signing) and adds `credentialStatus`.
     fn attach_status(
         &self,
         credential: &mut Value,
-        key: &KeyPair,
+        key_name: &str,
         purposes: &[String],
         credential_id: &str,
     ) -> Result<Value, ServiceError> {
-        let key_name = self.key_name_for(key)?;
         let mut entries = Vec::new();
         for purpose in purposes {
             let (list, index) = self.store.allocate_status_index(
-                &key_name,
+                key_name,
                 purpose,
                 self.settings.status_list_size,
                 credential_id,
@@ -452,11 +429,9 @@ impl Service {
             }
         }
         // A broken image is refused now rather than at baking time.
-        if crate::baking::extract(bytes).is_err_and(|e| e != crate::baking::BakeError::NoCredential) {
-            return Err(ServiceError::bad(format!(
-                "the image is not usable: {}",
-                crate::baking::extract(bytes).unwrap_err()
-            )));
+        match crate::baking::extract(bytes) {
+            Ok(_) | Err(crate::baking::BakeError::NoCredential) => {}
+            Err(e) => return Err(ServiceError::bad(format!("the image is not usable: {e}"))),
         }
         self.store.put_image(key, format.content_type(), bytes)?;
         Ok(json!({"key": key, "contentType": format.content_type(), "bytes": bytes.len()}))

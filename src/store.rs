@@ -176,8 +176,10 @@ pub struct SledStore {
     status_bits: sled::Tree,
     status_signed: sled::Tree,
     images: sled::Tree,
-    /// Serializes durability syncs so concurrent writers share one fsync where possible.
-    sync_lock: Mutex<()>,
+    /// Serializes durability syncs; holds when the last one started, so each sync only
+    /// fsyncs the files written since (sled's blob files would otherwise all be synced on
+    /// every write).
+    last_sync: Mutex<std::time::SystemTime>,
     /// Serializes index allocation (read-modify-write of a list's metadata).
     allocation_lock: Mutex<()>,
 }
@@ -228,16 +230,22 @@ impl SledStore {
             images: tree("images")?,
             db,
             path,
-            sync_lock: Mutex::new(()),
+            last_sync: Mutex::new(std::time::SystemTime::UNIX_EPOCH),
             allocation_lock: Mutex::new(()),
         })
     }
 
     /// flush + fsync of every file of the database.
     fn make_durable(&self) -> Result<(), StoreError> {
-        let _guard = self.sync_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut last_sync = self.last_sync.lock().unwrap_or_else(|p| p.into_inner());
+        let started = std::time::SystemTime::now();
         self.db.flush()?;
-        sync_dir_files(&self.path).map_err(|e| StoreError::Database(format!("fsync: {e}")))?;
+        // A one-second margin covers coarse file-system timestamps.
+        let since = last_sync
+            .checked_sub(std::time::Duration::from_secs(1))
+            .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+        sync_dir_files(&self.path, since).map_err(|e| StoreError::Database(format!("fsync: {e}")))?;
+        *last_sync = started;
         Ok(())
     }
 
@@ -266,14 +274,18 @@ impl SledStore {
     }
 }
 
-fn sync_dir_files(dir: &Path) -> std::io::Result<()> {
+/// fsyncs the files under `dir` modified since `since`, and the directories themselves.
+fn sync_dir_files(dir: &Path, since: std::time::SystemTime) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let kind = entry.file_type()?;
         if kind.is_file() {
-            std::fs::File::open(entry.path())?.sync_all()?;
+            let modified = entry.metadata()?.modified().unwrap_or_else(|_| std::time::SystemTime::now());
+            if modified >= since {
+                std::fs::File::open(entry.path())?.sync_all()?;
+            }
         } else if kind.is_dir() {
-            sync_dir_files(&entry.path())?;
+            sync_dir_files(&entry.path(), since)?;
         }
     }
     std::fs::File::open(dir)?.sync_all()

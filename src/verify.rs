@@ -207,11 +207,19 @@ fn looks_like_jwt(text: &str) -> bool {
 pub struct Verifier {
     pub resolver: Arc<dyn DidResolver>,
     pub options: VerifyOptions,
+    /// Status list credentials that verified recently, by SHA-256 of their JSON: every
+    /// credential on a list would otherwise re-verify the same list.
+    verified_lists: Arc<std::sync::Mutex<std::collections::HashMap<[u8; 32], std::time::Instant>>>,
 }
+
+/// How long a verified status list is trusted without re-verifying it (its own validity period
+/// and its issuer's keys can change; this bounds how stale that knowledge gets).
+const VERIFIED_LIST_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+const VERIFIED_LIST_LIMIT: usize = 256;
 
 impl Verifier {
     pub fn new(resolver: Arc<dyn DidResolver>, options: VerifyOptions) -> Verifier {
-        Verifier { resolver, options }
+        Verifier { resolver, options, verified_lists: Arc::default() }
     }
 
     /// Verifies raw input: a JSON credential or a compact JWT (bare or as a JSON string).
@@ -350,14 +358,37 @@ impl Verifier {
         let list_verifier = Verifier {
             resolver: self.resolver.clone(),
             options: VerifyOptions { status_policy: StatusPolicy::Skip, ..self.options.clone() },
+            verified_lists: self.verified_lists.clone(),
         };
         let verify_list = move |list: Value| -> std::pin::Pin<
             Box<dyn std::future::Future<Output = Result<(), String>> + Send>,
         > {
             let verifier = list_verifier.clone();
             Box::pin(async move {
+                use sha2::Digest;
+                let digest: [u8; 32] =
+                    sha2::Sha256::digest(serde_json::to_vec(&list).unwrap_or_default()).into();
+                let now = std::time::Instant::now();
+                let recent = |at: &std::time::Instant| now.duration_since(*at) < VERIFIED_LIST_TTL;
+                if verifier
+                    .verified_lists
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&digest)
+                    .is_some_and(recent)
+                {
+                    return Ok(());
+                }
                 let report = verifier.verify_value(&list).await;
                 if report.verified {
+                    let mut cache = verifier.verified_lists.lock().unwrap_or_else(|p| p.into_inner());
+                    if cache.len() >= VERIFIED_LIST_LIMIT {
+                        cache.retain(|_, at| recent(at));
+                        if cache.len() >= VERIFIED_LIST_LIMIT {
+                            cache.clear();
+                        }
+                    }
+                    cache.insert(digest, now);
                     Ok(())
                 } else {
                     Err(report.errors.iter().map(|e| e.detail.clone()).collect::<Vec<_>>().join("; "))
