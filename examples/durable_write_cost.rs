@@ -38,7 +38,7 @@ fn main() {
     }
     println!("sled insert + flush: median {:.0} µs", median(flush_only));
     println!(
-        "insert_credential (transaction + flush + fsync of all files): median {:.0} µs",
+        "insert_credential (transaction + flush + fsync of what changed): median {:.0} µs",
         median(durable)
     );
     let _ = std::fs::remove_dir_all(dir);

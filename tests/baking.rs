@@ -192,14 +192,7 @@ async fn hostile_images_fail_clearly() {
 #[test]
 fn cli_bake_extract_and_verify_detect_the_format_from_content() {
     let data = temp_data_dir("bake-cli");
-    let laurel = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_laurel"))
-            .arg("--data")
-            .arg(&data)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let laurel = |args: &[&str]| common::laurel_cli(&data, args);
     assert!(laurel(&["key", "new", "--name", "k"]).status.success());
     let cred = data.join("cred.json");
     assert!(laurel(&[

@@ -99,3 +99,14 @@ pub fn http_client() -> reqwest::Client {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// Runs the `laurel` binary on a data folder (standard input closed) and returns its output.
+pub fn laurel_cli(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_laurel"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the laurel binary runs")
+}

@@ -274,15 +274,7 @@ async fn oversized_slow_and_mismatched_documents_are_refused() {
 #[test]
 fn cli_rotate_and_revoke_with_confirmation() {
     let data = temp_data_dir("web-cli");
-    let laurel = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_laurel"))
-            .arg("--data")
-            .arg(&data)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
-    };
+    let laurel = |args: &[&str]| common::laurel_cli(&data, args);
     // First start creates the issuer key; stop it and rotate offline.
     {
         let _server = ServerProcess::start(&data, &["--did-web", "issuer.example"]);

@@ -122,4 +122,10 @@ async fn endorsement_fixture_is_checked_as_an_endorsement() {
     .await;
     // Its key is an https URL: the failure must be resolution, not schema.
     assert!(report.errors.iter().all(|e| e.code != "MALFORMED_VALUE_ERROR"), "{:#?}", report.errors);
+    // ...and there is one: without it this test could pass on a report with no errors at all.
+    assert!(
+        report.errors.iter().any(|e| e.detail.contains("could not be fetched offline")),
+        "{:#?}",
+        report.errors
+    );
 }

@@ -557,14 +557,7 @@ async fn cli_revoke_suspend_fetch_status_and_offline_verify() {
     let credential = body["verifiableCredential"].clone();
     let cred_file = data.join("cred.json");
     std::fs::write(&cred_file, serde_json::to_vec(&credential).unwrap()).unwrap();
-    let laurel = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_laurel"))
-            .arg("--data")
-            .arg(&data)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let laurel = |args: &[&str]| common::laurel_cli(&data, args);
     // While the server runs, the CLI cannot open the database and says what to do instead.
     let out = laurel(&["revoke", "urn:example:status-1"]);
     assert_eq!(out.status.code(), Some(2));
