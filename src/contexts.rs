@@ -64,6 +64,19 @@ pub fn bundled_text(url: &str) -> Option<&'static str> {
     BUNDLED.iter().find(|(u, _)| *u == url).map(|(_, body)| *body)
 }
 
+/// A bundled context, parsed once.
+pub fn bundled_json(url: &str) -> Option<&'static serde_json::Value> {
+    static PARSED: OnceLock<HashMap<&'static str, serde_json::Value>> = OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            BUNDLED
+                .iter()
+                .map(|(url, body)| (*url, serde_json::from_str(body).expect("bundled context is valid JSON")))
+                .collect()
+        })
+        .get(url)
+}
+
 /// Raised for any context URL outside the bundle: Laurel never fetches a context.
 #[derive(Debug, thiserror::Error)]
 #[error("unknown JSON-LD context {0}: Laurel only uses its bundled contexts and never fetches one")]

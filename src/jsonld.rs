@@ -10,6 +10,7 @@ use rdf_types::generator;
 
 use crate::canon::{self, Quad, Term, RDF_LANG_STRING};
 use crate::contexts::OfflineLoader;
+use crate::expand;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JsonLdError {
@@ -96,6 +97,26 @@ fn unwrap_nested_contexts(context: &serde_json::Value) -> serde_json::Value {
 /// Expands `document` with the bundled contexts only and converts it to RDF quads.
 /// Undefined terms and invalid values are errors, never silently dropped.
 pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdError> {
+    match fast_quads(document) {
+        Ok(quads) => Ok(quads),
+        Err(expand::Bail::TooComplex) => Err(JsonLdError::Expansion(
+            "the document's contexts and nesting need more work than Laurel allows for one document".into(),
+        )),
+        Err(expand::Bail::Unsupported(_)) => reference_quads(document).await,
+    }
+}
+
+/// Laurel's own expansion (`expand`), which handles what credentials use and bails on the rest.
+pub fn fast_quads(document: &serde_json::Value) -> Result<Vec<Quad>, expand::Bail> {
+    let (Some(map), Some(context)) = (document.as_object(), document.get("@context")) else {
+        return Err(expand::Bail::Unsupported("no top-level object with @context"));
+    };
+    expand::to_quads(map, &unwrap_nested_contexts(context))
+}
+
+/// Expansion and conversion by the json-ld crate: the reference `fast_quads` is tested against,
+/// and the path for everything it leaves out.
+pub async fn reference_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdError> {
     let Some(context) = document.get("@context") else {
         return Err(JsonLdError::NoContext);
     };

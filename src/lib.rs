@@ -11,6 +11,7 @@ pub mod canon;
 pub mod cli;
 pub mod contexts;
 pub mod dids;
+pub mod expand;
 pub mod fetch;
 pub mod issue;
 pub mod jsonld;
