@@ -26,7 +26,14 @@ fn bench_formats(c: &mut Criterion) {
         ("jwt-es256", Format::Jwt, KeyType::P256),
         ("jwt-rs256", Format::Jwt, KeyType::Rsa),
     ];
-    for (name, format, key_type) in cases {
+    // "(json-ld crate)" rows: the same operation with Laurel's expansion switched off, i.e. the
+    // path before it existed (context cache and mimalloc included).
+    for ((name, format, key_type), fast) in cases.into_iter().flat_map(|c| [(c, true), (c, false)]) {
+        if !fast && format == Format::Jwt {
+            continue;
+        }
+        laurel::jsonld::set_fast_path(fast);
+        let name = if fast { name.to_string() } else { format!("{name} (json-ld crate)") };
         let key = KeyPair::generate(key_type).unwrap();
         let credential = typical_credential(&key);
         let signer = format.signer();
@@ -46,17 +53,42 @@ fn bench_formats(c: &mut Criterion) {
             })
         });
     }
+    laurel::jsonld::set_fast_path(true);
     let key = KeyPair::generate(KeyType::Ed25519).unwrap();
     let credential = typical_credential(&key);
     c.bench_function("json-ld expansion + toRdf", |b| {
-        b.iter(|| rt.block_on(laurel::jsonld::to_quads(&credential)).unwrap())
+        b.iter(|| laurel::jsonld::fast_quads(&credential).unwrap())
     });
-    let quads = rt.block_on(laurel::jsonld::to_quads(&credential)).unwrap();
+    c.bench_function("json-ld expansion + toRdf (json-ld crate)", |b| {
+        b.iter(|| rt.block_on(laurel::jsonld::reference_quads(&credential)).unwrap())
+    });
+    let quads = laurel::jsonld::fast_quads(&credential).unwrap();
     c.bench_function("rdfc-1.0 canonicalization", |b| {
         b.iter(|| laurel::canon::canonicalize(&quads, laurel::canon::Limits::default()).unwrap())
     });
+    bench_raw_signatures(c);
+}
+
+/// The signature primitives alone: the floor a proof's cost is compared against.
+fn bench_raw_signatures(c: &mut Criterion) {
+    use p256::ecdsa::signature::{Signer, Verifier as _};
     let message = [7u8; 64];
-    c.bench_function("ed25519 signature alone", |b| b.iter(|| key.sign_raw(&message).unwrap()));
+    let ed_key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let ed_signature = ed_key.sign(&message);
+    let ed_public = ed_key.verifying_key();
+    c.bench_function("ed25519 sign alone", |b| b.iter(|| ed_key.sign(&message)));
+    c.bench_function("ed25519 verify alone", |b| {
+        b.iter(|| ed_public.verify_strict(&message, &ed_signature).unwrap())
+    });
+    let p256_key = p256::ecdsa::SigningKey::from_slice(&[9u8; 32]).unwrap();
+    let p256_signature: p256::ecdsa::Signature = p256_key.sign(&message);
+    let p256_public = *p256_key.verifying_key();
+    c.bench_function("p-256 sign alone", |b| {
+        b.iter(|| -> p256::ecdsa::Signature { p256_key.sign(&message) })
+    });
+    c.bench_function("p-256 verify alone", |b| {
+        b.iter(|| p256_public.verify(&message, &p256_signature).unwrap())
+    });
 }
 
 criterion_group!(benches, bench_formats);

@@ -92,6 +92,8 @@ pub struct LoadTest {
     pub endpoint: String,
     pub concurrency: usize,
     pub duration: Duration,
+    /// Issue with a status list entry (the default for a real issue) instead of opting out.
+    pub with_status: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,6 +131,8 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
         "verify" => {
             let token =
                 token.as_deref().ok_or("the verify test issues one credential first: give --token")?;
+            let mut credential = credential.clone();
+            credential["id"] = json!(format!("urn:uuid:{}", uuid::Uuid::new_v4()));
             let response = client
                 .post(format!("{base}/credentials/issue"))
                 .bearer_auth(token)
@@ -147,6 +151,7 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
         }
         other => return Err(format!("unknown endpoint {other:?} (verify or issue)")),
     };
+    let with_status = test.with_status;
     let deadline = Instant::now() + test.duration;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -165,10 +170,12 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
                     None => {
                         let mut c = credential.clone();
                         c["id"] = json!(format!("urn:uuid:{}", uuid::Uuid::new_v4()));
+                        let options =
+                            if with_status { json!({}) } else { json!({"credentialStatus": false}) };
                         client
                             .post(format!("{base}/credentials/issue"))
                             .bearer_auth(token.as_deref().unwrap_or_default())
-                            .json(&json!({"credential": c, "options": {"credentialStatus": false}}))
+                            .json(&json!({"credential": c, "options": options}))
                     }
                 };
                 let start = Instant::now();

@@ -109,6 +109,10 @@ pub enum Command {
         /// Seconds to run (at most 600).
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// issue: give each credential a status list entry, as a default issue does (two
+        /// durable writes: the index allocation, then the record). Without it, one.
+        #[arg(long)]
+        with_status: bool,
         #[arg(long)]
         json: bool,
     },
@@ -412,8 +416,16 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Bake { credential, image, output } => run_bake(&credential, &image, &output),
         Command::Extract { image } => run_extract(&image),
         Command::Bench { iterations, json } => run_bench(iterations, json).await,
-        Command::LoadTest { url, token, endpoint, concurrency, seconds, json } => {
-            run_load_test(url, token, endpoint, concurrency, seconds, json).await
+        Command::LoadTest { url, token, endpoint, concurrency, seconds, with_status, json } => {
+            let test = crate::bench::LoadTest {
+                base: url,
+                token,
+                endpoint,
+                concurrency,
+                duration: std::time::Duration::from_secs(seconds),
+                with_status,
+            };
+            run_load_test(test, json).await
         }
         Command::Canonicalize { file } => run_canonicalize(&file),
         Command::Revoke { id } => run_set_status(&data, &id, "revocation", true),
@@ -516,24 +528,11 @@ async fn run_bench(iterations: usize, json: bool) -> Result<i32, CliError> {
     Ok(0)
 }
 
-async fn run_load_test(
-    url: String,
-    token: Option<String>,
-    endpoint: String,
-    concurrency: usize,
-    seconds: u64,
-    json: bool,
-) -> Result<i32, CliError> {
-    if concurrency == 0 || concurrency > 1024 || seconds == 0 || seconds > 600 {
+async fn run_load_test(test: crate::bench::LoadTest, json: bool) -> Result<i32, CliError> {
+    let seconds = test.duration.as_secs();
+    if test.concurrency == 0 || test.concurrency > 1024 || seconds == 0 || seconds > 600 {
         return Err(CliError::Usage("--concurrency 1..=1024 and --seconds 1..=600".into()));
     }
-    let test = crate::bench::LoadTest {
-        base: url,
-        token,
-        endpoint,
-        concurrency,
-        duration: std::time::Duration::from_secs(seconds),
-    };
     let report = crate::bench::run_load_test(&test).await.map_err(CliError::Input)?;
     if json {
         println!("{}", serde_json::to_string(&report).unwrap_or_default());

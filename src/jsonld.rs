@@ -97,6 +97,9 @@ fn unwrap_nested_contexts(context: &serde_json::Value) -> serde_json::Value {
 /// Expands `document` with the bundled contexts only and converts it to RDF quads.
 /// Undefined terms and invalid values are errors, never silently dropped.
 pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdError> {
+    if !fast_path_enabled() {
+        return reference_quads(document).await;
+    }
     match fast_quads(document) {
         Ok(quads) => Ok(quads),
         Err(expand::Bail::TooComplex) => Err(JsonLdError::Expansion(
@@ -104,6 +107,29 @@ pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdE
         )),
         Err(expand::Bail::Unsupported(_)) => reference_quads(document).await,
     }
+}
+
+/// 0: not read yet, 1: on, 2: off.
+static FAST_PATH: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Whether `to_quads` tries Laurel's own expansion first. On unless `LAUREL_JSONLD_FAST=0`: an
+/// operator's escape hatch, and how benchmarks measure the json-ld crate path for comparison.
+pub fn fast_path_enabled() -> bool {
+    use std::sync::atomic::Ordering;
+    match FAST_PATH.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            let on = std::env::var("LAUREL_JSONLD_FAST").map(|v| v != "0").unwrap_or(true);
+            FAST_PATH.store(if on { 1 } else { 2 }, Ordering::Relaxed);
+            on
+        }
+    }
+}
+
+/// Turns the fast path on or off for this process (benchmarks compare the two).
+pub fn set_fast_path(enabled: bool) {
+    FAST_PATH.store(if enabled { 1 } else { 2 }, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Laurel's own expansion (`expand`), which handles what credentials use and bails on the rest.

@@ -100,6 +100,9 @@ pub struct Service {
     pub settings: ServiceSettings,
     pub challenges: crate::presentation::ChallengeRegistry,
     admin_token_hash: [u8; 32],
+    /// Parsed signing keys by name. A name's key material never changes, so this never goes
+    /// stale; which keys are active is still read from the store on every issue.
+    parsed_keys: std::sync::Mutex<std::collections::HashMap<String, KeyPair>>,
 }
 
 fn sha256(data: &[u8]) -> [u8; 32] {
@@ -151,7 +154,14 @@ impl Service {
         });
         let challenges =
             crate::presentation::ChallengeRegistry::new(std::time::Duration::from_secs(300), 100_000);
-        let service = Service { store, verifier, settings, challenges, admin_token_hash };
+        let service = Service {
+            store,
+            verifier,
+            settings,
+            challenges,
+            admin_token_hash,
+            parsed_keys: Default::default(),
+        };
         if service.store.get_meta(ISSUER_KEYS)?.is_none() {
             let keys = issuer_keys(service.store.as_ref())?;
             save_issuer_keys(
@@ -178,6 +188,16 @@ impl Service {
     }
 
     /// The key that signs a request, with its store name (status lists are kept per key).
+    /// A stored key with its identity, parsed once.
+    fn parsed_key(&self, name: &str) -> Result<KeyPair, ServiceError> {
+        if let Some(key) = self.parsed_keys.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+            return Ok(key.clone());
+        }
+        let key = load_key(self.store.as_ref(), &self.settings, name)?;
+        self.parsed_keys.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), key.clone());
+        Ok(key)
+    }
+
     fn key_for(&self, format: Format, requested: Option<&str>) -> Result<(String, KeyPair), ServiceError> {
         let store = self.store.as_ref();
         if let Some(name) = requested {
@@ -192,8 +212,11 @@ impl Service {
             };
         }
         let key_type = if format == Format::EcdsaRdfc2019 { KeyType::P256 } else { KeyType::Ed25519 };
-        if let Some(active) = active_key(store, &self.settings, key_type)? {
-            return Ok(active);
+        for entry in issuer_keys(store)?.into_iter().filter(|k| k.state == KeyState::Active) {
+            let key = self.parsed_key(&entry.name)?;
+            if key.key_type() == key_type {
+                return Ok((entry.name, key));
+            }
         }
         if key_type == KeyType::Ed25519 {
             return Err(ServiceError::Internal("no active Ed25519 issuer key".into()));
@@ -331,11 +354,12 @@ impl Service {
             credential: issued.secured.to_json_value(),
             status: status_entries,
         };
-        self.store.insert_credential(&record)?;
+        durable(|| self.store.insert_credential(&record))?;
         Ok(record)
     }
 
-    /// Allocates an index per purpose (durably, before signing) and adds `credentialStatus`.
+    /// Allocates an index per purpose and adds `credentialStatus`. The allocation becomes
+    /// durable with the credential record, before the credential is returned.
     fn attach_status(
         &self,
         credential: &mut Value,
@@ -345,12 +369,16 @@ impl Service {
     ) -> Result<Value, ServiceError> {
         let mut entries = Vec::new();
         for purpose in purposes {
-            let (list, index) = self.store.allocate_status_index(
-                key_name,
-                purpose,
-                self.settings.status_list_size,
-                credential_id,
-            )?;
+            // Serialized across requests (and sled may wait on its log buffers): measured faster
+            // off the two async workers than on them.
+            let (list, index) = durable(|| {
+                self.store.allocate_status_index(
+                    key_name,
+                    purpose,
+                    self.settings.status_list_size,
+                    credential_id,
+                )
+            })?;
             let list_url = format!("{}/status/{}", self.settings.base_url, list.id);
             entries.push(json!({
                 "id": format!("{list_url}#{index}"),
@@ -644,6 +672,18 @@ pub struct IssuerKey {
 const ISSUER_KEYS: &str = "issuer_keys";
 
 /// The issuer keys and their states (the first start's key is `issuer`, active).
+/// Runs a store call that may block (waiting for the disk or a lock). On the multi-threaded runtime the worker hands
+/// its other tasks on while it waits, so concurrent requests keep running and their writes can
+/// share one sync (the store's group commit).
+fn durable<T>(write: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(write)
+        }
+        _ => write(),
+    }
+}
+
 pub fn issuer_keys(store: &dyn Store) -> Result<Vec<IssuerKey>, ServiceError> {
     match store.get_meta(ISSUER_KEYS)? {
         Some(text) => {
@@ -940,7 +980,7 @@ pub fn set_status(
         credential_id,
         Some(json!({"list": list_id, "index": index, "purpose": purpose, "status": value})),
     );
-    let previous = store.set_status_bit(list_id, index, value, &audit)?;
+    let previous = durable(|| store.set_status_bit(list_id, index, value, &audit))?;
     Ok(
         json!({"credentialId": credential_id, "statusPurpose": purpose, "status": value, "changed": previous != value}),
     )

@@ -127,8 +127,11 @@ pub trait Store: KeyStore + Send + Sync {
     fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError>;
     /// Makes everything written so far durable (used at shutdown).
     fn flush(&self) -> Result<(), StoreError>;
-    /// Durably takes a random unused index of the current list for (key, purpose), opening a
-    /// new list when it is full. An index is never handed out twice, even across crashes.
+    /// Takes a random unused index of the current list for (key, purpose), opening a new list
+    /// when it is full. The allocation is committed at once (no later call gets the index) but
+    /// made durable by the caller's next durable write, which covers every earlier commit: the
+    /// credential record. No acknowledged credential's index is ever handed out again, even
+    /// across crashes; an index taken by a credential that was never acknowledged may be.
     fn allocate_status_index(
         &self,
         key: &str,
@@ -180,8 +183,19 @@ pub struct SledStore {
     /// fsyncs the files written since (sled's blob files would otherwise all be synced on
     /// every write).
     last_sync: Mutex<std::time::SystemTime>,
+    /// Group commit: writers that commit while a sync runs share the next one.
+    sync_state: Mutex<SyncState>,
+    sync_done: std::sync::Condvar,
     /// Serializes index allocation (read-modify-write of a list's metadata).
     allocation_lock: Mutex<()>,
+}
+
+/// Write tickets handed out and made durable, for group commit.
+#[derive(Debug, Default)]
+struct SyncState {
+    requested: u64,
+    completed: u64,
+    syncing: bool,
 }
 
 fn json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -231,12 +245,42 @@ impl SledStore {
             db,
             path,
             last_sync: Mutex::new(std::time::SystemTime::UNIX_EPOCH),
+            sync_state: Mutex::new(SyncState::default()),
+            sync_done: std::sync::Condvar::new(),
             allocation_lock: Mutex::new(()),
         })
     }
 
-    /// flush + fsync of every file of the database.
+    /// Returns once everything committed before the call is on disk. Concurrent callers share
+    /// syncs (group commit): a caller either runs the next sync, covering every write committed
+    /// before it starts, or waits for one that started after its own write.
     fn make_durable(&self) -> Result<(), StoreError> {
+        let mut state = self.sync_state.lock().unwrap_or_else(|p| p.into_inner());
+        state.requested += 1;
+        let ticket = state.requested;
+        loop {
+            if state.completed >= ticket {
+                return Ok(());
+            }
+            if !state.syncing {
+                state.syncing = true;
+                let target = state.requested;
+                drop(state);
+                let result = self.sync_files();
+                let mut state = self.sync_state.lock().unwrap_or_else(|p| p.into_inner());
+                state.syncing = false;
+                if result.is_ok() {
+                    state.completed = state.completed.max(target);
+                }
+                self.sync_done.notify_all();
+                return result;
+            }
+            state = self.sync_done.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// flush + fsync of the database files changed since the previous sync.
+    fn sync_files(&self) -> Result<(), StoreError> {
         let mut last_sync = self.last_sync.lock().unwrap_or_else(|p| p.into_inner());
         let started = std::time::SystemTime::now();
         self.db.flush()?;
@@ -274,7 +318,7 @@ impl SledStore {
     }
 }
 
-/// fsyncs the files under `dir` modified since `since`, and the directories themselves.
+/// fsyncs the files under `dir` modified since `since`, and the directories whose entries changed.
 fn sync_dir_files(dir: &Path, since: std::time::SystemTime) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -288,7 +332,13 @@ fn sync_dir_files(dir: &Path, since: std::time::SystemTime) -> std::io::Result<(
             sync_dir_files(&entry.path(), since)?;
         }
     }
-    std::fs::File::open(dir)?.sync_all()
+    // A directory's mtime moves when an entry is created, removed or renamed: only then does
+    // it need its own fsync.
+    let dir_modified = std::fs::metadata(dir)?.modified().unwrap_or_else(|_| std::time::SystemTime::now());
+    if dir_modified >= since {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 fn transaction_error(e: TransactionError<StoreError>) -> StoreError {
@@ -427,7 +477,7 @@ impl Store for SledStore {
         size: u32,
         credential_id: &str,
     ) -> Result<(StatusListMeta, u32), StoreError> {
-        let _guard = self.allocation_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self.allocation_lock.lock().unwrap_or_else(|p| p.into_inner());
         let current_key = format!("{key}|{purpose}");
         let current: Option<StatusListMeta> = match self.status_current.get(current_key.as_bytes())? {
             Some(id) => self.status_lists.get(&id)?.map(|b| from_json(&b, "status list")).transpose()?,
@@ -468,7 +518,7 @@ impl Store for SledStore {
                 Ok::<(), ConflictableTransactionError<StoreError>>(())
             })
             .map_err(transaction_error)?;
-        self.make_durable()?;
+        drop(guard);
         Ok((meta, index))
     }
 
