@@ -30,9 +30,11 @@ const XSD_INTEGER: &str = "http://www.w3.org/2001/XMLSchema#integer";
 const XSD_BOOLEAN: &str = "http://www.w3.org/2001/XMLSchema#boolean";
 const XSD_DOUBLE: &str = "http://www.w3.org/2001/XMLSchema#double";
 
-/// Steps (elements expanded plus terms defined) one document may cost; a hostile inline context
-/// could otherwise make context processing quadratic.
-const WORK_LIMIT: usize = 200_000;
+/// Contexts processed plus terms defined for one document (or one top-level context). Expanding
+/// elements is linear in the input, which callers bound; context processing is not: every scoped
+/// context is validated against a copy of the context being built, so a hostile inline context
+/// could make it quadratic. The bundled VC 2.0 + OB 3.0.3 contexts cost about 1,000 (unit test).
+const WORK_LIMIT: usize = 100_000;
 /// Distinct processed contexts kept; past it the memo starts over.
 const MEMO_LIMIT: usize = 4096;
 const REMOTE_CONTEXT_LIMIT: usize = 32;
@@ -225,7 +227,8 @@ impl Processor {
         flags: &ProcessFlags,
         remote: &[String],
     ) -> R<Arc<Ctx>> {
-        self.spend(1)?;
+        // Copying the active context is the part that can grow quadratically: count it.
+        self.spend(1 + active.terms.len())?;
         let mut result = (**active).clone();
         result.id = next_id();
         if let Some(map) = local.as_object() {
@@ -676,7 +679,6 @@ impl Expander {
 
     /// The Expansion algorithm (§5.1.2) for any element under `property`.
     fn expand(&mut self, active: &Arc<Ctx>, property: Option<&str>, element: &Value) -> R<Vec<Item>> {
-        self.processor.spend(1)?;
         match element {
             Value::Null => unsupported("a null value"),
             Value::Array(items) => {
@@ -1011,9 +1013,13 @@ impl Emitter {
 
 /// The processed top-level `@context`, cached by its JSON text.
 fn top_level_context(context: &Value) -> R<Arc<Ctx>> {
+    top_level_context_counted(context).map(|(ctx, _)| ctx)
+}
+
+fn top_level_context_counted(context: &Value) -> R<(Arc<Ctx>, usize)> {
     let key = context.to_string();
     if let Some(hit) = top_level_cache().lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        return Ok(hit.clone());
+        return Ok((hit.clone(), 0));
     }
     let mut processor = Processor { work: 0 };
     let processed =
@@ -1023,7 +1029,7 @@ fn top_level_context(context: &Value) -> R<Arc<Ctx>> {
         cache.clear();
     }
     cache.insert(key, processed.clone());
-    Ok(processed)
+    Ok((processed, processor.work))
 }
 
 /// Expands `document` (whose top-level `@context` is `context`) and converts it to RDF quads,
@@ -1045,4 +1051,40 @@ pub fn to_quads(document: &Map<String, Value>, context: &Value) -> Result<Vec<Qu
         }
     }
     Ok(emitter.quads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_bundled_credential_contexts_cost_far_less_than_the_work_limit() {
+        let context = json!([contexts::CREDENTIALS_V2, contexts::OB_V3P0_3_0_3]);
+        // Other tests may have cached it; a fresh copy of the text defeats the cache.
+        let mut fresh = context.as_array().unwrap().clone();
+        fresh.push(json!({"@version": 1.1}));
+        let (_, work) = top_level_context_counted(&Value::Array(fresh)).unwrap();
+        eprintln!("context work {work}");
+        assert!(work > 100 && work < WORK_LIMIT / 20, "context work {work}");
+    }
+
+    #[test]
+    fn a_context_that_makes_processing_quadratic_is_refused_not_run() {
+        // 2,000 terms, each with a scoped context: validating each copies the growing context.
+        let mut local = serde_json::Map::new();
+        for i in 0..2000 {
+            let scoped: serde_json::Map<String, Value> =
+                (0..50).map(|j| (format!("s{j}"), json!(format!("https://example.com/s{j}")))).collect();
+            local.insert(
+                format!("t{i}"),
+                json!({"@id": format!("https://example.com/t{i}"), "@context": scoped}),
+            );
+        }
+        let document = json!({"t0": "x"});
+        let started = std::time::Instant::now();
+        let result = to_quads(document.as_object().unwrap(), &Value::Object(local));
+        assert_eq!(result.map(|q| q.len()), Err(Bail::TooComplex));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+    }
 }
