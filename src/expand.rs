@@ -523,18 +523,6 @@ impl Processor {
         if let Some(def) = result.terms.get(value) {
             return Ok(def.iri.clone());
         }
-        self.expand_compact_or_vocab(result, local, defined, value, flags, remote)
-    }
-
-    fn expand_compact_or_vocab<'a>(
-        &mut self,
-        result: &mut Ctx,
-        local: &'a Map<String, Value>,
-        defined: &mut HashMap<&'a str, bool>,
-        value: &'a str,
-        flags: &ProcessFlags,
-        remote: &[String],
-    ) -> R<String> {
         if let Some((prefix, suffix)) = value.split_once(':') {
             if prefix.is_empty() || prefix == "_" {
                 return unsupported("a blank node or empty prefix");
