@@ -19,6 +19,9 @@ pub enum JsonLdError {
     Expansion(String),
     #[error("the document has no JSON-LD @context")]
     NoContext,
+    /// A value the json-ld crate would silently drop, leaving it outside the signature.
+    #[error("{path}: {tag:?} is not a well-formed BCP 47 language tag (the value would not be signed)")]
+    MalformedLanguageTag { path: String, tag: String },
     #[error(transparent)]
     Canonicalization(#[from] canon::CanonError),
 }
@@ -97,6 +100,7 @@ fn unwrap_nested_contexts(context: &serde_json::Value) -> serde_json::Value {
 /// Expands `document` with the bundled contexts only and converts it to RDF quads.
 /// Undefined terms and invalid values are errors, never silently dropped.
 pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdError> {
+    check_language_tags(document, &mut "$".to_string())?;
     if !fast_path_enabled() {
         return reference_quads(document).await;
     }
@@ -107,6 +111,50 @@ pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdE
         )),
         Err(expand::Bail::Unsupported(_)) => reference_quads(document).await,
     }
+}
+
+/// Refuses `@language` values that are not well-formed BCP 47 tags. JSON-LD only asks for a
+/// warning, and the json-ld crate then drops the whole value from the RDF: a signature would not
+/// cover it, so anyone could change it. (Found by diffing the fast path against the crate.)
+fn check_language_tags(value: &serde_json::Value, path: &mut String) -> Result<(), JsonLdError> {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, entry) in map {
+                let len = path.len();
+                path.push('.');
+                path.push_str(key);
+                if key == "@language" {
+                    if let Some(tag) = entry.as_str().filter(|t| !is_well_formed_language_tag(t)) {
+                        return Err(JsonLdError::MalformedLanguageTag {
+                            path: path.clone(),
+                            tag: tag.to_string(),
+                        });
+                    }
+                }
+                check_language_tags(entry, path)?;
+                path.truncate(len);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                check_language_tags(item, path)?;
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `letters(-alphanumerics)*`, each part 1 to 8 long: the shape of every BCP 47 tag.
+fn is_well_formed_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (1..=8).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// 0: not read yet, 1: on, 2: off.
@@ -236,4 +284,34 @@ fn literal_term(literal: rdf_types::Literal) -> Term {
 pub async fn canonical_nquads(document: &serde_json::Value) -> Result<String, JsonLdError> {
     let quads = to_quads(document).await?;
     Ok(canon::canonicalize(&quads, canon::Limits::default())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn credential_with(name: serde_json::Value) -> serde_json::Value {
+        json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": "VerifiableCredential",
+            "issuer": "did:example:issuer",
+            "name": name,
+            "credentialSubject": {"id": "did:example:subject"}
+        })
+    }
+
+    #[tokio::test]
+    async fn a_malformed_language_tag_is_refused_on_both_paths() {
+        let bad = credential_with(json!({"@value": "Welding", "@language": "en_US"}));
+        for fast in [true, false] {
+            set_fast_path(fast);
+            let error = to_quads(&bad).await.unwrap_err();
+            assert!(error.to_string().contains("$.name.@language"), "{error}");
+        }
+        set_fast_path(true);
+        let good = credential_with(json!({"@value": "Welding", "@language": "en-US"}));
+        let quads = to_quads(&good).await.unwrap();
+        assert!(quads.iter().any(|q| matches!(&q.object, Term::Literal { language: Some(l), .. } if l.eq_ignore_ascii_case("en-us"))));
+    }
 }
