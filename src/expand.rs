@@ -122,7 +122,7 @@ impl Ctx {
     }
 }
 
-fn is_keyword(s: &str) -> bool {
+pub(crate) fn is_keyword(s: &str) -> bool {
     matches!(
         s,
         "@base"
@@ -153,7 +153,7 @@ fn is_keyword(s: &str) -> bool {
 
 /// `@` followed by ASCII letters only: reserved for future keywords, ignored with a warning by
 /// the specification, which would drop data; we leave such documents to the reference.
-fn has_keyword_form(s: &str) -> bool {
+pub(crate) fn has_keyword_form(s: &str) -> bool {
     s.len() > 1 && s.starts_with('@') && s[1..].bytes().all(|b| b.is_ascii_alphabetic())
 }
 

@@ -22,6 +22,9 @@ pub enum JsonLdError {
     /// A value the json-ld crate would silently drop, leaving it outside the signature.
     #[error("{path}: {tag:?} is not a well-formed BCP 47 language tag (the value would not be signed)")]
     MalformedLanguageTag { path: String, tag: String },
+    /// A key JSON-LD reserves and ignores, so the data under it would not be signed.
+    #[error("{path}: \"{key}\" looks like a JSON-LD keyword but is none; JSON-LD ignores it, so its value would not be signed")]
+    ReservedKey { path: String, key: String },
     #[error(transparent)]
     Canonicalization(#[from] canon::CanonError),
 }
@@ -100,7 +103,7 @@ fn unwrap_nested_contexts(context: &serde_json::Value) -> serde_json::Value {
 /// Expands `document` with the bundled contexts only and converts it to RDF quads.
 /// Undefined terms and invalid values are errors, never silently dropped.
 pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdError> {
-    check_language_tags(document, &mut "$".to_string())?;
+    check_unsigned_values(document, &mut "$".to_string())?;
     if !fast_path_enabled() {
         return reference_quads(document).await;
     }
@@ -113,16 +116,20 @@ pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdE
     }
 }
 
-/// Refuses `@language` values that are not well-formed BCP 47 tags. JSON-LD only asks for a
-/// warning, and the json-ld crate then drops the whole value from the RDF: a signature would not
-/// cover it, so anyone could change it. (Found by diffing the fast path against the crate.)
-fn check_language_tags(value: &serde_json::Value, path: &mut String) -> Result<(), JsonLdError> {
+/// Refuses what JSON-LD would silently leave out of the RDF, where a signature would not cover
+/// it and anyone could change it: `@language` values that are not well-formed BCP 47 tags (the
+/// json-ld crate drops the whole value; found by diffing the fast path against it) and keys of
+/// the form `@word` that are not keywords (ignored, with everything under them).
+fn check_unsigned_values(value: &serde_json::Value, path: &mut String) -> Result<(), JsonLdError> {
     match value {
         serde_json::Value::Object(map) => {
             for (key, entry) in map {
                 let len = path.len();
                 path.push('.');
                 path.push_str(key);
+                if crate::expand::has_keyword_form(key) && !crate::expand::is_keyword(key) {
+                    return Err(JsonLdError::ReservedKey { path: path.clone(), key: key.clone() });
+                }
                 if key == "@language" {
                     if let Some(tag) = entry.as_str().filter(|t| !is_well_formed_language_tag(t)) {
                         return Err(JsonLdError::MalformedLanguageTag {
@@ -131,7 +138,7 @@ fn check_language_tags(value: &serde_json::Value, path: &mut String) -> Result<(
                         });
                     }
                 }
-                check_language_tags(entry, path)?;
+                check_unsigned_values(entry, path)?;
                 path.truncate(len);
             }
         }
@@ -139,7 +146,7 @@ fn check_language_tags(value: &serde_json::Value, path: &mut String) -> Result<(
             for (i, item) in items.iter().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                check_language_tags(item, path)?;
+                check_unsigned_values(item, path)?;
                 path.truncate(len);
             }
         }
@@ -302,7 +309,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_malformed_language_tag_is_refused_on_both_paths() {
+    async fn values_json_ld_would_leave_unsigned_are_refused_on_both_paths() {
         let bad = credential_with(json!({"@value": "Welding", "@language": "en_US"}));
         for fast in [true, false] {
             set_fast_path(fast);
@@ -310,6 +317,10 @@ mod tests {
             assert!(error.to_string().contains("$.name.@language"), "{error}");
         }
         set_fast_path(true);
+        let mut hidden = credential_with(json!("Welding"));
+        hidden["credentialSubject"]["@extra"] = json!({"name": "unsigned"});
+        let error = to_quads(&hidden).await.unwrap_err();
+        assert!(error.to_string().contains("$.credentialSubject.@extra"), "{error}");
         let good = credential_with(json!({"@value": "Welding", "@language": "en-US"}));
         let quads = to_quads(&good).await.unwrap();
         assert!(quads.iter().any(|q| matches!(&q.object, Term::Literal { language: Some(l), .. } if l.eq_ignore_ascii_case("en-us"))));
