@@ -103,17 +103,23 @@ fn unwrap_nested_contexts(context: &serde_json::Value) -> serde_json::Value {
 /// Expands `document` with the bundled contexts only and converts it to RDF quads.
 /// Undefined terms and invalid values are errors, never silently dropped.
 pub async fn to_quads(document: &serde_json::Value) -> Result<Vec<Quad>, JsonLdError> {
+    if fast_path_enabled() {
+        // The fast path declines every document the check below would refuse (it bails on
+        // keyword-like keys and on language tags that are not plain), so the check is only
+        // needed on the way to the json-ld crate.
+        match fast_quads(document) {
+            Ok(quads) => return Ok(quads),
+            Err(expand::Bail::TooComplex) => {
+                return Err(JsonLdError::Expansion(
+                    "the document's contexts and nesting need more work than Laurel allows for one document"
+                        .into(),
+                ))
+            }
+            Err(expand::Bail::Unsupported(_)) => {}
+        }
+    }
     check_unsigned_values(document, &mut "$".to_string())?;
-    if !fast_path_enabled() {
-        return reference_quads(document).await;
-    }
-    match fast_quads(document) {
-        Ok(quads) => Ok(quads),
-        Err(expand::Bail::TooComplex) => Err(JsonLdError::Expansion(
-            "the document's contexts and nesting need more work than Laurel allows for one document".into(),
-        )),
-        Err(expand::Bail::Unsupported(_)) => reference_quads(document).await,
-    }
+    reference_quads(document).await
 }
 
 /// Refuses what JSON-LD would silently leave out of the RDF, where a signature would not cover
