@@ -4,31 +4,18 @@
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use laurel::bench::{typical_credential, FORMATS};
 use laurel::dids::LocalResolver;
 use laurel::keys::{KeyPair, KeyType};
 use laurel::proofs::Format;
 use laurel::verify::{Verifier, VerifyOptions};
-use serde_json::Value;
-
-fn typical_credential(key: &KeyPair) -> Value {
-    let mut credential: Value = serde_json::from_str(include_str!("typical-credential.json")).unwrap();
-    credential["issuer"]["id"] = Value::String(key.did());
-    credential
-}
 
 fn bench_formats(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let verifier = Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default());
-    let cases = [
-        ("eddsa-rdfc-2022", Format::EddsaRdfc2022, KeyType::Ed25519),
-        ("ecdsa-rdfc-2019", Format::EcdsaRdfc2019, KeyType::P256),
-        ("jwt-eddsa", Format::Jwt, KeyType::Ed25519),
-        ("jwt-es256", Format::Jwt, KeyType::P256),
-        ("jwt-rs256", Format::Jwt, KeyType::Rsa),
-    ];
     // "(json-ld crate)" rows: the same operation with Laurel's expansion switched off, i.e. the
     // path before it existed (context cache and mimalloc included).
-    for ((name, format, key_type), fast) in cases.into_iter().flat_map(|c| [(c, true), (c, false)]) {
+    for ((name, format, key_type), fast) in FORMATS.into_iter().flat_map(|c| [(c, true), (c, false)]) {
         if !fast && format == Format::Jwt {
             continue;
         }

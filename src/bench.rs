@@ -15,6 +15,23 @@ use crate::verify::{Verifier, VerifyOptions};
 /// The typical OB credential all measurements use (about 1.7 KB).
 pub const TYPICAL_CREDENTIAL: &str = include_str!("../benches/typical-credential.json");
 
+/// Every proof format measured, with the key type it signs with: shared with `cargo bench`.
+pub const FORMATS: [(&str, Format, KeyType); 5] = [
+    ("eddsa-rdfc-2022", Format::EddsaRdfc2022, KeyType::Ed25519),
+    ("ecdsa-rdfc-2019", Format::EcdsaRdfc2019, KeyType::P256),
+    ("jwt-eddsa", Format::Jwt, KeyType::Ed25519),
+    ("jwt-es256", Format::Jwt, KeyType::P256),
+    ("jwt-rs256", Format::Jwt, KeyType::Rsa),
+];
+
+/// The typical credential, issued by `key`.
+pub fn typical_credential(key: &KeyPair) -> Value {
+    let mut credential: Value =
+        serde_json::from_str(TYPICAL_CREDENTIAL).expect("the bundled benchmark credential is JSON");
+    credential["issuer"]["id"] = json!(key.did());
+    credential
+}
+
 /// One measured operation.
 #[derive(Debug, Clone, Serialize)]
 pub struct Measurement {
@@ -46,18 +63,10 @@ fn summarize(operation: String, mut samples: Vec<f64>) -> Measurement {
 /// Signs and verifies the typical credential `iterations` times per format, on one thread.
 pub async fn run_bench(iterations: usize) -> Result<Vec<Measurement>, String> {
     let verifier = Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default());
-    let cases = [
-        ("eddsa-rdfc-2022", Format::EddsaRdfc2022, KeyType::Ed25519),
-        ("ecdsa-rdfc-2019", Format::EcdsaRdfc2019, KeyType::P256),
-        ("jwt-eddsa", Format::Jwt, KeyType::Ed25519),
-        ("jwt-es256", Format::Jwt, KeyType::P256),
-        ("jwt-rs256", Format::Jwt, KeyType::Rsa),
-    ];
     let mut results = Vec::new();
-    for (name, format, key_type) in cases {
+    for (name, format, key_type) in FORMATS {
         let key = KeyPair::generate(key_type).map_err(|e| e.to_string())?;
-        let mut credential: Value = serde_json::from_str(TYPICAL_CREDENTIAL).map_err(|e| e.to_string())?;
-        credential["issuer"]["id"] = json!(key.did());
+        let credential = typical_credential(&key);
         let signer = format.signer();
         let options = SignOptions::default();
         let mut signed = Value::Null;

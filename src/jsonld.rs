@@ -85,18 +85,21 @@ async fn active_context(context: &serde_json::Value) -> Result<Arc<ActiveContext
 
 /// `{"@context": {...}}` used as an entry of a top-level `@context` array is read as the inner
 /// context, as jsonld.js (the reference most issuers sign with) does.
-fn unwrap_nested_contexts(context: &serde_json::Value) -> serde_json::Value {
+/// Borrowed when there is nothing to unwrap, which is always on the hot path.
+fn unwrap_nested_contexts(context: &serde_json::Value) -> std::borrow::Cow<'_, serde_json::Value> {
+    let is_wrapped = |entry: &serde_json::Value| {
+        entry.as_object().is_some_and(|map| map.len() == 1 && map.contains_key("@context"))
+    };
     match context {
-        serde_json::Value::Array(entries) => serde_json::Value::Array(
-            entries
-                .iter()
-                .map(|entry| match entry.as_object() {
-                    Some(map) if map.len() == 1 && map.contains_key("@context") => map["@context"].clone(),
-                    _ => entry.clone(),
-                })
-                .collect(),
-        ),
-        other => other.clone(),
+        serde_json::Value::Array(entries) if entries.iter().any(is_wrapped) => {
+            std::borrow::Cow::Owned(serde_json::Value::Array(
+                entries
+                    .iter()
+                    .map(|entry| if is_wrapped(entry) { entry["@context"].clone() } else { entry.clone() })
+                    .collect(),
+            ))
+        }
+        other => std::borrow::Cow::Borrowed(other),
     }
 }
 
@@ -137,7 +140,7 @@ fn check_unsigned_values(value: &serde_json::Value, path: &mut String) -> Result
                     return Err(JsonLdError::ReservedKey { path: path.clone(), key: key.clone() });
                 }
                 if key == "@language" {
-                    if let Some(tag) = entry.as_str().filter(|t| !is_well_formed_language_tag(t)) {
+                    if let Some(tag) = entry.as_str().filter(|t| !expand::is_well_formed_language_tag(t)) {
                         return Err(JsonLdError::MalformedLanguageTag {
                             path: path.clone(),
                             tag: tag.to_string(),
@@ -159,15 +162,6 @@ fn check_unsigned_values(value: &serde_json::Value, path: &mut String) -> Result
         _ => {}
     }
     Ok(())
-}
-
-/// `letters(-alphanumerics)*`, each part 1 to 8 long: the shape of every BCP 47 tag.
-fn is_well_formed_language_tag(tag: &str) -> bool {
-    let mut parts = tag.split('-');
-    let primary = parts.next().unwrap_or_default();
-    (1..=8).contains(&primary.len())
-        && primary.bytes().all(|b| b.is_ascii_alphabetic())
-        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// 0: not read yet, 1: on, 2: off.

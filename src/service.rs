@@ -182,7 +182,7 @@ impl Service {
 
     /// The active Ed25519 signing key.
     pub fn issuer_key(&self) -> Result<KeyPair, ServiceError> {
-        active_key(self.store.as_ref(), &self.settings, KeyType::Ed25519)?
+        active_key_with(self.store.as_ref(), KeyType::Ed25519, |name| self.parsed_key(name))?
             .map(|(_, key)| key)
             .ok_or_else(|| ServiceError::Internal("no active Ed25519 issuer key".into()))
     }
@@ -212,11 +212,8 @@ impl Service {
             };
         }
         let key_type = if format == Format::EcdsaRdfc2019 { KeyType::P256 } else { KeyType::Ed25519 };
-        for entry in issuer_keys(store)?.into_iter().filter(|k| k.state == KeyState::Active) {
-            let key = self.parsed_key(&entry.name)?;
-            if key.key_type() == key_type {
-                return Ok((entry.name, key));
-            }
+        if let Some(active) = active_key_with(store, key_type, |name| self.parsed_key(name))? {
+            return Ok(active);
         }
         if key_type == KeyType::Ed25519 {
             return Err(ServiceError::Internal("no active Ed25519 issuer key".into()));
@@ -730,8 +727,17 @@ pub fn active_key(
     settings: &ServiceSettings,
     key_type: KeyType,
 ) -> Result<Option<(String, KeyPair)>, ServiceError> {
+    active_key_with(store, key_type, |name| load_key(store, settings, name))
+}
+
+/// The active key of a type, read with `load` (the service passes its parsed-key cache).
+fn active_key_with(
+    store: &dyn Store,
+    key_type: KeyType,
+    load: impl Fn(&str) -> Result<KeyPair, ServiceError>,
+) -> Result<Option<(String, KeyPair)>, ServiceError> {
     for entry in issuer_keys(store)?.into_iter().filter(|k| k.state == KeyState::Active) {
-        let key = load_key(store, settings, &entry.name)?;
+        let key = load(&entry.name)?;
         if key.key_type() == key_type {
             return Ok(Some((entry.name, key)));
         }

@@ -179,10 +179,6 @@ pub struct SledStore {
     status_bits: sled::Tree,
     status_signed: sled::Tree,
     images: sled::Tree,
-    /// Serializes durability syncs; holds when the last one started, so each sync only
-    /// fsyncs the files written since (sled's blob files would otherwise all be synced on
-    /// every write).
-    last_sync: Mutex<std::time::SystemTime>,
     /// Group commit: writers that commit while a sync runs share the next one.
     sync_state: Mutex<SyncState>,
     sync_done: std::sync::Condvar,
@@ -196,6 +192,9 @@ struct SyncState {
     requested: u64,
     completed: u64,
     syncing: bool,
+    /// When the last successful sync started: the next one only fsyncs files written since
+    /// (sled's blob files would otherwise all be synced on every write).
+    last_started: Option<std::time::SystemTime>,
 }
 
 fn json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -244,7 +243,6 @@ impl SledStore {
             images: tree("images")?,
             db,
             path,
-            last_sync: Mutex::new(std::time::SystemTime::UNIX_EPOCH),
             sync_state: Mutex::new(SyncState::default()),
             sync_done: std::sync::Condvar::new(),
             allocation_lock: Mutex::new(()),
@@ -265,12 +263,15 @@ impl SledStore {
             if !state.syncing {
                 state.syncing = true;
                 let target = state.requested;
+                let previous = state.last_started;
                 drop(state);
-                let result = self.sync_files();
+                let started = std::time::SystemTime::now();
+                let result = self.sync_files(previous);
                 let mut state = self.sync_state.lock().unwrap_or_else(|p| p.into_inner());
                 state.syncing = false;
                 if result.is_ok() {
                     state.completed = state.completed.max(target);
+                    state.last_started = Some(started);
                 }
                 self.sync_done.notify_all();
                 return result;
@@ -279,18 +280,15 @@ impl SledStore {
         }
     }
 
-    /// flush + fsync of the database files changed since the previous sync.
-    fn sync_files(&self) -> Result<(), StoreError> {
-        let mut last_sync = self.last_sync.lock().unwrap_or_else(|p| p.into_inner());
-        let started = std::time::SystemTime::now();
+    /// flush + fsync of the database files changed since the sync that started at `previous`
+    /// (all of them when there was none).
+    fn sync_files(&self, previous: Option<std::time::SystemTime>) -> Result<(), StoreError> {
         self.db.flush()?;
         // A one-second margin covers coarse file-system timestamps.
-        let since = last_sync
-            .checked_sub(std::time::Duration::from_secs(1))
+        let since = previous
+            .and_then(|t| t.checked_sub(std::time::Duration::from_secs(1)))
             .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-        sync_dir_files(&self.path, since).map_err(|e| StoreError::Database(format!("fsync: {e}")))?;
-        *last_sync = started;
-        Ok(())
+        sync_dir_files(&self.path, since).map_err(|e| StoreError::Database(format!("fsync: {e}")))
     }
 
     fn next_sequence(&self) -> Result<[u8; 8], StoreError> {

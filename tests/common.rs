@@ -90,6 +90,11 @@ pub fn temp_data_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// GET `url` and parse the JSON body (panics on failure: tests only).
+pub async fn get_json(client: &reqwest::Client, url: String) -> serde_json::Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap()

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{free_port, http_client, temp_data_dir, ServerProcess};
+use common::{free_port, get_json, http_client, temp_data_dir, ServerProcess};
 use laurel::dids::{DidResolver, LocalResolver};
 use laurel::fetch::{CheckedResolver, FetchPolicy, Fetcher};
 use laurel::verify::{Verifier, VerifyOptions};
@@ -107,36 +107,16 @@ async fn rotation_keeps_old_badges_and_revocation_invalidates_exactly_one_genera
         assert!(report.verified, "after two rotations: {:#?}", report.errors);
     }
     // The DID document lists every key, all in assertionMethod; the JWKS has the same keys.
-    let document: Value = client
-        .get(format!("{}/.well-known/did.json", issuer.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document: Value = get_json(&client, format!("{}/.well-known/did.json", issuer.base)).await;
     assert_eq!(document["id"], json!(did));
     assert_eq!(document["verificationMethod"].as_array().unwrap().len(), 3);
     assert_eq!(document["assertionMethod"].as_array().unwrap().len(), 3);
-    let jwks: Value = client
-        .get(format!("{}/.well-known/jwks.json", issuer.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = get_json(&client, format!("{}/.well-known/jwks.json", issuer.base)).await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
     // The resolver endpoint answers for did:web too (the DID's %3A is encoded once more in a URL).
     let encoded = did.replace('%', "%25");
-    let resolution: Value = client
-        .get(format!("{}/1.0/identifiers/{encoded}", verifier_server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resolution: Value =
+        get_json(&client, format!("{}/1.0/identifiers/{encoded}", verifier_server.base)).await;
     assert_eq!(resolution["didDocument"]["id"], json!(did), "{resolution}");
 
     // Revoking needs confirmation, and the active key cannot be revoked.

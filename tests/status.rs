@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{http_client, temp_data_dir, ServerProcess};
+use common::{get_json, http_client, temp_data_dir, ServerProcess};
 use laurel::dids::LocalResolver;
 use laurel::keys::{KeyPair, KeyType};
 use laurel::proofs::{Format, SignOptions};
@@ -513,14 +513,7 @@ async fn sigkill_during_issues_and_revocations_loses_nothing() {
         let bits = match lists.get(list_id) {
             Some(b) => b.clone(),
             None => {
-                let list: Value = client
-                    .get(format!("{}/status/{list_id}", server.base))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let list: Value = get_json(&client, format!("{}/status/{list_id}", server.base)).await;
                 let b =
                     laurel::status::decode_list(list["credentialSubject"]["encodedList"].as_str().unwrap())
                         .unwrap();
@@ -603,14 +596,7 @@ async fn cli_revoke_suspend_fetch_status_and_offline_verify() {
     let server = ServerProcess::start(&data, &["--admin-token", "t"]);
     for (entry, expected) in credential["credentialStatus"].as_array().unwrap().iter().zip([1, 0]) {
         let list_id = entry["statusListCredential"].as_str().unwrap().rsplit('/').next().unwrap();
-        let list: Value = client
-            .get(format!("{}/status/{list_id}", server.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = get_json(&client, format!("{}/status/{list_id}", server.base)).await;
         let bits =
             laurel::status::decode_list(list["credentialSubject"]["encodedList"].as_str().unwrap()).unwrap();
         let index: usize = entry["statusListIndex"].as_str().unwrap().parse().unwrap();
