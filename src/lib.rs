@@ -21,6 +21,7 @@ pub mod presentation;
 pub mod proofs;
 pub mod server;
 pub mod service;
+pub mod signed;
 pub mod status;
 pub mod store;
 pub mod verify;

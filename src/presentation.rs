@@ -14,6 +14,7 @@ use crate::dids;
 use crate::keys::KeyPair;
 use crate::model::{self, IdentityObject};
 use crate::proofs::{self, Format, ProofError, SignOptions};
+use crate::signed;
 use crate::verify::{Problem, Report, Verifier};
 
 /// Prefix of an enveloped JWT credential's `id` (VC DM 2.0 EnvelopedVerifiableCredential).
@@ -170,10 +171,28 @@ impl Verifier {
                 };
                 let result = match proofs.first() {
                     None => Err(ProofError::Invalid("the presentation has no proof".into())),
-                    Some(proof) => {
-                        proofs::verify_embedded_proof(&vp, proof, self.resolver.as_ref(), "authentication")
+                    Some(proof) => match crate::verify::signed_quads(&vp).await {
+                        Ok(quads) => {
+                            report.check("signed-data");
+                            for disagreement in
+                                signed::disagreements(&vp, &quads, signed::TopLevel::Presentation)
+                            {
+                                report.error(
+                                    "MALFORMED_VALUE_ERROR",
+                                    format!("{disagreement}: the checks read the JSON, so it must show exactly what was signed"),
+                                );
+                            }
+                            proofs::verify_embedded_proof_with(
+                                &vp,
+                                proof,
+                                self.resolver.as_ref(),
+                                "authentication",
+                                Some(&quads),
+                            )
                             .await
-                    }
+                        }
+                        Err(e) => Err(e),
+                    },
                 };
                 (vp, result)
             }
@@ -348,6 +367,14 @@ impl Verifier {
                 None => vec![],
             };
             if identities.is_empty() {
+                // Fail closed: an Open Badge whose subject names no recipient at all cannot be
+                // bound to whoever presents it.
+                if model::credential_kind(credential) != model::CredentialKind::Other {
+                    report.error(
+                        "HOLDER_MISMATCH_ERROR",
+                        format!("verifiableCredential[{index}]'s subject has neither an id nor an identifier, so {holder} cannot be shown to be its recipient"),
+                    );
+                }
                 continue;
             }
             match &options.recipient_identifier {

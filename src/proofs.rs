@@ -8,11 +8,13 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::canon::{self, Quad};
 use crate::contexts;
 use crate::dids::{self, DidResolver, ResolveError, VerificationMethod};
 use crate::jsonld::{self, JsonLdError};
 use crate::keys::{KeyPair, KeyType, PublicKey};
 use crate::model;
+use crate::signed;
 
 /// Largest compact JWT accepted (bytes).
 pub const MAX_JWT_BYTES: usize = 1 << 20;
@@ -162,13 +164,24 @@ fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Canonicalizes document and proof configuration and returns SHA-256(proof) || SHA-256(document).
-async fn hash_data(document: &Value, proof_config: &Value) -> Result<Vec<u8>, ProofError> {
+/// Canonicalizes the document's quads and the proof configuration and returns
+/// SHA-256(proof) || SHA-256(document).
+async fn hash_data(document_quads: &[Quad], proof_config: &Value) -> Result<Vec<u8>, ProofError> {
     let proof_canon = jsonld::canonical_nquads(proof_config).await?;
-    let document_canon = jsonld::canonical_nquads(document).await?;
+    let document_canon = canon::canonicalize(document_quads, canon::Limits::default())
+        .map_err(JsonLdError::Canonicalization)?;
     let mut out = Sha256::digest(proof_canon.as_bytes()).to_vec();
     out.extend_from_slice(&Sha256::digest(document_canon.as_bytes()));
     Ok(out)
+}
+
+/// Which top-level node a document to sign or verify is, by its JSON type.
+pub fn top_level_of(document: &Value) -> signed::TopLevel {
+    if model::types_of(document.get("type")).contains(&"VerifiablePresentation") {
+        signed::TopLevel::Presentation
+    } else {
+        signed::TopLevel::Credential
+    }
 }
 
 /// Data Integrity signing with one cryptosuite.
@@ -220,7 +233,17 @@ impl ProofFormat for DataIntegrity {
         }
         let mut proof_config = proof.clone();
         proof_config.insert("@context".into(), object["@context"].clone());
-        let data = hash_data(&document, &Value::Object(proof_config)).await?;
+        let quads = jsonld::to_quads(&document).await?;
+        // Issue strictly: never sign a document whose JSON keys would not show the checks
+        // what the signature covers (a renamed credentialStatus, an "@id" for "id").
+        let disagreements = signed::disagreements(&document, &quads, top_level_of(&document));
+        if !disagreements.is_empty() {
+            return Err(ProofError::Generation(format!(
+                "the JSON does not show what would be signed: {}",
+                disagreements.join("; ")
+            )));
+        }
+        let data = hash_data(&quads, &Value::Object(proof_config)).await?;
         let signature = key.sign_raw(&data).map_err(|e| ProofError::Generation(e.to_string()))?;
         proof.insert("proofValue".into(), json!(format!("z{}", bs58::encode(signature).into_string())));
         document["proof"] = Value::Object(proof);
@@ -332,6 +355,18 @@ pub async fn verify_embedded_proof(
     resolver: &dyn DidResolver,
     expected_purpose: &str,
 ) -> Result<VerifiedProof, ProofError> {
+    verify_embedded_proof_with(document, proof, resolver, expected_purpose, None).await
+}
+
+/// [`verify_embedded_proof`], given the quads of `document` without its proofs when the caller
+/// has them already (one expansion for every proof of a proof set).
+pub async fn verify_embedded_proof_with(
+    document: &Value,
+    proof: &Value,
+    resolver: &dyn DidResolver,
+    expected_purpose: &str,
+    unsecured_quads: Option<&[Quad]>,
+) -> Result<VerifiedProof, ProofError> {
     let proof = proof.as_object().ok_or_else(|| ProofError::Malformed("proof must be an object".into()))?;
     let proof_type = str_field(proof, "type")?;
     let mut warnings = Vec::new();
@@ -421,7 +456,16 @@ pub async fn verify_embedded_proof(
         warnings
             .push(format!("verificationMethod {method_url:?} names a DID, not a key; its only key was used"));
     }
-    let data = hash_data(&unsecured, &Value::Object(proof_config)).await?;
+    // A chained proof signs the previous proofs too: its quads are not the unsecured ones.
+    let computed;
+    let quads = match unsecured_quads {
+        Some(quads) if proof.get("previousProof").is_none() => quads,
+        _ => {
+            computed = jsonld::to_quads(&unsecured).await?;
+            &computed[..]
+        }
+    };
+    let data = hash_data(quads, &Value::Object(proof_config)).await?;
     verify_signature(&method.public_key, suite.key_type(), &data, &signature)?;
     Ok(VerifiedProof {
         format: suite.name().to_string(),

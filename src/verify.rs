@@ -11,6 +11,7 @@ use crate::contexts;
 use crate::dids::DidResolver;
 use crate::model::{self, CredentialKind};
 use crate::proofs::{self, DecodedJwt, ProofError, VerifiedProof};
+use crate::signed;
 use crate::status::{self, StatusPolicy, StatusResult};
 
 /// Limits and clock for one verification.
@@ -200,6 +201,31 @@ fn looks_like_jwt(text: &str) -> bool {
     text.split('.').count() == 3
         && !text.is_empty()
         && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+/// Proofs checked on one document: each costs a canonicalization (a chained one, an expansion
+/// too), so an attacker's hundred proofs would multiply the work.
+pub const MAX_PROOFS: usize = 8;
+
+/// The quads of a secured document without its proofs: what every Data Integrity proof on it
+/// (but a chained one) signs.
+pub(crate) async fn signed_quads(document: &Value) -> Result<Vec<crate::canon::Quad>, ProofError> {
+    let mut unsecured = document.clone();
+    if let Some(object) = unsecured.as_object_mut() {
+        object.remove("proof");
+    }
+    Ok(crate::jsonld::to_quads(&unsecured).await?)
+}
+
+/// Refuses a document whose JSON keys, which the checks read, do not show what was signed.
+pub(crate) fn check_signed_data(document: &Value, quads: &[crate::canon::Quad], report: &mut Report) {
+    report.check("signed-data");
+    for disagreement in signed::disagreements(document, quads, proofs::top_level_of(document)) {
+        report.error(
+            "MALFORMED_VALUE_ERROR",
+            format!("{disagreement}: the checks read the JSON, so it must show exactly what was signed"),
+        );
+    }
 }
 
 /// Verifies credentials with one resolver and one set of options.
@@ -480,16 +506,34 @@ impl Verifier {
                 vec![]
             }
         };
+        if proofs.len() > MAX_PROOFS {
+            report.error(
+                "MALFORMED_VALUE_ERROR",
+                format!("the credential has {} proofs; Laurel checks at most {MAX_PROOFS}", proofs.len()),
+            );
+        }
         let contexts_known = !report.errors.iter().any(|e| e.code == "PARSING_ERROR");
-        if contexts_known {
+        if contexts_known && !proofs.is_empty() && proofs.len() <= MAX_PROOFS {
+            // The signed data, expanded once for every proof and for the signed-data check.
+            let unsecured_quads = match signed_quads(credential).await {
+                Ok(quads) => {
+                    check_signed_data(credential, &quads, &mut report);
+                    Some(quads)
+                }
+                Err(e) => {
+                    Self::proof_error(&mut report, None, e);
+                    None
+                }
+            };
             let indexed = proofs.len() > 1;
             let mut verified = Vec::new();
-            for (i, proof) in proofs.iter().enumerate() {
-                match proofs::verify_embedded_proof(
+            for (i, proof) in proofs.iter().enumerate().filter(|_| unsecured_quads.is_some()) {
+                match proofs::verify_embedded_proof_with(
                     credential,
                     proof,
                     self.resolver.as_ref(),
                     "assertionMethod",
+                    unsecured_quads.as_deref(),
                 )
                 .await
                 {
