@@ -1,7 +1,6 @@
 //! Baked badges (OB 3.0 §5.3): a credential inside a PNG (`iTXt` chunk `openbadgecredential`)
 //! or an SVG (`<openbadges:credential>`), baked and extracted with hard limits on hostile files.
 
-use std::borrow::Cow;
 use std::io::Read;
 
 use quick_xml::events::{BytesCData, BytesEnd, BytesStart, Event};
@@ -16,6 +15,10 @@ pub const MAX_IMAGE_BYTES: usize = 8 << 20;
 pub const MAX_CREDENTIAL_BYTES: usize = 1 << 20;
 const MAX_PNG_CHUNKS: usize = 4096;
 const MAX_SVG_EVENTS: usize = 200_000;
+/// Namespace declarations in scope at once. quick-xml resolves a prefix by scanning the bindings
+/// in scope, so without a bound a file of declarations followed by elements costs their product.
+/// Real SVGs declare a handful (svg, xlink, an editor's few).
+const MAX_SVG_NAMESPACE_BINDINGS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BakeError {
@@ -33,6 +36,8 @@ pub enum BakeError {
     AlreadyBaked,
     #[error("the baked credential is larger than {MAX_CREDENTIAL_BYTES} bytes")]
     CredentialTooLarge,
+    #[error("the image carries more than one baked credential ({0}); exactly one is allowed, as which one was meant is ambiguous")]
+    SeveralCredentials(String),
 }
 
 /// Image formats that can carry a credential.
@@ -74,11 +79,10 @@ pub struct Extracted {
     pub format: ImageFormat,
     /// The credential: JSON text or a compact JWT.
     pub credential: String,
-    /// How many credentials the image carried (only the first is used).
-    pub count: usize,
 }
 
-/// Extracts the first baked credential of a PNG or SVG.
+/// Extracts the baked credential of a PNG or SVG; an image with several is refused. At most
+/// `MAX_CREDENTIAL_BYTES` are ever decompressed or copied out of one image.
 pub fn extract(image: &[u8]) -> Result<Extracted, BakeError> {
     if image.len() > MAX_IMAGE_BYTES {
         return Err(BakeError::TooLarge(image.len()));
@@ -153,58 +157,67 @@ fn png_chunks(png: &[u8]) -> Result<Vec<Chunk<'_>>, BakeError> {
     }
 }
 
-/// Parses an iTXt chunk: (keyword, text), decompressing with a cap when flagged.
-fn parse_itxt(data: &[u8]) -> Result<(String, String), BakeError> {
+fn is_credential_chunk(chunk: &Chunk) -> bool {
+    &chunk.kind == b"iTXt"
+        && chunk.data.starts_with(PNG_KEYWORD.as_bytes())
+        && chunk.data.get(PNG_KEYWORD.len()) == Some(&0)
+}
+
+/// Parses an iTXt chunk's text, decompressing when flagged. The zlib stream is read through a
+/// `take` of one byte past the cap, so a bomb stops after `MAX_CREDENTIAL_BYTES` whatever it
+/// claims to expand to.
+fn parse_itxt(data: &[u8]) -> Result<String, BakeError> {
     let bad = |why: &str| BakeError::Png(format!("malformed iTXt chunk: {why}"));
     let keyword_end = data.iter().position(|&b| b == 0).ok_or_else(|| bad("no keyword terminator"))?;
-    let keyword = String::from_utf8_lossy(&data[..keyword_end]).into_owned();
     let rest = data.get(keyword_end + 1..).ok_or_else(|| bad("truncated"))?;
     let (&compressed, rest) = rest.split_first().ok_or_else(|| bad("no compression flag"))?;
-    let (_method, rest) = rest.split_first().ok_or_else(|| bad("no compression method"))?;
+    let (&method, rest) = rest.split_first().ok_or_else(|| bad("no compression method"))?;
     let language_end = rest.iter().position(|&b| b == 0).ok_or_else(|| bad("no language terminator"))?;
     let rest = &rest[language_end + 1..];
     let translated_end =
         rest.iter().position(|&b| b == 0).ok_or_else(|| bad("no translated keyword terminator"))?;
     let text_bytes = &rest[translated_end + 1..];
-    let text: Cow<[u8]> = if compressed == 1 {
-        let mut out = Vec::new();
-        flate2::read::ZlibDecoder::new(text_bytes)
-            .take(MAX_CREDENTIAL_BYTES as u64 + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| bad(&format!("bad zlib data: {e}")))?;
-        Cow::Owned(out)
-    } else {
-        Cow::Borrowed(text_bytes)
+    let text = match (compressed, method) {
+        (0, _) => {
+            if text_bytes.len() > MAX_CREDENTIAL_BYTES {
+                return Err(BakeError::CredentialTooLarge);
+            }
+            text_bytes.to_vec()
+        }
+        (1, 0) => {
+            let mut out = Vec::new();
+            flate2::read::ZlibDecoder::new(text_bytes)
+                .take(MAX_CREDENTIAL_BYTES as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| bad(&format!("bad zlib data: {e}")))?;
+            if out.len() > MAX_CREDENTIAL_BYTES {
+                return Err(BakeError::CredentialTooLarge);
+            }
+            out
+        }
+        (1, other) => return Err(bad(&format!("unknown compression method {other}"))),
+        (other, _) => return Err(bad(&format!("compression flag {other} is neither 0 nor 1"))),
     };
-    if text.len() > MAX_CREDENTIAL_BYTES {
-        return Err(BakeError::CredentialTooLarge);
-    }
-    let text = String::from_utf8(text.into_owned()).map_err(|_| bad("text is not UTF-8"))?;
-    Ok((keyword, text))
+    String::from_utf8(text).map_err(|_| bad("text is not UTF-8"))
 }
 
 fn extract_png(png: &[u8]) -> Result<Extracted, BakeError> {
-    let mut found = Vec::new();
-    for chunk in png_chunks(png)? {
-        if &chunk.kind == b"iTXt"
-            && chunk.data.starts_with(PNG_KEYWORD.as_bytes())
-            && chunk.data.get(PNG_KEYWORD.len()) == Some(&0)
-        {
-            found.push(parse_itxt(chunk.data)?.1);
-        }
+    // Counted before anything is decompressed: thousands of small chunks that each inflate to
+    // the cap would otherwise cost thousands of times the cap.
+    let chunks = png_chunks(png)?;
+    let mut credentials = chunks.iter().filter(|c| is_credential_chunk(c));
+    let chunk = credentials.next().ok_or(BakeError::NoCredential)?;
+    let others = credentials.count();
+    if others > 0 {
+        return Err(BakeError::SeveralCredentials(format!("{} {PNG_KEYWORD} iTXt chunks", others + 1)));
     }
-    let count = found.len();
-    let credential = found.into_iter().next().ok_or(BakeError::NoCredential)?;
-    Ok(Extracted { format: ImageFormat::Png, credential: credential.trim().to_string(), count })
+    let credential = parse_itxt(chunk.data)?;
+    Ok(Extracted { format: ImageFormat::Png, credential: credential.trim().to_string() })
 }
 
 fn bake_png(png: &[u8], credential: &str) -> Result<Vec<u8>, BakeError> {
     let chunks = png_chunks(png)?;
-    if chunks.iter().any(|c| {
-        &c.kind == b"iTXt"
-            && c.data.starts_with(PNG_KEYWORD.as_bytes())
-            && c.data.get(PNG_KEYWORD.len()) == Some(&0)
-    }) {
+    if chunks.iter().any(is_credential_chunk) {
         return Err(BakeError::AlreadyBaked);
     }
     if chunks.first().map(|c| &c.kind) != Some(b"IHDR") {
@@ -238,10 +251,27 @@ fn svg_text(svg: &[u8]) -> Result<&str, BakeError> {
     std::str::from_utf8(svg).map_err(|_| BakeError::Svg("not UTF-8".into()))
 }
 
-fn is_credential_element(reader: &quick_xml::NsReader<&[u8]>, element: &BytesStart) -> bool {
-    let (namespace, local) = reader.resolve_element(element.name());
-    local.as_ref() == b"credential"
-        && matches!(namespace, ResolveResult::Bound(ns) if ns.as_ref() == OB_NAMESPACE.as_bytes())
+fn is_credential_element(reader: &quick_xml::NsReader<&[u8]>, name: quick_xml::name::QName) -> bool {
+    // The local name first: resolving the prefix scans the bindings in scope.
+    name.local_name().as_ref() == b"credential"
+        && matches!(reader.resolve_element(name).0, ResolveResult::Bound(ns) if ns.as_ref() == OB_NAMESPACE.as_bytes())
+}
+
+/// Namespace declarations (`xmlns`, `xmlns:p`) on one element, counted up to `limit + 1`.
+/// Attributes are parsed only when their text mentions `xmlns` at all, and without the
+/// duplicate check (quadratic in the attribute count).
+fn namespace_declarations(element: &BytesStart, limit: usize) -> usize {
+    let mentions_xmlns = std::str::from_utf8(element.attributes_raw()).map_or(true, |t| t.contains("xmlns"));
+    if !mentions_xmlns {
+        return 0;
+    }
+    element
+        .attributes()
+        .with_checks(false)
+        .flatten()
+        .filter(|a| a.key.as_ref() == b"xmlns" || a.key.as_ref().starts_with(b"xmlns:"))
+        .take(limit + 1)
+        .count()
 }
 
 fn xml_error(e: impl std::fmt::Display) -> BakeError {
@@ -261,25 +291,47 @@ fn check_doctype(doctype: &quick_xml::events::BytesText) -> Result<(), BakeError
 
 fn extract_svg(svg: &[u8]) -> Result<Extracted, BakeError> {
     let mut reader = quick_xml::NsReader::from_str(svg_text(svg)?);
-    let mut found: Vec<String> = Vec::new();
+    let mut found: Option<String> = None;
     let mut inside: Option<String> = None;
+    // Namespace declarations of each open element, to bound the bindings in scope.
+    let mut declared: Vec<usize> = Vec::new();
+    let mut in_scope = 0usize;
     for _ in 0..MAX_SVG_EVENTS {
         let event = reader.read_event().map_err(xml_error)?;
         match event {
             Event::DocType(ref doctype) => check_doctype(doctype)?,
-            Event::Start(ref e) | Event::Empty(ref e)
-                if inside.is_none() && is_credential_element(&reader, e) =>
-            {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let declarations = namespace_declarations(e, MAX_SVG_NAMESPACE_BINDINGS - in_scope);
+                if in_scope + declarations > MAX_SVG_NAMESPACE_BINDINGS {
+                    return Err(BakeError::Svg(format!(
+                        "more than {MAX_SVG_NAMESPACE_BINDINGS} XML namespace declarations in scope"
+                    )));
+                }
+                if matches!(event, Event::Start(_)) {
+                    declared.push(declarations);
+                    in_scope += declarations;
+                }
+                if !is_credential_element(&reader, e.name()) {
+                    continue;
+                }
+                if found.is_some() || inside.is_some() {
+                    return Err(BakeError::SeveralCredentials(
+                        "several openbadges:credential elements".into(),
+                    ));
+                }
                 let verify = e
                     .try_get_attribute("verify")
                     .map_err(xml_error)?
                     .map(|a| a.unescape_value().map(|v| v.into_owned()))
                     .transpose()
                     .map_err(xml_error)?;
-                if let Some(jwt) = verify {
-                    found.push(jwt);
-                } else if matches!(event, Event::Start(_)) {
-                    inside = Some(String::new());
+                match verify {
+                    Some(jwt) if jwt.len() > MAX_CREDENTIAL_BYTES => {
+                        return Err(BakeError::CredentialTooLarge)
+                    }
+                    Some(jwt) => found = Some(jwt),
+                    None if matches!(event, Event::Start(_)) => inside = Some(String::new()),
+                    None => found = Some(String::new()),
                 }
             }
             Event::CData(ref data) if inside.is_some() => {
@@ -298,23 +350,20 @@ fn extract_svg(svg: &[u8]) -> Result<Extracted, BakeError> {
                 }
                 buffer.push_str(&text);
             }
-            Event::End(ref e) if inside.is_some() => {
-                let (namespace, local) = reader.resolve_element(e.name());
-                if local.as_ref() == b"credential"
-                    && matches!(namespace, ResolveResult::Bound(ns) if ns.as_ref() == OB_NAMESPACE.as_bytes())
-                {
-                    found.push(inside.take().expect("checked"));
+            Event::End(ref e) => {
+                in_scope -= declared.pop().unwrap_or(0);
+                if inside.is_some() && is_credential_element(&reader, e.name()) {
+                    found = inside.take();
                 }
             }
             Event::Eof => {
-                let count = found.len();
-                let credential =
-                    found.into_iter().find(|c| !c.trim().is_empty()).ok_or(BakeError::NoCredential)?;
-                return Ok(Extracted {
-                    format: ImageFormat::Svg,
-                    credential: credential.trim().to_string(),
-                    count,
-                });
+                return match found {
+                    None => Err(BakeError::NoCredential),
+                    Some(c) if c.trim().is_empty() => {
+                        Err(BakeError::Svg("the openbadges:credential element is empty".into()))
+                    }
+                    Some(c) => Ok(Extracted { format: ImageFormat::Svg, credential: c.trim().to_string() }),
+                };
             }
             _ => {}
         }
@@ -323,8 +372,10 @@ fn extract_svg(svg: &[u8]) -> Result<Extracted, BakeError> {
 }
 
 fn bake_svg(svg: &[u8], credential: &str) -> Result<Vec<u8>, BakeError> {
-    if extract_svg(svg).is_ok() {
-        return Err(BakeError::AlreadyBaked);
+    match extract_svg(svg) {
+        Err(BakeError::NoCredential) => {}
+        Ok(_) | Err(BakeError::SeveralCredentials(_)) => return Err(BakeError::AlreadyBaked),
+        Err(other) => return Err(other),
     }
     let text = svg_text(svg)?;
     let mut reader = quick_xml::Reader::from_str(text);
@@ -475,5 +526,75 @@ mod tests {
         assert!(matches!(extract(external), Err(BakeError::Svg(_))));
         assert!(matches!(bake(external, "{}"), Err(BakeError::Svg(_))));
         assert_eq!(extract(b"GIF89a"), Err(BakeError::UnknownFormat));
+    }
+
+    fn itxt_chunk(text: &[u8]) -> Vec<u8> {
+        let mut data = b"openbadgecredential\0\x01\x00\0\0".to_vec();
+        let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut encoder, text).unwrap();
+        data.extend_from_slice(&encoder.finish().unwrap());
+        let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+        chunk.extend_from_slice(b"iTXt");
+        chunk.extend_from_slice(&data);
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(b"iTXt");
+        hasher.update(&data);
+        chunk.extend_from_slice(&hasher.finalize().to_be_bytes());
+        chunk
+    }
+
+    #[test]
+    fn several_png_credentials_are_refused_before_any_is_inflated() {
+        let image = tiny_png();
+        // Refused from the chunk count alone: none of the three is inflated.
+        let bomb = itxt_chunk(&vec![0u8; 1 << 20]);
+        let mut png_bytes = image[..33].to_vec();
+        for _ in 0..3 {
+            png_bytes.extend_from_slice(&bomb);
+        }
+        png_bytes.extend_from_slice(&image[33..]);
+        assert!(matches!(extract(&png_bytes), Err(BakeError::SeveralCredentials(m)) if m.starts_with("3 ")));
+        assert_eq!(bake(&png_bytes, "{}"), Err(BakeError::AlreadyBaked));
+        // One compressed credential still extracts.
+        let mut one = image[..33].to_vec();
+        one.extend_from_slice(&itxt_chunk(b" {\"a\":1} "));
+        one.extend_from_slice(&image[33..]);
+        assert_eq!(extract(&one).unwrap().credential, "{\"a\":1}");
+    }
+
+    #[test]
+    fn several_or_nested_svg_credentials_are_refused() {
+        let head = r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:openbadges="https://purl.imsglobal.org/ob/v3p0">"#;
+        let two = format!("{head}<openbadges:credential verify=\"a.b.c\"/><openbadges:credential>{{}}</openbadges:credential></svg>");
+        assert!(matches!(extract(two.as_bytes()), Err(BakeError::SeveralCredentials(_))));
+        assert_eq!(bake(two.as_bytes(), "{}"), Err(BakeError::AlreadyBaked));
+        let nested = format!(
+            "{head}<openbadges:credential><openbadges:credential>{{}}</openbadges:credential></openbadges:credential></svg>"
+        );
+        assert!(matches!(extract(nested.as_bytes()), Err(BakeError::SeveralCredentials(_))));
+        // Another namespace's <credential> is not a credential; the default namespace can be OB's.
+        let other = format!("{head}<credential>{{}}</credential><openbadges:credential>{{\"a\":1}}</openbadges:credential></svg>");
+        assert_eq!(extract(other.as_bytes()).unwrap().credential, "{\"a\":1}");
+        let default_ns = r#"<svg xmlns="http://www.w3.org/2000/svg"><g xmlns="https://purl.imsglobal.org/ob/v3p0"><credential>{}</credential></g></svg>"#;
+        assert_eq!(extract(default_ns.as_bytes()).unwrap().credential, "{}");
+        let empty = format!("{head}<openbadges:credential> </openbadges:credential></svg>");
+        assert!(matches!(extract(empty.as_bytes()), Err(BakeError::Svg(m)) if m.contains("empty")));
+    }
+
+    #[test]
+    fn svg_namespace_declarations_in_scope_are_bounded() {
+        let declarations: String =
+            (0..MAX_SVG_NAMESPACE_BINDINGS).map(|i| format!(r#" xmlns:p{i}="u""#)).collect();
+        // The limit itself is fine (the svg's own default namespace makes one more: refused).
+        let at_limit = format!("<svg{declarations}><a/></svg>");
+        assert_eq!(extract(at_limit.as_bytes()), Err(BakeError::NoCredential));
+        let over = format!(r#"<svg xmlns="http://www.w3.org/2000/svg"{declarations}><a/></svg>"#);
+        assert!(
+            matches!(extract(over.as_bytes()), Err(BakeError::Svg(m)) if m.contains("namespace declarations"))
+        );
+        // Declarations of closed siblings are out of scope again.
+        let siblings: String = (0..200).map(|i| format!(r#"<g xmlns:q{i}="u"><a/></g>"#)).collect();
+        let siblings = format!(r#"<svg xmlns="http://www.w3.org/2000/svg">{siblings}</svg>"#);
+        assert_eq!(extract(siblings.as_bytes()), Err(BakeError::NoCredential));
     }
 }

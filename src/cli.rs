@@ -15,8 +15,40 @@ use crate::proofs::{self, Format, Secured};
 use crate::status::StatusPolicy;
 use crate::verify::{Report, Verifier, VerifyOptions};
 
+/// Writes one line of command output to standard output. Unlike println!, which panics, a
+/// closed pipe or a full disk comes back as `CliError::Output` (exit 141 or 3).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err(CliError::Output)
+    };
+}
+
+/// Writes a message to standard error. If even that fails there is no one left to tell, so
+/// the failure is ignored (eprintln! would panic).
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// Exit code when standard output is a pipe its reader closed (`laurel verify x | head -0`):
+/// the status a shell reports for a program killed by SIGPIPE, as most Unix tools end.
+pub const EXIT_BROKEN_PIPE: i32 = 141;
+/// Exit code when standard output cannot be written for another reason (disk full, I/O error).
+pub const EXIT_OUTPUT_ERROR: i32 = 3;
+
+/// The exit codes, for --help.
+const EXIT_CODES: &str = "Exit codes: 0 success (verify: verified); 1 not verified, or a runtime failure; \
+2 bad input or usage; 3 the output could not be written (the reason is on stderr); 141 the \
+reader closed the output pipe (nothing more is written).";
+
 #[derive(Parser, Debug)]
-#[command(name = "laurel", version, about = "Open Badges 3.0 credentials: issue, verify, inspect")]
+#[command(
+    name = "laurel",
+    version,
+    about = "Open Badges 3.0 credentials: issue, verify, inspect",
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     /// Data folder (keys, database). Default ./laurel-data.
     #[arg(long, global = true, env = "LAUREL_DATA")]
@@ -34,7 +66,9 @@ pub enum Command {
     Key(KeyCommand),
     /// Sign a credential (built from flags or read from an unsigned JSON file).
     Issue(IssueArgs),
-    /// Verify a credential (JSON or JWT). Exit 0 verified, 1 not verified, 2 bad input.
+    /// Verify a credential (JSON or JWT). Exit 0 verified, 1 not verified, 2 bad input, 3 output
+    /// not writable, 141 output pipe closed.
+    #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
     /// Revoke an issued credential (final). Opens the data folder directly: stop the server
     /// first, or use POST /credentials/status.
@@ -354,11 +388,16 @@ pub enum CliError {
     Issue(#[from] IssueError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Standard output could not be written (a closed pipe, a full disk).
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
+            CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_BROKEN_PIPE,
+            CliError::Output(_) => EXIT_OUTPUT_ERROR,
             CliError::Io(_) => 1,
             CliError::Key(KeyError::Io(_)) => 1,
             _ => 2,
@@ -434,10 +473,14 @@ pub async fn run(cli: Cli) -> i32 {
             run_fetch_status(&url, cache, allow_private_network).await
         }
     };
+    // Anything still buffered is written now, while a failure can still set the exit code.
+    let result = result.and_then(|code| std::io::stdout().flush().map(|()| code).map_err(CliError::Output));
     match result {
         Ok(code) => code,
+        // The reader went away: nothing to say, and no one to say it to on that pipe.
+        Err(error @ CliError::Output(_)) if error.exit_code() == EXIT_BROKEN_PIPE => EXIT_BROKEN_PIPE,
         Err(error) => {
-            eprintln!("laurel: {error}");
+            note!("laurel: {error}");
             error.exit_code()
         }
     }
@@ -454,7 +497,7 @@ async fn run_serve(data: Option<PathBuf>, args: ServeArgs) -> Result<i32, CliErr
     match crate::server::serve(config, verifier).await {
         Ok(()) => Ok(0),
         Err(e) => {
-            eprintln!("laurel: {e}");
+            note!("laurel: {e}");
             Ok(1)
         }
     }
@@ -494,7 +537,7 @@ async fn run_present(
         Some(path) => {
             std::fs::write(&path, text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?
         }
-        None => std::io::stdout().write_all(text.as_bytes())?,
+        None => write_stdout(&text)?,
     }
     Ok(0)
 }
@@ -518,11 +561,11 @@ async fn run_bench(iterations: usize, json: bool) -> Result<i32, CliError> {
     }
     let results = crate::bench::run_bench(iterations).await.map_err(CliError::Input)?;
     if json {
-        println!("{}", serde_json::to_string(&results).unwrap_or_default());
+        out!("{}", serde_json::to_string(&results).unwrap_or_default())?;
     } else {
-        println!("{:<28} {:>10} {:>12} {:>12}", "operation", "iterations", "median µs", "p95 µs");
+        out!("{:<28} {:>10} {:>12} {:>12}", "operation", "iterations", "median µs", "p95 µs")?;
         for m in results {
-            println!("{:<28} {:>10} {:>12.1} {:>12.1}", m.operation, m.iterations, m.median_us, m.p95_us);
+            out!("{:<28} {:>10} {:>12.1} {:>12.1}", m.operation, m.iterations, m.median_us, m.p95_us)?;
         }
     }
     Ok(0)
@@ -535,9 +578,9 @@ async fn run_load_test(test: crate::bench::LoadTest, json: bool) -> Result<i32, 
     }
     let report = crate::bench::run_load_test(&test).await.map_err(CliError::Input)?;
     if json {
-        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+        out!("{}", serde_json::to_string(&report).unwrap_or_default())?;
     } else {
-        println!(
+        out!(
             "{} x{}: {} requests in {:.1} s = {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
             report.endpoint,
             report.concurrency,
@@ -547,7 +590,7 @@ async fn run_load_test(test: crate::bench::LoadTest, json: bool) -> Result<i32, 
             report.p50_ms,
             report.p99_ms,
             report.errors
-        );
+        )?;
     }
     Ok(0)
 }
@@ -558,11 +601,11 @@ fn run_canonicalize(file: &str) -> Result<i32, CliError> {
     let quads = crate::canon::parse_nquads(&text).map_err(|e| CliError::Input(format!("{file}: {e}")))?;
     match crate::canon::canonicalize(&quads, crate::canon::Limits::default()) {
         Ok(canonical) => {
-            print!("{canonical}");
+            write_stdout(&canonical)?;
             Ok(0)
         }
         Err(e) => {
-            eprintln!("laurel: {e}");
+            note!("laurel: {e}");
             Ok(1)
         }
     }
@@ -577,17 +620,14 @@ fn run_bake(credential: &str, image: &str, output: &Path) -> Result<i32, CliErro
     let (format, baked) =
         crate::baking::bake(&image_bytes, &compact).map_err(|e| CliError::Input(format!("{image}: {e}")))?;
     std::fs::write(output, baked).map_err(|e| CliError::Input(format!("{}: {e}", output.display())))?;
-    eprintln!("baked into {} ({})", output.display(), format.content_type());
+    note!("baked into {} ({})", output.display(), format.content_type());
     Ok(0)
 }
 
 fn run_extract(image: &str) -> Result<i32, CliError> {
     let bytes = read_input(image, crate::baking::MAX_IMAGE_BYTES)?;
     let extracted = crate::baking::extract(&bytes).map_err(|e| CliError::Input(format!("{image}: {e}")))?;
-    if extracted.count > 1 {
-        eprintln!("warning: {image} carries {} credentials; printing the first", extracted.count);
-    }
-    println!("{}", extracted.credential);
+    out!("{}", extracted.credential)?;
     Ok(0)
 }
 
@@ -600,7 +640,7 @@ fn run_set_status(data: &Path, id: &str, purpose: &str, value: bool) -> Result<i
     })?;
     match crate::service::set_status(&store, id, purpose, value) {
         Ok(result) => {
-            println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+            out!("{}", serde_json::to_string_pretty(&result).unwrap_or_default())?;
             Ok(0)
         }
         Err(e) => Err(CliError::Input(e.to_string())),
@@ -612,7 +652,7 @@ async fn run_fetch_status(url: &str, cache: PathBuf, allow_private_network: bool
     let fetcher = Fetcher::new(policy, Some(cache));
     let fetched = fetcher.fetch_json(url).await.map_err(|e| CliError::Input(e.to_string()))?;
     let path = fetcher.save_to_disk(url, &fetched)?;
-    println!("saved {url} to {}", path.display());
+    out!("saved {url} to {}", path.display())?;
     Ok(0)
 }
 
@@ -637,13 +677,13 @@ fn run_key(data: &Path, command: KeyCommand) -> Result<i32, CliError> {
             let store = open_store(data)?;
             let result =
                 crate::service::rotate_key(&store, &did_web_settings(did_web)).map_err(service_error)?;
-            println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+            out!("{}", serde_json::to_string_pretty(&result).unwrap_or_default())?;
             return Ok(0);
         }
         KeyCommand::Revoke { name, did_web, yes } => {
             if !yes {
-                eprintln!("Revoking {name} removes it from the DID document: EVERY credential it signed will fail verification.");
-                eprintln!("Type the key name to confirm:");
+                note!("Revoking {name} removes it from the DID document: EVERY credential it signed will fail verification.");
+                note!("Type the key name to confirm:");
                 let mut answer = String::new();
                 std::io::stdin().read_line(&mut answer)?;
                 if answer.trim() != name {
@@ -653,7 +693,7 @@ fn run_key(data: &Path, command: KeyCommand) -> Result<i32, CliError> {
             let store = open_store(data)?;
             let result = crate::service::revoke_key(&store, &did_web_settings(did_web), &name)
                 .map_err(service_error)?;
-            println!("{}", serde_json::to_string_pretty(&result).unwrap_or_default());
+            out!("{}", serde_json::to_string_pretty(&result).unwrap_or_default())?;
             return Ok(0);
         }
         _ => {}
@@ -666,16 +706,16 @@ fn run_key(data: &Path, command: KeyCommand) -> Result<i32, CliError> {
             let name =
                 name.unwrap_or_else(|| format!("{key_type}-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")));
             let info = store.put(&name, &key)?;
-            println!("{}\t{}\t{}", info.name, info.key_type, info.did);
+            out!("{}\t{}\t{}", info.name, info.key_type, info.did)?;
         }
         KeyCommand::Rotate { .. } | KeyCommand::Revoke { .. } => unreachable!("handled above"),
         KeyCommand::List { json } => {
             let keys = store.list()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&keys).unwrap_or_default());
+                out!("{}", serde_json::to_string_pretty(&keys).unwrap_or_default())?;
             } else {
                 for k in keys {
-                    println!("{}\t{}\t{}\t{}", k.name, k.key_type, k.created, k.did);
+                    out!("{}\t{}\t{}\t{}", k.name, k.key_type, k.created, k.did)?;
                 }
             }
         }
@@ -736,7 +776,7 @@ async fn run_issue(data: &Path, args: IssueArgs) -> Result<i32, CliError> {
         Some(path) => {
             std::fs::write(&path, text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?
         }
-        None => std::io::stdout().write_all(text.as_bytes())?,
+        None => write_stdout(&text)?,
     }
     Ok(0)
 }
@@ -757,32 +797,38 @@ pub fn preloaded_resolver(preloads: &[String]) -> Result<LocalResolver, CliError
     Ok(resolver)
 }
 
-fn print_report(report: &Report, json: bool) {
+/// Writes text to standard output as is (a closed pipe or a full disk is `CliError::Output`).
+fn write_stdout(text: &str) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(CliError::Output)
+}
+
+fn print_report(report: &Report, json: bool) -> Result<(), CliError> {
     if json {
-        println!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
-        return;
+        return out!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
     }
-    println!("{}", if report.verified { "VERIFIED" } else { "NOT VERIFIED" });
+    out!("{}", if report.verified { "VERIFIED" } else { "NOT VERIFIED" })?;
     if let Some(issuer) = &report.issuer {
-        println!("issuer: {issuer}");
+        out!("issuer: {issuer}")?;
     }
     for proof in &report.proofs {
-        println!("proof: {} by {}", proof.format, proof.verification_method);
+        out!("proof: {} by {}", proof.format, proof.verification_method)?;
     }
-    println!("checks: {}", report.checks.join(", "));
+    out!("checks: {}", report.checks.join(", "))?;
     for e in &report.errors {
-        println!("error {}: {}", e.code, e.detail);
+        out!("error {}: {}", e.code, e.detail)?;
     }
     for w in &report.warnings {
-        println!("warning {}: {}", w.code, w.detail);
+        out!("warning {}: {}", w.code, w.detail)?;
     }
     for s in &report.status {
         let age = s
             .age_seconds
             .map(|a| format!(", list {a} s old ({})", s.source.as_deref().unwrap_or("?")))
             .unwrap_or_default();
-        println!("status {}: {}{age}", s.purpose, if s.value.unwrap_or(0) == 0 { "clear" } else { "SET" });
+        out!("status {}: {}{age}", s.purpose, if s.value.unwrap_or(0) == 0 { "clear" } else { "SET" })?;
     }
+    Ok(())
 }
 
 async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
@@ -815,29 +861,26 @@ async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
         };
         let report = verifier.verify_presentation(&presentation, &expected, None).await;
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default())?;
         } else {
-            println!(
-                "{}",
-                if report.verified { "VERIFIED presentation" } else { "NOT VERIFIED presentation" }
-            );
+            out!("{}", if report.verified { "VERIFIED presentation" } else { "NOT VERIFIED presentation" })?;
             if let Some(holder) = &report.holder {
-                println!("holder: {holder}");
+                out!("holder: {holder}")?;
             }
             for e in &report.errors {
-                println!("error {}: {}", e.code, e.detail);
+                out!("error {}: {}", e.code, e.detail)?;
             }
             for w in &report.warnings {
-                println!("warning {}: {}", w.code, w.detail);
+                out!("warning {}: {}", w.code, w.detail)?;
             }
             for (i, c) in report.credentials.iter().enumerate() {
-                println!("credential[{i}]: {}", if c.verified { "verified" } else { "NOT verified" });
+                out!("credential[{i}]: {}", if c.verified { "verified" } else { "NOT verified" })?;
             }
         }
         return Ok(if report.verified { 0 } else { 1 });
     }
     let report = verifier.verify_bytes(&bytes).await;
-    print_report(&report, args.json);
+    print_report(&report, args.json)?;
     if report.verified {
         Ok(0)
     } else if report.errors.iter().all(|e| e.code == "PARSING_ERROR") {
@@ -847,10 +890,11 @@ async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
     }
 }
 
-fn summary_line(label: &str, value: Option<&str>) {
+fn summary_line(label: &str, value: Option<&str>) -> Result<(), CliError> {
     if let Some(v) = value {
-        println!("{label:<12} {v}");
+        out!("{label:<12} {v}")?;
     }
+    Ok(())
 }
 
 fn run_inspect(file: &str) -> Result<i32, CliError> {
@@ -871,25 +915,25 @@ fn run_inspect(file: &str) -> Result<i32, CliError> {
         }
     };
     let s = |p: &str| credential.pointer(p).and_then(Value::as_str);
-    summary_line("id", s("/id"));
-    summary_line("types", Some(&crate::model::types_of(credential.get("type")).join(", ")));
-    summary_line("issuer", crate::model::issuer_id(&credential));
-    summary_line("issuer name", s("/issuer/name"));
-    summary_line("recipient", s("/credentialSubject/id"));
+    summary_line("id", s("/id"))?;
+    summary_line("types", Some(&crate::model::types_of(credential.get("type")).join(", ")))?;
+    summary_line("issuer", crate::model::issuer_id(&credential))?;
+    summary_line("issuer name", s("/issuer/name"))?;
+    summary_line("recipient", s("/credentialSubject/id"))?;
     if let Some(Value::Array(ids)) = credential.pointer("/credentialSubject/identifier") {
         for id in ids {
             let kind = id.get("identityType").and_then(Value::as_str).unwrap_or("identifier");
             let hashed = id.get("hashed").and_then(Value::as_bool).unwrap_or(false);
-            println!("{:<12} {kind} ({})", "recipient", if hashed { "hashed" } else { "plain" });
+            out!("{:<12} {kind} ({})", "recipient", if hashed { "hashed" } else { "plain" })?;
         }
     }
-    summary_line("achievement", s("/credentialSubject/achievement/name"));
-    summary_line("description", s("/credentialSubject/achievement/description"));
-    summary_line("criteria", s("/credentialSubject/achievement/criteria/narrative"));
-    summary_line("valid from", s("/validFrom").or(s("/issuanceDate")));
-    summary_line("valid until", s("/validUntil").or(s("/expirationDate")));
-    summary_line("status", s("/credentialStatus/type"));
-    summary_line("proof", Some(&proof_desc));
+    summary_line("achievement", s("/credentialSubject/achievement/name"))?;
+    summary_line("description", s("/credentialSubject/achievement/description"))?;
+    summary_line("criteria", s("/credentialSubject/achievement/criteria/narrative"))?;
+    summary_line("valid from", s("/validFrom").or(s("/issuanceDate")))?;
+    summary_line("valid until", s("/validUntil").or(s("/expirationDate")))?;
+    summary_line("status", s("/credentialStatus/type"))?;
+    summary_line("proof", Some(&proof_desc))?;
     Ok(0)
 }
 

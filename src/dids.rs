@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::contexts;
 use crate::fetch::{FetchError, Fetched, Fetcher};
-use crate::keys::{PublicKey, ED25519_PUB_CODEC, P256_PUB_CODEC};
+use crate::keys::{decode_base58_bounded, Base58Error, PublicKey, ED25519_PUB_CODEC, P256_PUB_CODEC};
 
 /// DID resolution errors, named as in DID Resolution (`didResolutionMetadata.error`).
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -184,12 +184,24 @@ pub fn resolve_computed(did: &str, format: KeyFormat) -> Result<Value, ResolveEr
     }
 }
 
+/// Largest decoded did:key identifier looked at (multicodec and key), far above any real key.
+const MAX_DID_KEY_BYTES: usize = 1024;
+
 /// Decodes the public key of a did:key identifier, with did:key test-suite error codes.
 pub fn did_key_public_key(did: &str, specific: &str) -> Result<PublicKey, ResolveError> {
     let invalid = |why: &str| ResolveError::InvalidDid(did.to_string(), why.to_string());
     let encoded =
         specific.strip_prefix('z').ok_or_else(|| invalid("did:key must be base58btc multibase ('z')"))?;
-    let bytes = bs58::decode(encoded).into_vec().map_err(|_| invalid("not valid base58btc"))?;
+    // Base58 decoding time grows with the square of the length: measure first. The bound is
+    // generous (no registered did:key type is longer: RSA-4096 is about 530 bytes) so that any
+    // real key still gets its precise code below, unsupported type or wrong length.
+    let bytes = decode_base58_bounded(encoded, MAX_DID_KEY_BYTES).map_err(|e| match e {
+        Base58Error::TooLong { .. } => ResolveError::InvalidPublicKeyLength(
+            did.to_string(),
+            format!("the identifier is too long for any did:key public key: {e}"),
+        ),
+        Base58Error::Invalid(_) => invalid("not valid base58btc"),
+    })?;
     let (expected, codec_len) = if bytes.starts_with(&ED25519_PUB_CODEC) {
         (32, 2)
     } else if bytes.starts_with(&P256_PUB_CODEC) {
@@ -291,8 +303,12 @@ pub fn method_public_key(method: &Value) -> Result<PublicKey, ResolveError> {
         return PublicKey::from_jwk(jwk).map_err(|e| malformed(e.to_string()));
     }
     if let Some(b58) = method.get("publicKeyBase58").and_then(Value::as_str) {
-        let raw =
-            bs58::decode(b58).into_vec().map_err(|_| malformed("publicKeyBase58 is not base58".into()))?;
+        let raw = decode_base58_bounded(b58, 32).map_err(|e| match e {
+            Base58Error::TooLong { .. } => {
+                malformed(format!("publicKeyBase58 is too long for an Ed25519 key: {e}"))
+            }
+            Base58Error::Invalid(_) => malformed("publicKeyBase58 is not base58".into()),
+        })?;
         let raw: [u8; 32] = raw.try_into().map_err(|_| malformed("an Ed25519 key is 32 bytes".into()))?;
         let key = ed25519_dalek::VerifyingKey::from_bytes(&raw)
             .map_err(|_| malformed("not an Ed25519 point".into()))?;
@@ -467,6 +483,28 @@ mod tests {
         assert_eq!(code(&format!("did:key:{short}")), "invalidPublicKeyLength");
         let unknown = format!("z{}", bs58::encode([0x99, 0x01, 1, 2, 3]).into_string());
         assert_eq!(code(&format!("did:key:{unknown}")), "unsupportedPublicKeyType");
+    }
+
+    #[test]
+    fn overlong_base58_keys_are_refused_before_decoding() {
+        let started = std::time::Instant::now();
+        let did = format!("did:key:z6Mk{}", "x".repeat(200_000));
+        let err = resolve_computed(&did, KeyFormat::Multikey).unwrap_err();
+        assert_eq!(err.code(), "invalidPublicKeyLength", "{err}");
+        assert!(err.to_string().contains("too long"), "{err}");
+        let method = json!({"id": "x#k", "publicKeyBase58": "3".repeat(100_000)});
+        let err = method_public_key(&method).unwrap_err();
+        assert!(err.to_string().contains("too long"), "{err}");
+        let method = json!({"id": "x#k", "publicKeyMultibase": format!("z{}", "3".repeat(100_000))});
+        assert!(method_public_key(&method).unwrap_err().to_string().contains("too long"));
+        assert!(started.elapsed() < std::time::Duration::from_millis(100), "{:?}", started.elapsed());
+        // A real key type Laurel does not support still gets its precise code, not "too long".
+        let rsa_sized =
+            format!("did:key:z{}", bs58::encode([&[0x85, 0x24][..], &[7u8; 270]].concat()).into_string());
+        assert_eq!(
+            resolve_computed(&rsa_sized, KeyFormat::Multikey).unwrap_err().code(),
+            "unsupportedPublicKeyType"
+        );
     }
 
     #[tokio::test]

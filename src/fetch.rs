@@ -3,7 +3,7 @@
 //! a TTL cache in memory and an optional on-disk cache for offline verification.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -56,33 +56,76 @@ impl Default for FetchPolicy {
     }
 }
 
-/// Whether an address is one verification must never reach by default.
+/// Whether an address is one verification must never reach by default: anything not globally
+/// reachable (IANA special-purpose registries), and any IPv6 form that carries such an IPv4
+/// address inside it (mapped, compatible, NAT64, 6to4, Teredo), since the network delivers those
+/// to the embedded address.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64/10 carrier-grade NAT
-                || o[0] >= 240
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (s[0] & 0xfe00) == 0xfc00 // fc00::/7 unique local
-                || (s[0] & 0xffc0) == 0xfe80 // fe80::/10 link local
-                || (s[0] & 0xff00) == 0xff00 // multicast
-        }
+        IpAddr::V4(v4) => is_private_v4(v4),
+        IpAddr::V6(v6) => is_private_v6(v6),
     }
+}
+
+fn is_private_v4(v4: Ipv4Addr) -> bool {
+    let o = v4.octets();
+    v4.is_private()
+        || v4.is_loopback()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_documentation()
+        || v4.is_multicast()
+        || o[0] == 0 // 0/8 "this network"
+        || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64/10 carrier-grade NAT
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0/24 IETF protocol assignments
+        || (o[0] == 192 && o[1] == 88 && o[2] == 99) // 192.88.99/24 deprecated 6to4 relay anycast
+        || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18/15 benchmarking
+        || o[0] >= 240 // 240/4 reserved
+}
+
+fn is_private_v6(v6: Ipv6Addr) -> bool {
+    let s = v6.segments();
+    let low_v4 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    // ::/96: the unspecified address, loopback and the deprecated IPv4-compatible form
+    // (::a.b.c.d), which nothing legitimate serves from: refused whatever it embeds.
+    if s[..6] == [0; 6] {
+        return true;
+    }
+    // ::ffff:a.b.c.d (IPv4-mapped) and ::ffff:0:a.b.c.d (IPv4-translated, RFC 2765).
+    if s[..5] == [0; 5] && s[5] == 0xffff || s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
+        return is_private_v4(low_v4);
+    }
+    // 64:ff9b::/96 well-known NAT64 prefix (RFC 6052): the translator connects to the embedded v4.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return is_private_v4(low_v4);
+    }
+    // 64:ff9b:1::/48 local-use NAT64 (RFC 8215): the operator picks where the v4 sits, and the
+    // prefix is not globally reachable, so all of it is refused.
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+        return true;
+    }
+    // 2002::/16 6to4: the relay tunnels to the v4 in bits 16-47.
+    if s[0] == 0x2002 {
+        let embedded = Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8);
+        return is_private_v4(embedded);
+    }
+    // 2001::/32 Teredo: the server's v4 in bits 32-63, the client's v4 (inverted) in bits 96-127.
+    if s[0] == 0x2001 && s[1] == 0 {
+        let server = Ipv4Addr::new((s[2] >> 8) as u8, s[2] as u8, (s[3] >> 8) as u8, s[3] as u8);
+        let client = Ipv4Addr::from(!u32::from(low_v4));
+        return is_private_v4(server) || is_private_v4(client);
+    }
+    (s[0] & 0xfe00) == 0xfc00 // fc00::/7 unique local
+        || (s[0] & 0xffc0) == 0xfe80 // fe80::/10 link local
+        || (s[0] & 0xffc0) == 0xfec0 // fec0::/10 deprecated site local
+        || (s[0] & 0xff00) == 0xff00 // ff00::/8 multicast
+        || s[..4] == [0x100, 0, 0, 0] // 100::/64 discard only
+        || (s[0] == 0x2001 && s[1] == 0xdb8) // 2001:db8::/32 documentation
+        || (s[0] & 0xfff0) == 0x3ff0 // 3fff::/20 documentation (RFC 9637)
+        || (s[0] == 0x2001 && s[1] == 2 && s[2] == 0) // 2001:2::/48 benchmarking
+        || (s[0] == 0x2001 && (s[1] & 0xfff0) == 0x10) // 2001:10::/28 deprecated ORCHID
+        || s[0] == 0x5f00 // 5f00::/16 segment routing SIDs (RFC 9602)
 }
 
 /// DNS resolution that refuses private answers (unless allowed) and can be given fixed answers
@@ -161,6 +204,8 @@ impl Fetcher {
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(resolver))
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve the name itself, past the address check above.
+            .no_proxy()
             .timeout(policy.timeout)
             .connect_timeout(policy.timeout)
             .danger_accept_invalid_certs(policy.allow_private_network)
@@ -313,16 +358,62 @@ mod tests {
             "127.0.0.1",
             "169.254.169.254",
             "0.0.0.0",
-            "::1",
-            "fc00::1",
-            "fd12::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
             "100.64.0.1",
+            "192.0.0.8",
+            "192.0.2.1",
+            "198.18.0.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
         ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["8.8.8.8", "172.32.0.1", "1.1.1.1", "2606:4700::1111"] {
+        for ip in ["8.8.8.8", "172.32.0.1", "1.1.1.1", "100.128.0.1", "198.20.0.1", "223.255.255.255"] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn ipv6_forms_embedding_private_ipv4_are_refused() {
+        for ip in [
+            "::",
+            "::1",
+            "::127.0.0.1",      // IPv4-compatible (deprecated): refused whatever it embeds
+            "::8.8.8.8",        // likewise
+            "::ffff:127.0.0.1", // IPv4-mapped
+            "::ffff:10.0.0.1",
+            "::ffff:0:127.0.0.1",                   // IPv4-translated
+            "64:ff9b::7f00:1",                      // NAT64 of 127.0.0.1
+            "64:ff9b::a9fe:a9fe",                   // NAT64 of 169.254.169.254
+            "64:ff9b:1::808:808",                   // local-use NAT64: all of it
+            "2002:7f00:1::1",                       // 6to4 of 127.0.0.1
+            "2002:c0a8:101::",                      // 6to4 of 192.168.1.1
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo, client 127.0.0.1 (inverted)
+            "2001:0:7f00:1::1",                     // Teredo, server 127.0.0.1
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "100::1",
+            "2001:db8::1",
+            "3fff::1",
+            "2001:2::1",
+            "2001:10::1",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "2606:4700::1111",
+            "2a00:1450:4001:80b::200e",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808", // NAT64 of a public address is how v6-only networks reach it
+            "2002:808:808::1",
+            "2001:0:4136:e378:8000:63bf:f7f7:f7f7", // Teredo, client 8.8.8.8
+        ] {
             assert!(!is_private(ip.parse().unwrap()), "{ip}");
         }
     }
@@ -336,6 +427,13 @@ mod tests {
             Err(FetchError::PrivateAddress(..))
         ));
         assert!(matches!(fetcher.fetch_json("https://[::1]/x").await, Err(FetchError::PrivateAddress(..))));
+        for literal in ["https://[::127.0.0.1]/x", "https://[64:ff9b::7f00:1]/x", "https://[2002:7f00:1::]/x"]
+        {
+            assert!(
+                matches!(fetcher.fetch_json(literal).await, Err(FetchError::PrivateAddress(..))),
+                "{literal}"
+            );
+        }
         assert!(matches!(
             fetcher.fetch_json("https://10.0.0.1/x").await,
             Err(FetchError::PrivateAddress(..))
@@ -348,10 +446,16 @@ mod tests {
         // A mocked DNS answer: no packet leaves the machine.
         let mut overrides = HashMap::new();
         overrides.insert("rebind.example".to_string(), vec!["192.168.0.10".parse().unwrap()]);
+        // One public answer does not excuse a private one among them.
+        let mixed = vec!["8.8.8.8".parse().unwrap(), "::127.0.0.1".parse().unwrap()];
+        overrides.insert("mixed.example".to_string(), mixed);
+        overrides.insert("nat64.example".to_string(), vec!["64:ff9b::a9fe:a9fe".parse().unwrap()]);
         let resolver = CheckedResolver { allow_private_network: false, overrides: Arc::new(overrides) };
         let fetcher = Fetcher::with_resolver(FetchPolicy::default(), None, resolver);
-        let err = fetcher.fetch_json("https://rebind.example/list").await.unwrap_err();
-        assert!(err.to_string().contains("private address"), "{err}");
+        for host in ["rebind.example", "mixed.example", "nat64.example"] {
+            let err = fetcher.fetch_json(&format!("https://{host}/list")).await.unwrap_err();
+            assert!(err.to_string().contains("private address"), "{host}: {err}");
+        }
     }
 
     #[tokio::test]

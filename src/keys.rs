@@ -13,6 +13,34 @@ pub const ED25519_PUB_CODEC: [u8; 2] = [0xed, 0x01];
 pub const P256_PUB_CODEC: [u8; 2] = [0x80, 0x24];
 pub const ED25519_PRIV_CODEC: [u8; 2] = [0x80, 0x26];
 
+/// Longest multicodec public key Laurel reads (a compressed P-256 key with its codec: 35 bytes).
+pub const MAX_MULTIKEY_BYTES: usize = 35;
+
+/// The most base58 characters `bytes` bytes can take: each character carries log2(58) ≈ 5.858
+/// bits, and a leading zero byte takes one character ('1'), never more.
+pub const fn base58_max_chars(bytes: usize) -> usize {
+    (bytes * 8 * 1000).div_ceil(5857)
+}
+
+/// Decodes base58btc text that must hold at most `max_bytes` bytes. Base58 decoding costs the
+/// square of the length, so untrusted text is measured first: anything longer than
+/// `max_bytes` could encode is refused without being decoded.
+pub fn decode_base58_bounded(encoded: &str, max_bytes: usize) -> Result<Vec<u8>, Base58Error> {
+    let limit = base58_max_chars(max_bytes);
+    if encoded.len() > limit {
+        return Err(Base58Error::TooLong { chars: encoded.len(), limit, max_bytes });
+    }
+    bs58::decode(encoded).into_vec().map_err(|e| Base58Error::Invalid(e.to_string()))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Base58Error {
+    #[error("{chars} base58 characters; {max_bytes} bytes take at most {limit}")]
+    TooLong { chars: usize, limit: usize, max_bytes: usize },
+    #[error("{0}")]
+    Invalid(String),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyType {
@@ -94,8 +122,12 @@ impl PublicKey {
         let encoded = multibase
             .strip_prefix('z')
             .ok_or_else(|| KeyError::Invalid("a multibase key must be base58btc (start with 'z')".into()))?;
-        let bytes =
-            bs58::decode(encoded).into_vec().map_err(|e| KeyError::Invalid(format!("bad base58btc: {e}")))?;
+        let bytes = decode_base58_bounded(encoded, MAX_MULTIKEY_BYTES).map_err(|e| match e {
+            Base58Error::TooLong { .. } => {
+                KeyError::Invalid(format!("the multibase key is too long for an Ed25519 or P-256 key: {e}"))
+            }
+            Base58Error::Invalid(_) => KeyError::Invalid(format!("bad base58btc: {e}")),
+        })?;
         if let Some(raw) = bytes.strip_prefix(&ED25519_PUB_CODEC[..]) {
             let raw: [u8; 32] = raw.try_into().map_err(|_| {
                 KeyError::Invalid(format!("an Ed25519 public key is 32 bytes, not {}", raw.len()))
@@ -191,6 +223,16 @@ impl PublicKey {
 
 fn public_rsa_members(jwk: &Map<String, Value>) -> Map<String, Value> {
     ["kty", "n", "e"].iter().filter_map(|k| jwk.get(*k).map(|v| (k.to_string(), v.clone()))).collect()
+}
+
+/// Rewrites a 64-byte P-256 signature (r || s) to its low-S form: for any valid (r, s),
+/// (r, n - s) verifies too, and verifiers refuse the high one as malleable. Unchanged when
+/// already low, or when it is not a P-256 signature at all.
+pub fn low_s_p256(signature: &[u8]) -> Vec<u8> {
+    match p256::ecdsa::Signature::from_slice(signature) {
+        Ok(sig) => sig.normalize_s().unwrap_or(sig).to_bytes().to_vec(),
+        Err(_) => signature.to_vec(),
+    }
 }
 
 /// A signing key. Its secret never appears in Debug output, logs or responses.
@@ -295,7 +337,8 @@ impl KeyPair {
             Secret::Ed25519(k) => Ok(k.sign(message).to_bytes().to_vec()),
             Secret::P256(k) => {
                 let sig: p256::ecdsa::Signature = k.sign(message);
-                Ok(sig.to_bytes().to_vec())
+                // Verifiers refuse high S as malleable (see `low_s_p256`): emit the low-S twin.
+                Ok(sig.normalize_s().unwrap_or(sig).to_bytes().to_vec())
             }
             Secret::Rsa(_) => {
                 Err(KeyError::Invalid("RSA keys sign JWTs only, not Data Integrity proofs".into()))
@@ -543,6 +586,40 @@ mod tests {
         }
         assert!(!format!("{key:?}").contains(key.private_jwk()["d"].as_str().unwrap()));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn base58_limits_are_the_longest_encodings() {
+        // All-0xff bytes give the longest encoding of a length; all-zero the shortest.
+        for bytes in [1, 32, 34, 35, 64] {
+            let longest = bs58::encode(vec![0xffu8; bytes]).into_string();
+            assert!(longest.len() <= base58_max_chars(bytes), "{bytes}: {}", longest.len());
+            assert!(longest.len() + 1 >= base58_max_chars(bytes), "{bytes}: a tight bound");
+            assert_eq!(decode_base58_bounded(&longest, bytes).unwrap(), vec![0xffu8; bytes]);
+        }
+        assert_eq!(base58_max_chars(64), 88);
+        assert_eq!(base58_max_chars(MAX_MULTIKEY_BYTES), 48);
+    }
+
+    #[test]
+    fn overlong_base58_is_refused_without_decoding() {
+        let huge = "2".repeat(250_000);
+        let started = std::time::Instant::now();
+        let err = decode_base58_bounded(&huge, 64).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_millis(50));
+        assert_eq!(err, Base58Error::TooLong { chars: 250_000, limit: 88, max_bytes: 64 });
+        let err = PublicKey::from_multikey(&format!("z{}", "6".repeat(200_000))).unwrap_err();
+        assert!(err.to_string().contains("too long"), "{err}");
+    }
+
+    #[test]
+    fn p256_signatures_are_low_s() {
+        let key = KeyPair::generate(KeyType::P256).unwrap();
+        for i in 0..32u8 {
+            let signature = key.sign_raw(&[i]).unwrap();
+            let parsed = p256::ecdsa::Signature::from_slice(&signature).unwrap();
+            assert!(parsed.normalize_s().is_none(), "message {i}: high S");
+        }
     }
 
     #[test]

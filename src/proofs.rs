@@ -12,7 +12,7 @@ use crate::canon::{self, Quad};
 use crate::contexts;
 use crate::dids::{self, DidResolver, ResolveError, VerificationMethod};
 use crate::jsonld::{self, JsonLdError};
-use crate::keys::{KeyPair, KeyType, PublicKey};
+use crate::keys::{decode_base58_bounded, Base58Error, KeyPair, KeyType, PublicKey};
 use crate::model;
 use crate::signed;
 
@@ -300,9 +300,15 @@ fn decode_signature(proof_value: &str, expected_len: usize) -> Result<Vec<u8>, P
     let encoded = proof_value.strip_prefix('z').ok_or_else(|| {
         ProofError::Malformed("proofValue must be multibase base58btc (start with 'z')".into())
     })?;
-    let bytes = bs58::decode(encoded)
-        .into_vec()
-        .map_err(|e| ProofError::Malformed(format!("proofValue is not valid base58btc: {e}")))?;
+    // Measured before decoding: base58 decoding time grows with the square of the length.
+    let bytes = decode_base58_bounded(encoded, expected_len).map_err(|e| match e {
+        Base58Error::TooLong { chars, limit, .. } => ProofError::Malformed(format!(
+            "proofValue has {chars} base58 characters; a {expected_len}-byte signature has at most {limit}"
+        )),
+        Base58Error::Invalid(why) => {
+            ProofError::Malformed(format!("proofValue is not valid base58btc: {why}"))
+        }
+    })?;
     if bytes.len() != expected_len {
         return Err(ProofError::Malformed(format!(
             "proofValue decodes to {} bytes; a signature here is {expected_len}",
@@ -330,6 +336,15 @@ fn verify_signature(
             use signature::Verifier;
             let sig = p256::ecdsa::Signature::from_slice(signature)
                 .map_err(|_| ProofError::Malformed("not a P-256 signature".into()))?;
+            // (r, n - s) verifies whenever (r, s) does; accepting both would let anyone mint a
+            // second, different signature for the same data. Only the low-S form is accepted.
+            if sig.normalize_s().is_some() {
+                return Err(ProofError::KeyMismatch(
+                    "the ECDSA signature has a high S value (above n/2): it is malleable, and only \
+                     low-S signatures are accepted"
+                        .into(),
+                ));
+            }
             k.verify(message, &sig)
                 .map_err(|_| ProofError::Invalid("the signature does not match the signed data".into()))
         }
@@ -547,7 +562,7 @@ impl ProofFormat for Jwt {
             }
             KeyType::P256 => {
                 let signer = josekit::jws::ES256.signer_from_jwk(&jwk).map_err(generation)?;
-                josekit::jws::serialize_compact(&payload_bytes, &header, &signer)
+                josekit::jws::serialize_compact(&payload_bytes, &header, &signer).map(low_s_jws)
             }
             KeyType::Rsa => {
                 let signer = josekit::jws::RS256.signer_from_jwk(&jwk).map_err(generation)?;
@@ -556,6 +571,18 @@ impl ProofFormat for Jwt {
         }
         .map_err(generation)?;
         Ok(Secured::Jwt(token))
+    }
+}
+
+/// An ES256 compact JWS with its signature in low-S form (OpenSSL, behind josekit, does not
+/// normalize S, and verifiers refuse high S as malleable).
+fn low_s_jws(token: String) -> String {
+    let Some((signing_input, signature)) = token.rsplit_once('.') else {
+        return token;
+    };
+    match B64URL.decode(signature) {
+        Ok(bytes) => format!("{signing_input}.{}", B64URL.encode(crate::keys::low_s_p256(&bytes))),
+        Err(_) => token,
     }
 }
 

@@ -623,18 +623,26 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
     };
     let app = router(state);
 
-    println!("Laurel listening on {scheme}://{address}");
-    println!("issuer DID: {}", bootstrap.issuer_did);
+    // The banner is informational: a closed or full stdout must not stop the server (println!
+    // would panic), so write errors are ignored.
+    use std::io::Write;
+    let mut banner =
+        format!("Laurel listening on {scheme}://{address}\nissuer DID: {}\n", bootstrap.issuer_did);
     if config.admin_token.is_some() {
-        println!("admin token: the one given with --admin-token / LAUREL_ADMIN_TOKEN");
+        banner.push_str("admin token: the one given with --admin-token / LAUREL_ADMIN_TOKEN\n");
     } else {
-        println!("admin token: in {}", token_file.display());
+        banner.push_str(&format!("admin token: in {}\n", token_file.display()));
     }
     if config.self_signed {
-        println!("self-signed certificate: {}", config.data.join("self-signed-cert.pem").display());
+        banner.push_str(&format!(
+            "self-signed certificate: {}\n",
+            config.data.join("self-signed-cert.pem").display()
+        ));
     }
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+    }
 
     let service_app = app.into_make_service();
     match tls {

@@ -256,15 +256,6 @@ impl Verifier {
                     let mut report = self.verify_text(extracted.credential.as_bytes()).await;
                     report.baked = Some(format.extension().to_string());
                     report.checks.insert(0, "baked-image".into());
-                    if extracted.count > 1 {
-                        report.warning(
-                            "MALFORMED_VALUE_ERROR",
-                            format!(
-                                "the image carries {} credentials; only the first was verified",
-                                extracted.count
-                            ),
-                        );
-                    }
                     report
                 }
                 Err(e) => Report::failed("PARSING_ERROR", format!("baked badge: {e}")),

@@ -147,7 +147,7 @@ async fn hostile_images_fail_clearly() {
     let mut crc = image.clone();
     crc[40] ^= 0x55;
     assert!(matches!(extract(&crc), Err(BakeError::Png(m)) if m.contains("CRC")));
-    // Two credential chunks: the first is used, and the report says there were two.
+    // Two credential chunks: refused, as which one was meant is ambiguous.
     let credential = secured(Format::EddsaRdfc2022).await;
     let (_, once) = bake(&image, &credential).unwrap();
     let mut chunk = b"openbadgecredential\0\0\0\0\0".to_vec();
@@ -161,10 +161,11 @@ async fn hostile_images_fail_clearly() {
         merged.extend_from_slice(&image[33..]);
         merged
     };
-    let extracted = extract(&twice).unwrap();
-    assert_eq!(extracted.count, 2);
+    assert!(matches!(extract(&twice), Err(BakeError::SeveralCredentials(m)) if m.starts_with("2 ")));
     let report = verifier().verify_bytes(&twice).await;
-    assert!(report.warnings.iter().any(|w| w.detail.contains("2 credentials")), "{:#?}", report);
+    assert!(!report.verified);
+    assert_eq!(report.errors[0].code, "PARSING_ERROR");
+    assert!(report.errors[0].detail.contains("more than one baked credential"), "{:#?}", report);
     // A chunk that claims 100 MB.
     let mut liar = image[..33].to_vec();
     liar.extend_from_slice(&(100u32 << 20).to_be_bytes());
