@@ -195,7 +195,8 @@ pub enum KeyCommand {
 #[derive(Args, Debug, Default)]
 pub struct ServeArgs {
     /// TOML file with any of: listen, data, admin_token, tls_cert, tls_key, self_signed,
-    /// max_body, request_timeout.
+    /// max_body, request_timeout, header_timeout, max_connections, clock_skew, base_url,
+    /// status_list_size, allow_private_network, did_web.
     #[arg(long, env = "LAUREL_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
@@ -219,6 +220,16 @@ pub struct ServeArgs {
     /// Seconds before a request is abandoned (default 30).
     #[arg(long, env = "LAUREL_REQUEST_TIMEOUT")]
     pub request_timeout: Option<u64>,
+    /// Seconds a connection has to deliver a complete request head (and, over TLS, to finish
+    /// its handshake) before it is closed (default 10).
+    #[arg(long, env = "LAUREL_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+    /// Open connections at most; further ones are closed at once (default 1024).
+    #[arg(long, env = "LAUREL_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Clock skew in seconds tolerated on validFrom / validUntil when verifying (default 300).
+    #[arg(long, env = "LAUREL_CLOCK_SKEW")]
+    pub clock_skew: Option<u64>,
     /// Public base URL for status list URLs (default: scheme and listen address).
     #[arg(long, env = "LAUREL_BASE_URL")]
     pub base_url: Option<String>,
@@ -246,6 +257,9 @@ struct ServeFile {
     self_signed: Option<bool>,
     max_body: Option<usize>,
     request_timeout: Option<u64>,
+    header_timeout: Option<u64>,
+    max_connections: Option<usize>,
+    clock_skew: Option<u64>,
     base_url: Option<String>,
     status_list_size: Option<u32>,
     allow_private_network: Option<bool>,
@@ -283,6 +297,18 @@ pub fn serve_config(data: Option<PathBuf>, args: &ServeArgs) -> Result<crate::se
             crate::status::MIN_LIST_ENTRIES
         )));
     }
+    let header_timeout = args.header_timeout.or(file.header_timeout).unwrap_or(10);
+    if header_timeout == 0 {
+        return Err(CliError::Usage("--header-timeout must be at least 1 second".into()));
+    }
+    let max_connections = args.max_connections.or(file.max_connections).unwrap_or(1024);
+    if max_connections == 0 {
+        return Err(CliError::Usage("--max-connections must be at least 1".into()));
+    }
+    let clock_skew = args.clock_skew.or(file.clock_skew).unwrap_or(300);
+    if clock_skew > 86_400 {
+        return Err(CliError::Usage("--clock-skew is at most 86400 seconds (a day)".into()));
+    }
     Ok(crate::server::ServeConfig {
         listen,
         data: data.or(file.data).unwrap_or_else(|| PathBuf::from("./laurel-data")),
@@ -293,6 +319,9 @@ pub fn serve_config(data: Option<PathBuf>, args: &ServeArgs) -> Result<crate::se
         request_timeout: std::time::Duration::from_secs(
             args.request_timeout.or(file.request_timeout).unwrap_or(30),
         ),
+        header_timeout: std::time::Duration::from_secs(header_timeout),
+        max_connections,
+        clock_skew: std::time::Duration::from_secs(clock_skew),
         base_url: args.base_url.clone().or(file.base_url),
         status_list_size,
         allow_private_network: args.allow_private_network || file.allow_private_network.unwrap_or(false),
@@ -493,7 +522,9 @@ async fn run_serve(data: Option<PathBuf>, args: ServeArgs) -> Result<i32, CliErr
         FetchPolicy { allow_private_network: config.allow_private_network, ..FetchPolicy::default() };
     let resolver =
         LocalResolver { fetcher: Some(Arc::new(Fetcher::new(policy, None))), ..LocalResolver::default() };
-    let verifier = Verifier::new(Arc::new(resolver), VerifyOptions::default());
+    let skew = chrono::Duration::from_std(config.clock_skew)
+        .map_err(|_| CliError::Usage("--clock-skew is too large".into()))?;
+    let verifier = Verifier::new(Arc::new(resolver), VerifyOptions { skew, ..VerifyOptions::default() });
     match crate::server::serve(config, verifier).await {
         Ok(()) => Ok(0),
         Err(e) => {
@@ -835,9 +866,11 @@ async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
     let mut options =
         VerifyOptions { skew: chrono::Duration::seconds(args.skew), ..VerifyOptions::default() };
     if let Some(now) = &args.now {
-        options.now = chrono::DateTime::parse_from_rfc3339(now)
-            .map_err(|e| CliError::Usage(format!("--now {now:?} is not RFC 3339: {e}")))?
-            .with_timezone(&chrono::Utc);
+        options.now = Some(
+            chrono::DateTime::parse_from_rfc3339(now)
+                .map_err(|e| CliError::Usage(format!("--now {now:?} is not RFC 3339: {e}")))?
+                .with_timezone(&chrono::Utc),
+        );
     }
     options.status_policy = match args.status_policy.as_str() {
         "enforce" => StatusPolicy::Enforce,

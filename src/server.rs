@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::connections::GuardedAcceptor;
 use crate::model::FieldProblem;
 use crate::service::{self, Service, ServiceError};
 use crate::verify::{self, VerifyOptions};
@@ -31,6 +32,12 @@ pub struct ServeConfig {
     pub self_signed: bool,
     pub max_body: usize,
     pub request_timeout: Duration,
+    /// Time a connection has to send a complete request head (and finish a TLS handshake).
+    pub header_timeout: Duration,
+    /// Open connections at most; more are closed on accept.
+    pub max_connections: usize,
+    /// Clock skew the server's verifier tolerates on validity dates.
+    pub clock_skew: Duration,
     /// Public base URL (default: the scheme and bound address).
     pub base_url: Option<String>,
     pub status_list_size: u32,
@@ -127,6 +134,33 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The media type of a request's Content-Type: lower case, without parameters.
+fn media_type(headers: &axum::http::HeaderMap) -> String {
+    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+/// `application/json` and the structured-syntax `+json` types (RFC 6839): ld+json,
+/// vc+ld+json, vc+json... Anything else, even if its name or parameters mention JSON, is not.
+fn is_json_media_type(media_type: &str) -> bool {
+    let token =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b));
+    match media_type.split_once('/') {
+        Some(("application", subtype)) if token(subtype) => {
+            subtype == "json" || subtype.strip_suffix("+json").is_some_and(|prefix| !prefix.is_empty())
+        }
+        _ => false,
+    }
+}
+
+/// The token of `Authorization: Bearer <token>`. The scheme is case-insensitive and one or more
+/// spaces may follow it (RFC 9110, section 11).
+fn bearer_token(credentials: &str) -> Option<&str> {
+    let (scheme, token) = credentials.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// A JSON request body, read within the size limit and parsed within the depth limit.
 pub struct JsonBody(pub Value);
 
@@ -134,17 +168,14 @@ impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if !content_type.contains("json") {
+        let media_type = media_type(request.headers());
+        if !is_json_media_type(&media_type) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "Unsupported media type",
-                format!("send JSON (Content-Type: application/json), not {:?}", content_type),
+                format!(
+                    "send JSON (Content-Type: application/json, or an application/*+json type), not {media_type:?}"
+                ),
             ));
         }
         let bytes = axum::body::to_bytes(request.into_body(), state.max_body).await.map_err(|_| {
@@ -154,6 +185,7 @@ impl FromRequest<AppState> for JsonBody {
                 format!("the request body is larger than {} bytes", state.max_body),
             )
         })?;
+        // Strict JSON (duplicate keys refused) within the depth limit: `parse_json_limited`.
         let options = VerifyOptions { max_bytes: state.max_body, ..VerifyOptions::default() };
         verify::parse_json_limited(&bytes, &options)
             .map(JsonBody)
@@ -171,12 +203,8 @@ impl FromRequestParts<AppState> for Admin {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+        let token =
+            parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
         match token {
             Some(token) if state.service.authorized(token) => Ok(Admin),
             Some(_) => {
@@ -203,16 +231,11 @@ async fn issue(
 /// VC-API verify. JSON bodies carry `{verifiableCredential, options}`; a PNG or SVG body (or a
 /// multipart upload of one) is a baked badge.
 async fn verify_credential(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let report = if content_type.starts_with("image/png") || content_type.starts_with("image/svg+xml") {
+    let media_type = media_type(request.headers());
+    let report = if media_type == "image/png" || media_type == "image/svg+xml" {
         let bytes = read_limited(request, crate::baking::MAX_IMAGE_BYTES).await?;
         state.service.verifier.verify_bytes(&bytes).await
-    } else if content_type.starts_with("multipart/form-data") {
+    } else if media_type == "multipart/form-data" {
         let mut multipart = axum::extract::Multipart::from_request(request, &state)
             .await
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
@@ -360,11 +383,46 @@ struct ResolveQuery {
     public_key_format: Option<String>,
 }
 
+/// The DID (URL) in a `/1.0/identifiers/{did}` path segment, as the client meant it. The router
+/// would percent-decode the segment, turning `did:web:host%3A8443` (whose `%3A` belongs to the
+/// DID: the port) into `did:web:host:8443` (host/8443). So the raw segment is used. It is
+/// decoded once when the whole DID URL was percent-encoded (it starts `did%3A`, or holds `%25`,
+/// an encoded `%`); otherwise only the escapes of `#`, `?` and `/` are decoded (a DID URL cannot
+/// carry them raw in a path segment), and every other escape stays part of the DID.
+fn did_from_path_segment(raw: &str) -> Option<String> {
+    let whole = raw.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("did%3a")) || raw.contains("%25");
+    let bytes = raw.as_bytes();
+    let hex = |i: usize| bytes.get(i).and_then(|&b| (b as char).to_digit(16));
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) {
+                let byte = (high * 16 + low) as u8;
+                if whole || matches!(byte, b'#' | b'?' | b'/') {
+                    decoded.push(byte);
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        decoded.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(decoded).ok()
+}
+
 async fn resolve_identifier(
     State(state): State<AppState>,
-    UrlPath(did): UrlPath<String>,
-    Query(query): Query<ResolveQuery>,
-) -> Response {
+    uri: axum::http::Uri,
+    query: Result<Query<ResolveQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
+    let raw = uri.path().strip_prefix("/1.0/identifiers/").unwrap_or_default();
+    let did = did_from_path_segment(raw).ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_REQUEST, "Bad request", "the DID is not UTF-8 once percent-decoded")
+    })?;
     let resolver = state.service.verifier.resolver.clone();
     let (status, body) =
         match service::resolve_did(resolver.as_ref(), &did, query.public_key_format.as_deref()).await {
@@ -376,7 +434,7 @@ async fn resolve_identifier(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/ld+json;profile=\"https://w3id.org/did-resolution\""),
     );
-    response
+    Ok(response)
 }
 
 async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -476,6 +534,33 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
+/// Every error answer is problem details. The handlers' own are; this catches what axum answers
+/// by itself as text/plain (a path or query parameter that does not decode, ...). JSON error
+/// bodies (problem details, DID resolution results) pass unchanged.
+async fn problem_details_for_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json_media_type(&media_type(response.headers()))
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // axum's rejection texts are short; a longer body is not worth relaying.
+    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_string());
+    let detail = match text {
+        Ok(text) if !text.is_empty() => text,
+        _ => status.canonical_reason().unwrap_or("the request failed").to_string(),
+    };
+    let title = status.canonical_reason().unwrap_or("Error");
+    let mut problem = ApiError::new(status, title, detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().entry(name).or_insert_with(|| value.clone());
+        }
+    }
+    problem
+}
+
 /// Bounds every request's time; the client gets a JSON 503 instead of a hung connection.
 async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(state.request_timeout, next.run(request)).await {
@@ -517,6 +602,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::map_response(problem_details_for_errors))
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -557,6 +643,19 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+/// HTTP/1.1 only, with a deadline for each request head: hyper's HTTP/1 connection starts the
+/// header timer whenever it waits for a head, so a head that never ends is closed after
+/// `header_timeout`, and so is an idle keep-alive connection. (The first head is also bounded
+/// by `GuardedAcceptor`, from the moment of accept.) HTTP/2 is not served: it has no header
+/// deadline in hyper, and a credential API gains nothing from it.
+fn limit_http(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    header_timeout: Duration,
+) {
+    *builder = builder.clone().http1_only();
+    builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
 }
 
 /// Opens the store, bootstraps the issuer, and serves until SIGINT/SIGTERM.
@@ -645,15 +744,40 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
     }
 
     let service_app = app.into_make_service();
+    let (header_timeout, max_connections) = (config.header_timeout, config.max_connections);
     match tls {
         Some((cert, key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let rustls_config = axum_server::tls_rustls::RustlsConfig::from_pem(cert, key)
                 .await
                 .map_err(|e| ServerError::Tls(e.to_string()))?;
-            axum_server::from_tcp_rustls(listener, rustls_config).handle(handle).serve(service_app).await?;
+            // HTTP/1.1 only (see `limit_http`): ALPN must not offer h2.
+            let mut tls_config = (*rustls_config.get_inner()).clone();
+            tls_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let rustls_config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls_config));
+            let mut server = axum_server::from_tcp_rustls(listener, rustls_config)
+                .map(|tls| {
+                    GuardedAcceptor::new(
+                        tls.handshake_timeout(header_timeout),
+                        max_connections,
+                        header_timeout,
+                    )
+                })
+                .handle(handle);
+            limit_http(server.http_builder(), header_timeout);
+            server.serve(service_app).await?;
         }
-        None => axum_server::from_tcp(listener).handle(handle).serve(service_app).await?,
+        None => {
+            let mut server = axum_server::from_tcp(listener)
+                .acceptor(GuardedAcceptor::new(
+                    axum_server::accept::DefaultAcceptor::new(),
+                    max_connections,
+                    header_timeout,
+                ))
+                .handle(handle);
+            limit_http(server.http_builder(), header_timeout);
+            server.serve(service_app).await?;
+        }
     }
     store.flush_all()?;
     tracing::info!("stopped; database flushed");

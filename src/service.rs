@@ -842,9 +842,6 @@ pub async fn signed_status_list(
     let (meta, bits) = store
         .status_list(list_id)?
         .ok_or_else(|| ServiceError::NotFound(format!("no status list {list_id:?}")))?;
-    if let Some(cached) = store.cached_list_credential(list_id, meta.version)? {
-        return Ok(cached);
-    }
     // A did:web issuer signs its lists with its current key (same DID); a did:key list can only
     // be signed by the key it belongs to.
     let key = match &settings.did_web {
@@ -854,6 +851,20 @@ pub async fn signed_status_list(
         },
         None => load_key(store, settings, &meta.key)?,
     };
+    // The cache is keyed by what the list says and who signs it, read just now: a list signed
+    // from other bits (before the latest flip, or by a key since rotated out) is never served.
+    let fingerprint = {
+        let mut hasher = Sha256::new();
+        hasher.update(key.verification_method().as_bytes());
+        hasher.update([0]);
+        hasher.update(settings.base_url.as_bytes());
+        hasher.update([0]);
+        hasher.update(&bits);
+        hex::encode(hasher.finalize())
+    };
+    if let Some(cached) = store.cached_list_credential(list_id, &fingerprint)? {
+        return Ok(cached);
+    }
     let url = format!("{}/status/{}", settings.base_url, meta.id);
     let unsigned =
         crate::status::list_credential(&url, &key.did(), &meta.purpose, &bits, settings.status_ttl_ms);
@@ -864,7 +875,7 @@ pub async fn signed_status_list(
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?
         .to_json_value();
-    store.cache_list_credential(list_id, meta.version, &signed)?;
+    store.cache_list_credential(list_id, &fingerprint, &signed)?;
     Ok(signed)
 }
 

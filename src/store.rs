@@ -9,16 +9,23 @@
 //! | `issue_order` | u64 big-endian sequence      | credential id (listing in issue order)  |
 //! | `profiles`    | profile id (UTF-8)           | JSON Profile object                     |
 //! | `audit`       | u64 big-endian sequence      | JSON `AuditEntry` (append-only)         |
-//! | `status_lists`| list id                      | JSON `StatusListMeta` (issuer, purpose, size, used, version) |
+//! | `status_lists`| list id                      | JSON `StatusListMeta` (key, purpose, size, used) |
 //! | `status_current` | `<issuer key>|<purpose>`  | id of the list new indices come from    |
 //! | `status_used` | `<list id>:` + u32 BE index  | credential id holding the index (never reused) |
 //! | `status_bits` | `<list id>:` + u32 BE index  | empty: present = bit set                |
-//! | `status_signed` | list id                    | JSON {version, credential}: cache of the signed list |
+//! | `status_signed` | list id                    | JSON {fingerprint, credential}: cache of the signed list |
 //! | `images`      | `issuer` or an achievement id | content type, a NUL byte, image bytes   |
 //!
 //! Every write the client is told about commits in one sled transaction, then `flush()`es and
 //! `sync_all()`s the database files: sled's flush uses `sync_file_range` on Linux, which does not
 //! flush the disk's write cache.
+//!
+//! Status lists: the bits in `status_bits` are the only truth about a credential's status. A
+//! list's metadata is only ever changed by a read-modify-write inside one transaction (index
+//! allocation bumps `used`); a status flip touches only its bit. The signed list in
+//! `status_signed` is a cache keyed by a fingerprint of the exact bits (and signing key) it was
+//! made from, so it can never stand for other bits: a stale entry (a crash, a race, an older
+//! version's cache) is simply re-signed from the durable bits on the next read.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -98,9 +105,8 @@ pub struct StatusListMeta {
     pub key: String,
     pub purpose: String,
     pub size: u32,
+    /// Indices handed out so far.
     pub used: u32,
-    /// Bumped on every bit change; the signed list is re-made when it moves.
-    pub version: u64,
     pub created: String,
 }
 
@@ -148,13 +154,16 @@ pub trait Store: KeyStore + Send + Sync {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError>;
     fn status_bit(&self, list_id: &str, index: u32) -> Result<bool, StoreError>;
-    /// The list's metadata and its bitstring.
+    /// The list's metadata and its bitstring, as committed now.
     fn status_list(&self, list_id: &str) -> Result<Option<(StatusListMeta, Vec<u8>)>, StoreError>;
-    fn cached_list_credential(&self, list_id: &str, version: u64) -> Result<Option<Value>, StoreError>;
+    /// The signed list cached for exactly the state `fingerprint` names, if any.
+    fn cached_list_credential(&self, list_id: &str, fingerprint: &str) -> Result<Option<Value>, StoreError>;
+    /// Caches the signed list made from the state `fingerprint` names (not made durable: losing
+    /// it only costs a re-signature).
     fn cache_list_credential(
         &self,
         list_id: &str,
-        version: u64,
+        fingerprint: &str,
         credential: &Value,
     ) -> Result<(), StoreError>;
     /// Badge images for baking: `issuer` (the default) or an achievement id.
@@ -182,7 +191,9 @@ pub struct SledStore {
     /// Group commit: writers that commit while a sync runs share the next one.
     sync_state: Mutex<SyncState>,
     sync_done: std::sync::Condvar,
-    /// Serializes index allocation (read-modify-write of a list's metadata).
+    /// Serializes index allocation: only allocation writes `status_current` and `status_used`,
+    /// so the search for a free index (outside the transaction, which holds sled's global lock)
+    /// sees what the transaction will.
     allocation_lock: Mutex<()>,
 }
 
@@ -475,13 +486,13 @@ impl Store for SledStore {
         size: u32,
         credential_id: &str,
     ) -> Result<(StatusListMeta, u32), StoreError> {
-        let guard = self.allocation_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _guard = self.allocation_lock.lock().unwrap_or_else(|p| p.into_inner());
         let current_key = format!("{key}|{purpose}");
         let current: Option<StatusListMeta> = match self.status_current.get(current_key.as_bytes())? {
             Some(id) => self.status_lists.get(&id)?.map(|b| from_json(&b, "status list")).transpose()?,
             None => None,
         };
-        let mut meta = match current {
+        let list = match current {
             Some(meta) if meta.used < meta.size => meta,
             _ => StatusListMeta {
                 id: uuid::Uuid::new_v4().simple().to_string(),
@@ -489,34 +500,44 @@ impl Store for SledStore {
                 purpose: purpose.to_string(),
                 size,
                 used: 0,
-                version: 0,
                 created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             },
         };
         // Herd privacy: start at a random index and take the first unused one from there.
-        let start = rand::random::<u32>() % meta.size;
+        let start = rand::random::<u32>() % list.size;
         let mut index = None;
-        for step in 0..meta.size {
-            let candidate = (start + step) % meta.size;
-            if !self.status_used.contains_key(index_key(&meta.id, candidate))? {
+        for step in 0..list.size {
+            let candidate = (start + step) % list.size;
+            if !self.status_used.contains_key(index_key(&list.id, candidate))? {
                 index = Some(candidate);
                 break;
             }
         }
         let index = index.ok_or_else(|| {
-            StoreError::Corrupt(format!("status list {} is full but marked otherwise", meta.id))
+            StoreError::Corrupt(format!("status list {} is full but marked otherwise", list.id))
         })?;
-        meta.used += 1;
-        let meta_bytes = json_bytes(&meta)?;
-        (&self.status_lists, &self.status_current, &self.status_used)
+        let slot = index_key(&list.id, index);
+        let corrupt = |detail: String| ConflictableTransactionError::Abort(StoreError::Corrupt(detail));
+        // The metadata is read again and updated inside the transaction: whatever else changed
+        // it since the read above is kept, never overwritten with an older copy.
+        let meta = (&self.status_lists, &self.status_current, &self.status_used)
             .transaction(|(lists, current, used)| {
-                lists.insert(meta.id.as_bytes(), meta_bytes.as_slice())?;
-                current.insert(current_key.as_bytes(), meta.id.as_bytes())?;
-                used.insert(index_key(&meta.id, index), credential_id.as_bytes())?;
-                Ok::<(), ConflictableTransactionError<StoreError>>(())
+                let mut meta = match lists.get(list.id.as_bytes())? {
+                    Some(bytes) => serde_json::from_slice::<StatusListMeta>(&bytes)
+                        .map_err(|e| corrupt(format!("status list {}: {e}", list.id)))?,
+                    None => list.clone(),
+                };
+                if meta.used >= meta.size || used.get(slot.as_slice())?.is_some() {
+                    return Err(corrupt(format!("status list {}: index {index} is not free", list.id)));
+                }
+                meta.used += 1;
+                let meta_bytes = serde_json::to_vec(&meta).map_err(|e| corrupt(e.to_string()))?;
+                lists.insert(list.id.as_bytes(), meta_bytes)?;
+                current.insert(current_key.as_bytes(), list.id.as_bytes())?;
+                used.insert(slot.as_slice(), credential_id.as_bytes())?;
+                Ok(meta)
             })
             .map_err(transaction_error)?;
-        drop(guard);
         Ok((meta, index))
     }
 
@@ -530,15 +551,15 @@ impl Store for SledStore {
         let audit_bytes = json_bytes(audit)?;
         let audit_key = self.next_sequence()?;
         let bit_key = index_key(list_id, index);
+        // Only the bit and the audit entry are written: a list's metadata has no part in its
+        // bits, so a flip and an allocation cannot undo each other.
         let previous = (&self.status_lists, &self.status_bits, &self.audit)
             .transaction(|(lists, bits, log)| {
-                let meta_bytes = lists.get(list_id.as_bytes())?.ok_or_else(|| {
-                    ConflictableTransactionError::Abort(StoreError::Corrupt(format!(
+                if lists.get(list_id.as_bytes())?.is_none() {
+                    return Err(ConflictableTransactionError::Abort(StoreError::Corrupt(format!(
                         "no status list {list_id}"
-                    )))
-                })?;
-                let mut meta: StatusListMeta = serde_json::from_slice(&meta_bytes)
-                    .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string())))?;
+                    ))));
+                }
                 let previous = bits.get(bit_key.as_slice())?.is_some();
                 if previous != value {
                     if value {
@@ -546,11 +567,6 @@ impl Store for SledStore {
                     } else {
                         bits.remove(bit_key.as_slice())?;
                     }
-                    meta.version += 1;
-                    let updated = serde_json::to_vec(&meta).map_err(|e| {
-                        ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string()))
-                    })?;
-                    lists.insert(list_id.as_bytes(), updated)?;
                 }
                 log.insert(&audit_key, audit_bytes.as_slice())?;
                 Ok(previous)
@@ -580,10 +596,11 @@ impl Store for SledStore {
         Ok(Some((meta, bits)))
     }
 
-    fn cached_list_credential(&self, list_id: &str, version: u64) -> Result<Option<Value>, StoreError> {
+    fn cached_list_credential(&self, list_id: &str, fingerprint: &str) -> Result<Option<Value>, StoreError> {
         let Some(bytes) = self.status_signed.get(list_id.as_bytes())? else { return Ok(None) };
         let cached: Value = from_json(&bytes, "signed status list")?;
-        Ok((cached.get("version").and_then(Value::as_u64) == Some(version))
+        // Entries written before fingerprints (keyed by a version number) never match.
+        Ok((cached.get("fingerprint").and_then(Value::as_str) == Some(fingerprint))
             .then(|| cached["credential"].clone()))
     }
 
@@ -610,13 +627,14 @@ impl Store for SledStore {
     fn cache_list_credential(
         &self,
         list_id: &str,
-        version: u64,
+        fingerprint: &str,
         credential: &Value,
     ) -> Result<(), StoreError> {
-        // A cache: losing it in a crash only costs a re-signature.
+        // A cache: losing it in a crash only costs a re-signature. Readers racing here may leave
+        // either one's entry; each names its own bits, so neither is ever served for others.
         self.status_signed.insert(
             list_id.as_bytes(),
-            json_bytes(&serde_json::json!({"version": version, "credential": credential}))?,
+            json_bytes(&serde_json::json!({"fingerprint": fingerprint, "credential": credential}))?,
         )?;
         Ok(())
     }
@@ -660,6 +678,70 @@ mod tests {
         let (page, total) = store.list_credentials(1, 10).unwrap();
         assert_eq!((page.len(), total, page[0].id.as_str()), (1, 2, "urn:2"));
         assert_eq!(store.audit_log().unwrap().len(), 2);
+        drop(store);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    fn audit() -> AuditEntry {
+        AuditEntry::now("revoke", "urn:test", None)
+    }
+
+    #[test]
+    fn a_cached_list_is_served_only_for_the_bits_it_was_made_from() {
+        let dir = temp_dir();
+        let store = SledStore::open(&dir).unwrap();
+        let (list, _) = store.allocate_status_index("issuer", "revocation", 131_072, "urn:1").unwrap();
+        let signed = serde_json::json!({"signed": true});
+        store.cache_list_credential(&list.id, "fingerprint-a", &signed).unwrap();
+        assert_eq!(store.cached_list_credential(&list.id, "fingerprint-a").unwrap(), Some(signed));
+        assert_eq!(store.cached_list_credential(&list.id, "fingerprint-b").unwrap(), None);
+        // An entry an older version keyed by a version number is never served: it is re-signed.
+        store
+            .status_signed
+            .insert(list.id.as_bytes(), br#"{"version": 0, "credential": {"stale": true}}"#.as_slice())
+            .unwrap();
+        assert_eq!(store.cached_list_credential(&list.id, "0").unwrap(), None);
+        drop(store);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn concurrent_allocations_and_flips_lose_nothing() {
+        let dir = temp_dir();
+        let store = std::sync::Arc::new(SledStore::open(&dir).unwrap());
+        let first: Vec<(String, u32)> = (0..40)
+            .map(|n| {
+                let (list, index) = store
+                    .allocate_status_index("issuer", "revocation", 131_072, &format!("urn:a{n}"))
+                    .unwrap();
+                (list.id, index)
+            })
+            .collect();
+        let mut threads = Vec::new();
+        for t in 0..4 {
+            let store = store.clone();
+            threads.push(std::thread::spawn(move || {
+                for n in 0..25 {
+                    store
+                        .allocate_status_index("issuer", "revocation", 131_072, &format!("urn:b{t}-{n}"))
+                        .unwrap();
+                }
+            }));
+        }
+        for part in first.chunks(10) {
+            let (store, part) = (store.clone(), part.to_vec());
+            threads.push(std::thread::spawn(move || {
+                for (list, index) in part {
+                    assert!(!store.set_status_bit(&list, index, true, &audit()).unwrap());
+                }
+            }));
+        }
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let (meta, bits) = store.status_list(&first[0].0).unwrap().unwrap();
+        assert_eq!(meta.used, 140);
+        for (_, index) in &first {
+            assert_eq!(crate::status::read_entry(&bits, *index as usize, 1), Some(1), "index {index}");
+        }
         drop(store);
         std::fs::remove_dir_all(dir).ok();
     }

@@ -17,8 +17,9 @@ use crate::status::{self, StatusPolicy, StatusResult};
 /// Limits and clock for one verification.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
-    /// The instant dates are checked against.
-    pub now: DateTime<Utc>,
+    /// The instant dates are checked against: `None` is the clock at each check (a long-running
+    /// server must not judge by its start time); `Some` pins it (`laurel verify --now`).
+    pub now: Option<DateTime<Utc>>,
     /// Clock skew tolerated on validFrom / validUntil.
     pub skew: chrono::Duration,
     pub max_bytes: usize,
@@ -30,12 +31,19 @@ pub struct VerifyOptions {
 impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
-            now: Utc::now(),
+            now: None,
             skew: chrono::Duration::seconds(300),
             max_bytes: 2 << 20,
             max_depth: 64,
             status_policy: StatusPolicy::Enforce,
         }
+    }
+}
+
+impl VerifyOptions {
+    /// The instant to check dates against.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now.unwrap_or_else(Utc::now)
     }
 }
 
@@ -193,7 +201,8 @@ pub fn parse_json_limited(bytes: &[u8], options: &VerifyOptions) -> Result<Value
             format!("the JSON is nested deeper than {} levels", options.max_depth),
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| Problem::new("PARSING_ERROR", format!("invalid JSON: {e}")))
+    // Strict: a repeated key could mean one value to the signer and another to a verifier.
+    crate::strict_json::from_slice(bytes).map_err(|e| Problem::new("PARSING_ERROR", e.to_string()))
 }
 
 fn looks_like_jwt(text: &str) -> bool {
@@ -342,7 +351,7 @@ impl Verifier {
 
     fn check_dates(&self, credential: &Value, report: &mut Report) {
         report.check("validity-period");
-        let now = self.options.now;
+        let now = self.options.now();
         let parse = |name: &str| {
             credential
                 .get(name)
@@ -413,7 +422,7 @@ impl Verifier {
             })
         };
         let (results, problems) =
-            status::check_status(credential, self.resolver.as_ref(), &verify_list, self.options.now).await;
+            status::check_status(credential, self.resolver.as_ref(), &verify_list, self.options.now()).await;
         for p in problems {
             let retrieval = p.code == "STATUS_RETRIEVAL_ERROR";
             if retrieval && self.options.status_policy == StatusPolicy::Warn {
@@ -607,7 +616,7 @@ impl Verifier {
             Ok(verified) => self.bind_issuer(std::slice::from_ref(&verified), &mut report),
             Err(e) => Self::proof_error(&mut report, None, e),
         }
-        let now = self.options.now.timestamp();
+        let now = self.options.now().timestamp();
         let skew = self.options.skew.num_seconds();
         if let Some(exp) = decoded.payload.get("exp").and_then(Value::as_i64) {
             if exp + skew < now {

@@ -118,7 +118,7 @@ async fn dates_are_checked_against_the_clock_with_skew() {
         // Verified at a given instant instead of now.
         let at =
             chrono::DateTime::parse_from_rfc3339("2099-06-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
-        let options = VerifyOptions { now: at, ..VerifyOptions::default() };
+        let options = VerifyOptions { now: Some(at), ..VerifyOptions::default() };
         let report = Verifier::new(Arc::new(LocalResolver::default()), options).verify_value(&signed).await;
         assert!(report.verified, "{format:?}: {:#?}", report.errors);
     }
