@@ -318,35 +318,44 @@ fn decode_signature(proof_value: &str, expected_len: usize) -> Result<Vec<u8>, P
     Ok(bytes)
 }
 
-/// Verifies a raw signature with the method's key, refusing a key of the wrong type.
+/// Said of a P-256 signature whose S is above n/2 (it verified in its low-S form).
+pub const HIGH_S_WARNING: &str =
+    "the ECDSA signature has a high S value (above n/2); it was verified in its \
+     normalized low-S form. Both forms are valid signatures of the same data (ECDSA malleability), \
+     so nothing signed is in doubt, but the issuer's signer does not normalize S as Laurel does";
+
+/// Verifies a raw signature with the method's key, refusing a key of the wrong type. Returns a
+/// remark for a signature that verified but is not in canonical form.
 fn verify_signature(
     key: &PublicKey,
     expected: KeyType,
     message: &[u8],
     signature: &[u8],
-) -> Result<(), ProofError> {
+) -> Result<Option<&'static str>, ProofError> {
     match (key, expected) {
         (PublicKey::Ed25519(k), KeyType::Ed25519) => {
             let sig = ed25519_dalek::Signature::from_slice(signature)
                 .map_err(|_| ProofError::Malformed("not an Ed25519 signature".into()))?;
             k.verify_strict(message, &sig)
-                .map_err(|_| ProofError::Invalid("the signature does not match the signed data".into()))
+                .map_err(|_| ProofError::Invalid("the signature does not match the signed data".into()))?;
+            Ok(None)
         }
         (PublicKey::P256(k), KeyType::P256) => {
             use signature::Verifier;
             let sig = p256::ecdsa::Signature::from_slice(signature)
                 .map_err(|_| ProofError::Malformed("not a P-256 signature".into()))?;
-            // (r, n - s) verifies whenever (r, s) does; accepting both would let anyone mint a
-            // second, different signature for the same data. Only the low-S form is accepted.
-            if sig.normalize_s().is_some() {
-                return Err(ProofError::KeyMismatch(
-                    "the ECDSA signature has a high S value (above n/2): it is malleable, and only \
-                     low-S signatures are accepted"
-                        .into(),
-                ));
-            }
+            // (r, n - s) verifies whenever (r, s) does. Laurel normalizes rather than refuses:
+            // the twin proves exactly what the original does (same key, same signed data), and
+            // OpenSSL and WebCrypto signers, which issue much of the field's ES256, do not
+            // normalize, so refusing would reject about half of their credentials. Nothing in
+            // Laurel identifies a credential by its signature bytes. Laurel itself signs low-S.
+            let (sig, remark) = match sig.normalize_s() {
+                Some(low) => (low, Some(HIGH_S_WARNING)),
+                None => (sig, None),
+            };
             k.verify(message, &sig)
-                .map_err(|_| ProofError::Invalid("the signature does not match the signed data".into()))
+                .map_err(|_| ProofError::Invalid("the signature does not match the signed data".into()))?;
+            Ok(remark)
         }
         (key, expected) => Err(ProofError::KeyMismatch(format!(
             "the verification method holds a {} key but the proof needs {expected}",
@@ -481,7 +490,9 @@ pub async fn verify_embedded_proof_with(
         }
     };
     let data = hash_data(quads, &Value::Object(proof_config)).await?;
-    verify_signature(&method.public_key, suite.key_type(), &data, &signature)?;
+    if let Some(remark) = verify_signature(&method.public_key, suite.key_type(), &data, &signature)? {
+        warnings.push(remark.to_string());
+    }
     Ok(VerifiedProof {
         format: suite.name().to_string(),
         method,
@@ -626,10 +637,16 @@ pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, Pro
     let decode = |part: &str, what: &str| {
         B64URL.decode(part).map_err(|_| ProofError::Malformed(format!("the JWT {what} is not base64url")))
     };
-    let header: Map<String, Value> = serde_json::from_slice(&decode(header_b64, "header")?)
-        .map_err(|_| ProofError::Malformed("the JWT header is not a JSON object".into()))?;
-    let payload: Map<String, Value> = serde_json::from_slice(&decode(payload_b64, "payload")?)
-        .map_err(|_| ProofError::Malformed("the JWT payload is not a JSON object".into()))?;
+    // Strict: a repeated key is refused, as two parsers could disagree on which one was signed.
+    let object = |part: &str, what: &str| -> Result<Map<String, Value>, ProofError> {
+        match crate::strict_json::from_slice(&decode(part, what)?) {
+            Ok(Value::Object(map)) => Ok(map),
+            Ok(_) => Err(ProofError::Malformed(format!("the JWT {what} is not a JSON object"))),
+            Err(e) => Err(ProofError::Malformed(format!("the JWT {what} is not valid JSON: {e}"))),
+        }
+    };
+    let header = object(header_b64, "header")?;
+    let payload = object(payload_b64, "payload")?;
     let signature = decode(signature_b64, "signature")?;
     match header.get("alg").and_then(Value::as_str) {
         Some("EdDSA" | "ES256" | "RS256") => {}
@@ -732,7 +749,8 @@ impl DecodedJwt {
         };
         let method = dids::resolve_verification_method(resolver, &method_url, purpose).await?;
         let message = self.signing_input.as_bytes();
-        match (self.alg(), &method.public_key) {
+        let mut warnings = Vec::new();
+        let remark = match (self.alg(), &method.public_key) {
             ("EdDSA", key) => verify_signature(key, KeyType::Ed25519, message, &self.signature)?,
             ("ES256", key) => verify_signature(key, KeyType::P256, message, &self.signature)?,
             ("RS256", PublicKey::Rsa(jwk)) => {
@@ -744,7 +762,8 @@ impl DecodedJwt {
                     .map_err(|e| ProofError::Malformed(e.to_string()))?;
                 verifier
                     .verify(message, &self.signature)
-                    .map_err(|_| ProofError::Invalid("the JWT signature does not match".into()))?
+                    .map_err(|_| ProofError::Invalid("the JWT signature does not match".into()))?;
+                None
             }
             (alg, key) => {
                 return Err(ProofError::KeyMismatch(format!(
@@ -752,8 +771,8 @@ impl DecodedJwt {
                     key.key_type()
                 )))
             }
-        }
-        let mut warnings = Vec::new();
+        };
+        warnings.extend(remark.map(str::to_string));
         if method.inferred {
             warnings.push("the JWT has no kid; the issuer DID's only key was used".to_string());
         }

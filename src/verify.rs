@@ -470,7 +470,12 @@ impl Verifier {
         }
         for proof in proofs {
             for warning in &proof.warnings {
-                report.warning("DEPRECATED", warning.clone());
+                let code = if warning == proofs::HIGH_S_WARNING {
+                    "CRYPTOGRAPHIC_SECURITY_ERROR"
+                } else {
+                    "DEPRECATED"
+                };
+                report.warning(code, warning.clone());
             }
             report.proofs.push(ProofSummary {
                 format: proof.format.clone(),

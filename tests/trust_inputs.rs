@@ -505,7 +505,7 @@ fn malleated(signature: &[u8]) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn high_s_ecdsa_signatures_are_refused_for_data_integrity_and_jwt() {
+async fn high_s_ecdsa_signatures_verify_normalized_with_a_warning_for_data_integrity_and_jwt() {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
     use base64::Engine;
     let data = temp_data_dir("trust-high-s");
@@ -523,12 +523,9 @@ async fn high_s_ecdsa_signatures_are_refused_for_data_integrity_and_jwt() {
     let mut twin = credential.clone();
     twin["proof"]["proofValue"] = json!(format!("z{}", bs58::encode(malleated(&signature)).into_string()));
     let run = verify("di-twin.json", &twin.to_string());
-    assert_eq!(run.code(), Some(1), "the high-S twin must not verify: {}", run.stdout);
-    let errors = errors_of(&report_of(&run));
-    assert!(
-        errors.iter().any(|e| e.starts_with("CRYPTOGRAPHIC_SECURITY_ERROR") && e.contains("high S")),
-        "{errors:?}"
-    );
+    assert_eq!(run.code(), Some(0), "the high-S twin verifies, normalized: {}", run.stdout);
+    let report = report_of(&run);
+    assert!(report["warnings"].to_string().contains("high S"), "{report}");
 
     let token = signed_jwt(&key).await;
     let run = verify("jwt.txt", &token);
@@ -537,12 +534,9 @@ async fn high_s_ecdsa_signatures_are_refused_for_data_integrity_and_jwt() {
     let signature = B64URL.decode(signature).unwrap();
     let twin = format!("{signing_input}.{}", B64URL.encode(malleated(&signature)));
     let run = verify("jwt-twin.txt", &twin);
-    assert_eq!(run.code(), Some(1), "the high-S JWT must not verify: {}", run.stdout);
-    let errors = errors_of(&report_of(&run));
-    assert!(
-        errors.iter().any(|e| e.starts_with("CRYPTOGRAPHIC_SECURITY_ERROR") && e.contains("high S")),
-        "{errors:?}"
-    );
+    assert_eq!(run.code(), Some(0), "the high-S JWT verifies, normalized: {}", run.stdout);
+    let report = report_of(&run);
+    assert!(report["warnings"].to_string().contains("high S"), "{report}");
     std::fs::remove_dir_all(&data).ok();
 }
 
