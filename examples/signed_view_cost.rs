@@ -36,7 +36,9 @@ fn main() {
     let verifier = Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default());
     assert!(rt.block_on(verifier.verify_value(&signed)).verified);
     let check = median_us(|| {
-        assert!(laurel::signed::disagreements(&signed, &quads, laurel::signed::TopLevel::Credential).is_empty())
+        assert!(
+            laurel::signed::disagreements(&signed, &quads, laurel::signed::TopLevel::Credential).is_empty()
+        )
     });
     let expand = median_us(|| {
         rt.block_on(laurel::jsonld::to_quads(&unsecured)).unwrap();

@@ -29,8 +29,18 @@ pub enum ResolveError {
     Fetch(#[from] FetchError),
     #[error("verification method {0:?} was not found in its controller document")]
     MethodNotFound(String),
-    #[error("verification method {0:?} is not authorized for {1}")]
+    #[error("verification method {0:?} is not listed under {1} in its controller document")]
     NotAuthorized(String, String),
+    #[error(
+        "the controller document for {url} has id {id}: a controller document must carry the id \
+         it is found at"
+    )]
+    DocumentIdMismatch { url: String, id: String },
+    #[error(
+        "verification method {method:?} names {claimed} as its controller, but it is in the \
+         document of {document}; a key is {claimed}'s only if {claimed}'s own document lists it"
+    )]
+    ControllerMismatch { method: String, claimed: String, document: String },
     #[error("verification method {0:?} is malformed: {1}")]
     MalformedMethod(String, String),
 }
@@ -45,6 +55,9 @@ impl ResolveError {
             ResolveError::UnsupportedPublicKeyType(_) => "unsupportedPublicKeyType",
             ResolveError::Offline(_) | ResolveError::MethodNotFound(_) | ResolveError::Fetch(_) => "notFound",
             ResolveError::NotAuthorized(..) | ResolveError::MalformedMethod(..) => "invalidDidUrl",
+            ResolveError::DocumentIdMismatch { .. } | ResolveError::ControllerMismatch { .. } => {
+                "invalidDidDocument"
+            }
         }
     }
 }
@@ -104,6 +117,11 @@ impl std::fmt::Debug for LocalResolver {
 #[async_trait]
 impl DidResolver for LocalResolver {
     async fn resolve(&self, did: &str) -> Result<Value, ResolveError> {
+        // A did:key or did:jwk document is computed from the DID itself: a pinned document could
+        // only disagree with it (and put someone else's key in it).
+        if did.starts_with("did:key:") || did.starts_with("did:jwk:") {
+            return resolve_computed(did, KeyFormat::Multikey);
+        }
         if let Some(doc) = self.pinned.get(did) {
             return Ok((*doc).clone());
         }
@@ -333,50 +351,73 @@ fn as_list(value: Option<&Value>) -> Vec<&Value> {
     }
 }
 
-/// Finds `method_url` in `document` and checks the document authorizes it for `purpose`.
+/// Finds `method_url` in the controller document `document`, obtained for `document_url` (the
+/// method URL without its fragment), and checks the links that make the method the document's
+/// (Controlled Identifiers 1.0, "Retrieve Verification Method"): the document's `id` is
+/// `document_url`, the method's `id` is under it, its `controller` is that id, and the document
+/// lists it under `purpose`. The controller a method claims is never taken on its word: a key
+/// in one document naming another identifier as its controller is refused, since only that
+/// identifier's own document could make the key its own. So the returned `controller` is always
+/// the id of the document that lists the key, which is what issuer and holder binding compare.
 fn method_in_document(
     document: &Value,
+    document_url: &str,
     method_url: &str,
     purpose: &str,
     inferred: bool,
 ) -> Result<VerificationMethod, ResolveError> {
-    let base = document.get("id").and_then(Value::as_str).unwrap_or_default();
+    match document.get("id").and_then(Value::as_str) {
+        Some(id) if id == document_url => {}
+        other => {
+            return Err(ResolveError::DocumentIdMismatch {
+                url: document_url.to_string(),
+                id: other.map_or_else(|| "(none)".to_string(), |id| format!("{id:?}")),
+            })
+        }
+    }
+    if method_url.split_once('#').map(|(document, _)| document) != Some(document_url) {
+        return Err(ResolveError::MethodNotFound(method_url.to_string()));
+    }
     let mut candidates: Vec<&Value> = as_list(document.get("verificationMethod"));
     candidates.extend(as_list(document.get(purpose)).into_iter().filter(|v| v.is_object()));
-    let method = if document.get("id").and_then(Value::as_str) == Some(method_url)
-        && method_public_key(document).is_ok()
-    {
-        document
-    } else {
-        candidates
-            .into_iter()
-            .find(|m| {
-                m.get("id").and_then(Value::as_str).map(|id| absolute_id(id, base)).as_deref()
-                    == Some(method_url)
-            })
-            .ok_or_else(|| ResolveError::MethodNotFound(method_url.to_string()))?
-    };
-    let controller = method
-        .get("controller")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| (!base.is_empty()).then(|| base.to_string()))
-        .ok_or_else(|| ResolveError::MalformedMethod(method_url.to_string(), "no controller".into()))?;
-    // A DID document must list the method under the proof purpose; a plain controller document
-    // without relationship lists (older OB issuer profiles) is taken as authorizing its keys.
-    let relationships = document.get(purpose);
-    if base.starts_with("did:") || relationships.is_some() {
-        let authorized = as_list(relationships).into_iter().any(|entry| match entry {
-            Value::String(id) => absolute_id(id, base) == method_url,
-            Value::Object(_) => {
-                entry.get("id").and_then(Value::as_str).map(|id| absolute_id(id, base)).as_deref()
-                    == Some(method_url)
-            }
-            _ => false,
-        });
-        if !authorized {
-            return Err(ResolveError::NotAuthorized(method_url.to_string(), purpose.to_string()));
+    let method = candidates
+        .into_iter()
+        .find(|m| {
+            m.get("id").and_then(Value::as_str).map(|id| absolute_id(id, document_url)).as_deref()
+                == Some(method_url)
+        })
+        .ok_or_else(|| ResolveError::MethodNotFound(method_url.to_string()))?;
+    // DID Core requires `controller`; a method without one can only be the document's.
+    let controller = match method.get("controller") {
+        None => document_url.to_string(),
+        Some(Value::String(controller)) => absolute_id(controller, document_url),
+        Some(_) => {
+            return Err(ResolveError::MalformedMethod(
+                method_url.to_string(),
+                "controller must be a string".into(),
+            ))
         }
+    };
+    if controller != document_url {
+        return Err(ResolveError::ControllerMismatch {
+            method: method_url.to_string(),
+            claimed: controller,
+            document: document_url.to_string(),
+        });
+    }
+    // Every document must list the method under the proof purpose, DID documents and https
+    // issuer profiles alike: a profile that merely contains a key has not said what it is for
+    // (and a retired key stays in assertionMethod exactly as long as what it signed is valid).
+    let authorized = as_list(document.get(purpose)).into_iter().any(|entry| match entry {
+        Value::String(id) => absolute_id(id, document_url) == method_url,
+        Value::Object(_) => {
+            entry.get("id").and_then(Value::as_str).map(|id| absolute_id(id, document_url)).as_deref()
+                == Some(method_url)
+        }
+        _ => false,
+    });
+    if !authorized {
+        return Err(ResolveError::NotAuthorized(method_url.to_string(), purpose.to_string()));
     }
     Ok(VerificationMethod {
         id: method_url.to_string(),
@@ -386,34 +427,37 @@ fn method_in_document(
     })
 }
 
-/// Dereferences a verification method URL and checks it may be used for `purpose`
-/// (`assertionMethod`, `authentication`).
+/// Dereferences a verification method URL in its controller's own document (a DID resolved, any
+/// other URL fetched or pinned) and checks it may be used for `purpose` (`assertionMethod`,
+/// `authentication`). The document is obtained once per proof; binding a proof to an issuer is
+/// then a comparison of the returned controller with the issuer's id.
 pub async fn resolve_verification_method(
     resolver: &dyn DidResolver,
     method_url: &str,
     purpose: &str,
 ) -> Result<VerificationMethod, ResolveError> {
-    if method_url.starts_with("did:") {
-        let (did, fragment) = match method_url.split_once('#') {
-            Some((did, fragment)) => (did, Some(fragment)),
-            None => (method_url, None),
-        };
-        let document = resolver.resolve(did).await?;
-        if fragment.is_none() {
-            // Some issuers name the DID instead of the key; accept it only when unambiguous.
-            let methods = as_list(document.get("verificationMethod"));
-            if let [only] = methods.as_slice() {
-                let id =
-                    only.get("id").and_then(Value::as_str).map(|id| absolute_id(id, did)).unwrap_or_default();
-                return method_in_document(&document, &id, purpose, true);
-            }
-            return Err(ResolveError::MethodNotFound(method_url.to_string()));
-        }
-        return method_in_document(&document, method_url, purpose, false);
+    let (document_url, fragment) = match method_url.split_once('#') {
+        Some((document_url, fragment)) => (document_url, Some(fragment)),
+        None => (method_url, None),
+    };
+    let document = if method_url.starts_with("did:") {
+        resolver.resolve(document_url).await?
+    } else {
+        resolver.fetch_document(document_url).await?
+    };
+    if fragment.is_some() {
+        return method_in_document(&document, document_url, method_url, purpose, false);
     }
-    let document_url = method_url.split('#').next().unwrap_or(method_url);
-    let document = resolver.fetch_document(document_url).await?;
-    method_in_document(&document, method_url, purpose, false)
+    // Some issuers name themselves instead of their key; accept it only when unambiguous.
+    match as_list(document.get("verificationMethod")).as_slice() {
+        [only] => match only.get("id").and_then(Value::as_str) {
+            Some(id) => {
+                method_in_document(&document, document_url, &absolute_id(id, document_url), purpose, true)
+            }
+            None => Err(ResolveError::MalformedMethod(method_url.to_string(), "the method has no id".into())),
+        },
+        _ => Err(ResolveError::MethodNotFound(method_url.to_string())),
+    }
 }
 
 #[cfg(test)]
@@ -505,6 +549,122 @@ mod tests {
             resolve_computed(&rsa_sized, KeyFormat::Multikey).unwrap_err().code(),
             "unsupportedPublicKeyType"
         );
+    }
+
+    const ATTACKER_DOC: &str = "https://attacker.example/keys/1";
+    const ATTACKER_METHOD: &str = "https://attacker.example/keys/1#k";
+
+    fn multikey(id: &str, controller: &str, key: &KeyPair) -> Value {
+        json!({"id": id, "type": "Multikey", "controller": controller, "publicKeyMultibase": key.public_key().to_multikey().unwrap()})
+    }
+
+    fn pinned(url: &str, document: Value) -> LocalResolver {
+        let mut resolver = LocalResolver::default();
+        resolver.pinned.insert(url, document);
+        resolver
+    }
+
+    async fn lookup(
+        resolver: &LocalResolver,
+        method: &str,
+        purpose: &str,
+    ) -> Result<VerificationMethod, ResolveError> {
+        resolve_verification_method(resolver, method, purpose).await
+    }
+
+    #[tokio::test]
+    async fn a_method_naming_another_controller_is_not_that_controllers() {
+        let victim = KeyPair::generate(KeyType::Ed25519).unwrap().did();
+        let attacker = KeyPair::generate(KeyType::Ed25519).unwrap();
+        for relationships in [json!(null), json!([ATTACKER_METHOD])] {
+            let mut document = json!({"id": ATTACKER_DOC, "verificationMethod": [multikey(ATTACKER_METHOD, &victim, &attacker)]});
+            if !relationships.is_null() {
+                document["assertionMethod"] = relationships;
+            }
+            let err = lookup(&pinned(ATTACKER_DOC, document), ATTACKER_METHOD, "assertionMethod")
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, ResolveError::ControllerMismatch { claimed, .. } if *claimed == victim),
+                "{err}"
+            );
+        }
+        // The same in a did:web document (pinned by DID or by its URL).
+        let did = "did:web:attacker.example";
+        let method = format!("{did}#k");
+        let document = json!({"id": did, "verificationMethod": [multikey(&method, &victim, &attacker)], "assertionMethod": [method]});
+        for pin in [did, "https://attacker.example/.well-known/did.json"] {
+            let err = lookup(&pinned(pin, document.clone()), &method, "assertionMethod").await.unwrap_err();
+            assert!(matches!(err, ResolveError::ControllerMismatch { .. }), "{pin}: {err}");
+        }
+        // A controller that is not a string is malformed, not silently replaced.
+        let document = json!({"id": ATTACKER_DOC, "verificationMethod": [{"id": ATTACKER_METHOD, "type": "Multikey", "controller": [victim], "publicKeyMultibase": attacker.public_key().to_multikey()}], "assertionMethod": [ATTACKER_METHOD]});
+        let err =
+            lookup(&pinned(ATTACKER_DOC, document), ATTACKER_METHOD, "assertionMethod").await.unwrap_err();
+        assert!(matches!(err, ResolveError::MalformedMethod(..)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_document_must_carry_the_id_it_is_found_at() {
+        let victim = KeyPair::generate(KeyType::Ed25519).unwrap().did();
+        let attacker = KeyPair::generate(KeyType::Ed25519).unwrap();
+        let document = json!({"id": victim, "verificationMethod": [multikey(ATTACKER_METHOD, &victim, &attacker)], "assertionMethod": [ATTACKER_METHOD]});
+        let err =
+            lookup(&pinned(ATTACKER_DOC, document), ATTACKER_METHOD, "assertionMethod").await.unwrap_err();
+        assert!(matches!(err, ResolveError::DocumentIdMismatch { .. }), "{err}");
+        // A method whose id is outside the document (here: named without a fragment and inferred).
+        let document = json!({"id": ATTACKER_DOC, "verificationMethod": [multikey(&format!("{victim}#x"), ATTACKER_DOC, &attacker)], "assertionMethod": [format!("{victim}#x")]});
+        let err = lookup(&pinned(ATTACKER_DOC, document), ATTACKER_DOC, "assertionMethod").await.unwrap_err();
+        assert!(matches!(err, ResolveError::MethodNotFound(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_pinned_document_cannot_replace_a_computed_did() {
+        let victim = KeyPair::generate(KeyType::Ed25519).unwrap();
+        let attacker = KeyPair::generate(KeyType::Ed25519).unwrap();
+        let method = victim.verification_method();
+        let forged = json!({"id": victim.did(), "verificationMethod": [multikey(&method, &victim.did(), &attacker)], "assertionMethod": [method]});
+        let vm = lookup(&pinned(&victim.did(), forged), &method, "assertionMethod").await.unwrap();
+        assert_eq!(vm.public_key, victim.public_key());
+    }
+
+    #[tokio::test]
+    async fn a_key_must_be_listed_under_the_purpose_in_its_own_document() {
+        let (current, retired) =
+            (KeyPair::generate(KeyType::Ed25519).unwrap(), KeyPair::generate(KeyType::P256).unwrap());
+        let profile = "https://issuer.example/profile";
+        let (current_id, retired_id) = (format!("{profile}#current"), format!("{profile}#retired"));
+        let document = json!({
+            "id": profile,
+            "verificationMethod": [multikey("#current", profile, &current), multikey(&retired_id, profile, &retired)],
+            "assertionMethod": ["#current", retired_id],
+            "authentication": [current_id],
+        });
+        let resolver = pinned(profile, document.clone());
+        for (method, key) in [(&current_id, &current), (&retired_id, &retired)] {
+            let vm = lookup(&resolver, method, "assertionMethod").await.unwrap();
+            assert_eq!((vm.controller.as_str(), vm.public_key.clone()), (profile, key.public_key()));
+        }
+        // Retired: no longer for authentication.
+        let err = lookup(&resolver, &retired_id, "authentication").await.unwrap_err();
+        assert!(matches!(err, ResolveError::NotAuthorized(..)), "{err}");
+        // A profile that lists no relationships authorizes nothing (older OB profiles included).
+        let mut unlisted = document;
+        unlisted.as_object_mut().unwrap().retain(|k, _| k == "id" || k == "verificationMethod");
+        let err = lookup(&pinned(profile, unlisted), &current_id, "assertionMethod").await.unwrap_err();
+        assert!(matches!(err, ResolveError::NotAuthorized(..)), "{err}");
+        assert!(err.to_string().contains("assertionMethod"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_profile_named_without_a_key_uses_its_only_key() {
+        let key = KeyPair::generate(KeyType::Ed25519).unwrap();
+        let profile = "https://issuer.example/profile";
+        let document = json!({"id": profile, "verificationMethod": [multikey("#k", profile, &key)], "assertionMethod": ["#k"]});
+        let vm = lookup(&pinned(profile, document), profile, "assertionMethod").await.unwrap();
+        assert!(vm.inferred);
+        assert_eq!(vm.id, format!("{profile}#k"));
+        assert_eq!(vm.controller, profile);
     }
 
     #[tokio::test]

@@ -436,6 +436,9 @@ impl Verifier {
 
     /// The issuer must control the key of at least one verified proof; proofs by others (a
     /// witness in a proof chain, a co-signer) are reported but do not vouch for the issuer.
+    /// Comparing `method.controller` is sound because resolution only returns a method found in
+    /// its controller's own document (id = controller, listed under the purpose): a key document
+    /// elsewhere that merely claims the issuer as controller never gets this far.
     fn bind_issuer(&self, proofs: &[VerifiedProof], report: &mut Report) {
         if proofs.is_empty() {
             return;
