@@ -1,6 +1,9 @@
 //! Fetching untrusted documents (status lists, controller documents) safely: HTTPS only, no
 //! private/loopback/link-local targets (checked after DNS, so no rebinding), size and time caps,
 //! a TTL cache in memory and an optional on-disk cache for offline verification.
+//!
+//! The only module that opens network connections to hosts chosen by untrusted input. May use:
+//! `codec` (limited JSON parsing). Used by: `did`, `service`, the edges.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -10,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+
+use crate::codec::json::JsonLimits;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum FetchError {
@@ -331,9 +336,9 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        let options = crate::verify::VerifyOptions { max_bytes: self.policy.max_bytes, ..Default::default() };
-        let document = crate::verify::parse_json_limited(&body, &options)
-            .map_err(|p| FetchError::NotJson(url.to_string(), p.detail))?;
+        let limits = JsonLimits { max_bytes: self.policy.max_bytes, ..Default::default() };
+        let document = crate::codec::json::from_slice_limited(&body, &limits)
+            .map_err(|e| FetchError::NotJson(url.to_string(), e.to_string()))?;
         Ok((Fetched { document, fetched_at: chrono::Utc::now(), source: "network" }, max_age))
     }
 }

@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Map, Value};
 
-use crate::canon::{Quad, Term, RDF_LANG_STRING, XSD_STRING};
-use crate::contexts;
+use crate::jsonld::canon::{Quad, Term, RDF_LANG_STRING, XSD_STRING};
+use crate::jsonld::contexts;
 
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 const RDF_FIRST: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first";

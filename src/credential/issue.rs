@@ -3,11 +3,11 @@
 
 use serde_json::{json, Value};
 
-use crate::contexts;
+use crate::credential::model::{self, FieldProblem, IdentityObject};
+use crate::credential::proofs::{Format, ProofError, Secured, SignOptions};
 use crate::jsonld;
+use crate::jsonld::contexts;
 use crate::keys::KeyPair;
-use crate::model::{self, FieldProblem, IdentityObject};
-use crate::proofs::{Format, ProofError, Secured, SignOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {

@@ -8,9 +8,9 @@ use json_ld::syntax::TryFromJson;
 use json_ld::{Expand, Process, RdfQuads};
 use rdf_types::generator;
 
-use crate::canon::{self, Quad, Term, RDF_LANG_STRING};
-use crate::contexts::OfflineLoader;
-use crate::expand;
+use crate::jsonld::canon::{self, Quad, Term, RDF_LANG_STRING};
+use crate::jsonld::contexts::OfflineLoader;
+use crate::jsonld::expand;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JsonLdError {
@@ -246,7 +246,7 @@ fn check_values_are_kept(
                 let len = path.len();
                 path.push('.');
                 path.push_str(key);
-                if crate::expand::has_keyword_form(key) && !crate::expand::is_keyword(key) {
+                if crate::jsonld::expand::has_keyword_form(key) && !crate::jsonld::expand::is_keyword(key) {
                     return Err(JsonLdError::ReservedKey { path: path.clone(), key: key.clone() });
                 }
                 if key == "@context" {

@@ -5,6 +5,9 @@
 //! disagree on which value was signed, so a document with a duplicate key is refused outright,
 //! naming the key and where it is. Keys are compared after unescaping (`"id"` and `"\u0069d"` are
 //! the same key).
+//!
+//! Untrusted input goes through [`from_slice_limited`], which also caps size and nesting depth
+//! before the parser sees the bytes.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -41,6 +44,70 @@ pub fn from_slice(bytes: &[u8]) -> Result<Value, StrictJsonError> {
 /// Parses a JSON string; see [`from_slice`].
 pub fn from_str(text: &str) -> Result<Value, StrictJsonError> {
     from_slice(text.as_bytes())
+}
+
+/// Size and nesting caps for untrusted JSON. The defaults are the verifier's (2 MiB, 64 levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonLimits {
+    pub max_bytes: usize,
+    pub max_depth: usize,
+}
+
+impl Default for JsonLimits {
+    fn default() -> Self {
+        JsonLimits { max_bytes: 2 << 20, max_depth: 64 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitedJsonError {
+    #[error("the input is {len} bytes, more than the limit of {limit}")]
+    TooLarge { len: usize, limit: usize },
+    #[error("the JSON is nested deeper than {limit} levels")]
+    TooDeep { limit: usize },
+    #[error(transparent)]
+    Invalid(#[from] StrictJsonError),
+}
+
+/// Parses untrusted JSON within the size and depth limits, refusing duplicate keys.
+pub fn from_slice_limited(bytes: &[u8], limits: &JsonLimits) -> Result<Value, LimitedJsonError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(LimitedJsonError::TooLarge { len: bytes.len(), limit: limits.max_bytes });
+    }
+    if json_depth_exceeds(bytes, limits.max_depth) {
+        return Err(LimitedJsonError::TooDeep { limit: limits.max_depth });
+    }
+    // Strict: a repeated key could mean one value to the signer and another to a verifier.
+    Ok(from_slice(bytes)?)
+}
+
+/// Maximum nesting depth of a JSON text, computed without parsing it (so hostile depth never
+/// reaches the parser's recursion).
+pub fn json_depth_exceeds(bytes: &[u8], max_depth: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max_depth {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The key under which serde_json with `arbitrary_precision` presents a number.
@@ -169,6 +236,13 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn depth_scanner_ignores_brackets_in_strings() {
+        assert!(!json_depth_exceeds(br#"{"a":"[[[[[[[[[[[["}"#, 3));
+        assert!(json_depth_exceeds(b"[[[[", 3));
+        assert!(!json_depth_exceeds(br#"{"a":"\"[[[["}"#, 2));
+    }
+
     use super::*;
 
     #[test]

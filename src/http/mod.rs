@@ -1,5 +1,11 @@
 //! The HTTP(S) edge: routes, extractors, auth, limits and the single mapping of errors to
 //! problem details. Handlers only translate between HTTP and `service`.
+//!
+//! May use: `service` and anything below it (for types: records, reports, limits). Used by: `cli`
+//! (`laurel serve`). Connection-level guards (accept limits, TLS handshake deadlines) are in
+//! [`connections`]; the OpenAPI document served at `/openapi.json` is `openapi.json` beside it.
+
+pub mod connections;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,10 +23,10 @@ use serde_json::{json, Value};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::connections::GuardedAcceptor;
-use crate::model::FieldProblem;
+use crate::credential::model::FieldProblem;
+use crate::credential::verify::{self, VerifyOptions};
+use crate::http::connections::GuardedAcceptor;
 use crate::service::{self, Service, ServiceError};
-use crate::verify::{self, VerifyOptions};
 
 /// Server settings after flags, environment and the TOML file are merged.
 #[derive(Debug, Clone)]
@@ -233,7 +239,7 @@ async fn issue(
 async fn verify_credential(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let media_type = media_type(request.headers());
     let report = if media_type == "image/png" || media_type == "image/svg+xml" {
-        let bytes = read_limited(request, crate::baking::MAX_IMAGE_BYTES).await?;
+        let bytes = read_limited(request, crate::credential::baking::MAX_IMAGE_BYTES).await?;
         state.service.verifier.verify_bytes(&bytes).await
     } else if media_type == "multipart/form-data" {
         let mut multipart = axum::extract::Multipart::from_request(request, &state)
@@ -251,7 +257,7 @@ async fn verify_credential(State(state): State<AppState>, request: Request) -> R
             .await
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?
         {
-            if bytes.len() + chunk.len() > crate::baking::MAX_IMAGE_BYTES {
+            if bytes.len() + chunk.len() > crate::credential::baking::MAX_IMAGE_BYTES {
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "Payload too large",
@@ -287,7 +293,7 @@ async fn put_image(
 ) -> Result<Response, ApiError> {
     let content_type =
         request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let bytes = read_limited(request, crate::baking::MAX_IMAGE_BYTES).await?;
+    let bytes = read_limited(request, crate::credential::baking::MAX_IMAGE_BYTES).await?;
     Ok((StatusCode::CREATED, Json(state.service.put_image(&key, content_type.as_deref(), &bytes)?))
         .into_response())
 }
@@ -298,8 +304,8 @@ async fn baked_badge(
     UrlPath((id, file)): UrlPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let format = match file.as_str() {
-        "badge.png" => crate::baking::ImageFormat::Png,
-        "badge.svg" => crate::baking::ImageFormat::Svg,
+        "badge.png" => crate::credential::baking::ImageFormat::Png,
+        "badge.svg" => crate::credential::baking::ImageFormat::Svg,
         _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "Not found", "ask for badge.png or badge.svg")),
     };
     let bytes = state.service.baked_badge(&id, format)?;
@@ -576,7 +582,7 @@ pub fn router(state: AppState) -> Router {
         .settings
         .did_web
         .as_deref()
-        .and_then(|did| crate::dids::did_web_url(did).ok())
+        .and_then(|did| crate::did::did_web_url(did).ok())
         .and_then(|url| url::Url::parse(&url).ok())
         .map(|url| url.path().to_string())
         .unwrap_or_else(|| "/.well-known/did.json".to_string());
@@ -700,7 +706,7 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
         }
     });
     if let Some(did) = &did_web {
-        crate::dids::did_web_url(did).map_err(|e| ServerError::Config(format!("--did-web: {e}")))?;
+        crate::did::did_web_url(did).map_err(|e| ServerError::Config(format!("--did-web: {e}")))?;
     }
     let settings = crate::service::ServiceSettings {
         base_url,

@@ -1,6 +1,6 @@
-//! Persistence: the `Store` trait the service depends on, and its sled implementation.
+//! The sled implementation of [`Store`](super::Store): one embedded database directory.
 //!
-//! ## sled layout (the one place it is described)
+//! ## Layout (the one place it is described)
 //! | tree          | key                          | value                                   |
 //! |---------------|------------------------------|-----------------------------------------|
 //! | `keys`        | key name (UTF-8)             | JSON `StoredKey` (private JWK, created) |
@@ -36,21 +36,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use crate::keys::{KeyError, KeyInfo, KeyPair, KeyStore, StoredKey};
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the database at {path} is locked by another process (is another `laurel serve` running?)")]
-    Locked { path: String },
-    #[error("the database at {path} cannot be opened: {detail}")]
-    Open { path: String, detail: String },
-    #[error("database error: {0}")]
-    Database(String),
-    #[error("a credential with id {0:?} already exists")]
-    Duplicate(String),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-    #[error(transparent)]
-    Key(#[from] KeyError),
-}
+use super::{AuditEntry, CredentialRecord, StatusListMeta, Store, StoreError};
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
@@ -58,119 +44,10 @@ impl From<sled::Error> for StoreError {
     }
 }
 
-/// One issued credential as the issuer keeps it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct CredentialRecord {
-    pub id: String,
-    pub issued_at: String,
-    pub format: String,
-    pub issuer: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recipient: Option<String>,
-    /// The secured credential: a JSON object, or a compact JWT string.
-    #[serde(rename = "verifiableCredential")]
-    pub credential: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<Value>,
-}
-
-/// One line of the append-only audit log.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct AuditEntry {
-    pub at: String,
-    pub action: String,
-    pub subject: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<Value>,
-}
-
-impl AuditEntry {
-    pub fn now(action: &str, subject: &str, detail: Option<Value>) -> AuditEntry {
-        AuditEntry {
-            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            action: action.into(),
-            subject: subject.into(),
-            detail,
-        }
-    }
-}
-
-/// One status list as the issuer keeps it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct StatusListMeta {
-    pub id: String,
-    /// Name of the key that signs the list (and the credentials pointing at it).
-    pub key: String,
-    pub purpose: String,
-    pub size: u32,
-    /// Indices handed out so far.
-    pub used: u32,
-    pub created: String,
-}
-
 fn index_key(list_id: &str, index: u32) -> Vec<u8> {
     let mut key = format!("{list_id}:").into_bytes();
     key.extend_from_slice(&index.to_be_bytes());
     key
-}
-
-/// What the service needs from storage. sled implements it; another engine can too.
-pub trait Store: KeyStore + Send + Sync {
-    fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError>;
-    fn put_meta(&self, name: &str, value: &str) -> Result<(), StoreError>;
-    /// Stores a newly issued credential and its audit entry atomically and durably.
-    fn insert_credential(&self, record: &CredentialRecord) -> Result<(), StoreError>;
-    fn get_credential(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError>;
-    fn list_credentials(
-        &self,
-        offset: usize,
-        limit: usize,
-    ) -> Result<(Vec<CredentialRecord>, usize), StoreError>;
-    fn put_profile(&self, id: &str, profile: &Map<String, Value>) -> Result<(), StoreError>;
-    fn get_profile(&self, id: &str) -> Result<Option<Map<String, Value>>, StoreError>;
-    fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError>;
-    /// Makes everything written so far durable (used at shutdown).
-    fn flush(&self) -> Result<(), StoreError>;
-    /// Takes a random unused index of the current list for (key, purpose), opening a new list
-    /// when it is full. The allocation is committed at once (no later call gets the index) but
-    /// made durable by the caller's next durable write, which covers every earlier commit: the
-    /// credential record. No acknowledged credential's index is ever handed out again, even
-    /// across crashes; an index taken by a credential that was never acknowledged may be.
-    fn allocate_status_index(
-        &self,
-        key: &str,
-        purpose: &str,
-        size: u32,
-        credential_id: &str,
-    ) -> Result<(StatusListMeta, u32), StoreError>;
-    /// Sets or clears a bit durably, with its audit entry; returns the previous value.
-    fn set_status_bit(
-        &self,
-        list_id: &str,
-        index: u32,
-        value: bool,
-        audit: &AuditEntry,
-    ) -> Result<bool, StoreError>;
-    fn status_bit(&self, list_id: &str, index: u32) -> Result<bool, StoreError>;
-    /// The list's metadata and its bitstring, as committed now.
-    fn status_list(&self, list_id: &str) -> Result<Option<(StatusListMeta, Vec<u8>)>, StoreError>;
-    /// The signed list cached for exactly the state `fingerprint` names, if any.
-    fn cached_list_credential(&self, list_id: &str, fingerprint: &str) -> Result<Option<Value>, StoreError>;
-    /// Caches the signed list made from the state `fingerprint` names (not made durable: losing
-    /// it only costs a re-signature).
-    fn cache_list_credential(
-        &self,
-        list_id: &str,
-        fingerprint: &str,
-        credential: &Value,
-    ) -> Result<(), StoreError>;
-    /// Badge images for baking: `issuer` (the default) or an achievement id.
-    fn put_image(&self, key: &str, content_type: &str, bytes: &[u8]) -> Result<(), StoreError>;
-    /// Sets a metadata value and appends an audit entry, atomically and durably.
-    fn put_meta_audited(&self, name: &str, value: &str, audit: &AuditEntry) -> Result<(), StoreError>;
-    fn get_image(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
 }
 
 pub struct SledStore {
@@ -590,7 +467,7 @@ impl Store for SledStore {
                 key[key.len() - 4..].try_into().map_err(|_| StoreError::Corrupt("bad status key".into()))?;
             let index = u32::from_be_bytes(raw) as usize;
             if index < meta.size as usize {
-                crate::status::write_bit(&mut bits, index, true);
+                crate::codec::bits::write_bit(&mut bits, index, true);
             }
         }
         Ok(Some((meta, bits)))

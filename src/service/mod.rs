@@ -1,5 +1,9 @@
 //! The service functions behind the HTTP API: issuing, verifying, records, profiles, DIDs.
 //! Handlers parse and respond; everything they decide on happens here.
+//!
+//! Owns: every operation the edges offer and the rules they apply. May use: everything in layers
+//! 0-2 (`credential`, `status`, `did`, `jsonld`, `fetch`, `store`, `keys`, `codec`). Used by:
+//! `http`, `cli`. It knows no HTTP types and no command-line types.
 
 use std::sync::Arc;
 
@@ -8,13 +12,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::dids::{self, KeyFormat, ResolveError};
-use crate::issue::{self, IssueError};
+use crate::credential::issue::{self, IssueError};
+use crate::credential::model::{self, CredentialKind, FieldProblem};
+use crate::credential::proofs::{Format, ProofError, Secured};
+use crate::credential::verify::{Report, Verifier};
+use crate::did::{self, KeyFormat, ResolveError};
 use crate::keys::{KeyPair, KeyType};
-use crate::model::{self, CredentialKind, FieldProblem};
-use crate::proofs::{Format, ProofError, Secured};
 use crate::store::{CredentialRecord, Store, StoreError};
-use crate::verify::{Report, Verifier};
 
 /// Name of the Ed25519 issuer key created on first start.
 pub const ISSUER_KEY: &str = "issuer";
@@ -98,7 +102,7 @@ pub struct Service {
     pub store: Arc<dyn Store>,
     pub verifier: Verifier,
     pub settings: ServiceSettings,
-    pub challenges: crate::presentation::ChallengeRegistry,
+    pub challenges: crate::credential::presentation::ChallengeRegistry,
     admin_token_hash: [u8; 32],
     /// Parsed signing keys by name. A name's key material never changes, so this never goes
     /// stale; which keys are active is still read from the store on every issue.
@@ -152,8 +156,10 @@ impl Service {
             settings: settings.clone(),
             inner: verifier.resolver.clone(),
         });
-        let challenges =
-            crate::presentation::ChallengeRegistry::new(std::time::Duration::from_secs(300), 100_000);
+        let challenges = crate::credential::presentation::ChallengeRegistry::new(
+            std::time::Duration::from_secs(300),
+            100_000,
+        );
         let service = Service {
             store,
             verifier,
@@ -309,7 +315,7 @@ impl Service {
                 None
             } else {
                 let legacy = credential.pointer("/@context/0").and_then(Value::as_str)
-                    == Some(crate::contexts::CREDENTIALS_V1);
+                    == Some(crate::jsonld::contexts::CREDENTIALS_V1);
                 let purposes = status_purposes(&options, legacy)?;
                 let id = credential.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
                 (!purposes.is_empty())
@@ -387,9 +393,12 @@ impl Service {
         }
         let value = if entries.len() == 1 { entries.remove(0) } else { Value::Array(entries) };
         if let Some(Value::Array(contexts)) = credential.get_mut("@context") {
-            let legacy = contexts.first().and_then(Value::as_str) == Some(crate::contexts::CREDENTIALS_V1);
-            if legacy && !contexts.iter().any(|c| c.as_str() == Some(crate::contexts::BITSTRING_STATUS_V1)) {
-                contexts.push(json!(crate::contexts::BITSTRING_STATUS_V1));
+            let legacy =
+                contexts.first().and_then(Value::as_str) == Some(crate::jsonld::contexts::CREDENTIALS_V1);
+            if legacy
+                && !contexts.iter().any(|c| c.as_str() == Some(crate::jsonld::contexts::BITSTRING_STATUS_V1))
+            {
+                contexts.push(json!(crate::jsonld::contexts::BITSTRING_STATUS_V1));
             }
         }
         credential["credentialStatus"] = value.clone();
@@ -437,13 +446,13 @@ impl Service {
         content_type: Option<&str>,
         bytes: &[u8],
     ) -> Result<Value, ServiceError> {
-        if bytes.len() > crate::baking::MAX_IMAGE_BYTES {
+        if bytes.len() > crate::credential::baking::MAX_IMAGE_BYTES {
             return Err(ServiceError::bad(format!(
                 "images are limited to {} bytes",
-                crate::baking::MAX_IMAGE_BYTES
+                crate::credential::baking::MAX_IMAGE_BYTES
             )));
         }
-        let format = crate::baking::detect(bytes)
+        let format = crate::credential::baking::detect(bytes)
             .ok_or_else(|| ServiceError::bad("the body is not a PNG or SVG image"))?;
         if let Some(declared) = content_type {
             if !declared.starts_with(format.content_type()) {
@@ -454,8 +463,8 @@ impl Service {
             }
         }
         // A broken image is refused now rather than at baking time.
-        match crate::baking::extract(bytes) {
-            Ok(_) | Err(crate::baking::BakeError::NoCredential) => {}
+        match crate::credential::baking::extract(bytes) {
+            Ok(_) | Err(crate::credential::baking::BakeError::NoCredential) => {}
             Err(e) => return Err(ServiceError::bad(format!("the image is not usable: {e}"))),
         }
         self.store.put_image(key, format.content_type(), bytes)?;
@@ -463,7 +472,11 @@ impl Service {
     }
 
     /// The issued credential baked into its achievement's image (or the issuer's, or the default).
-    pub fn baked_badge(&self, id: &str, format: crate::baking::ImageFormat) -> Result<Vec<u8>, ServiceError> {
+    pub fn baked_badge(
+        &self,
+        id: &str,
+        format: crate::credential::baking::ImageFormat,
+    ) -> Result<Vec<u8>, ServiceError> {
         let record = self.credential(id)?;
         let credential = match &record.credential {
             Value::String(jwt) => jwt.clone(),
@@ -475,7 +488,7 @@ impl Service {
                 .pointer("/credentialSubject/achievement/id")
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            Value::String(jwt) => crate::proofs::decode_jwt(jwt, "vc").ok().and_then(|d| {
+            Value::String(jwt) => crate::credential::proofs::decode_jwt(jwt, "vc").ok().and_then(|d| {
                 d.credential
                     .pointer("/credentialSubject/achievement/id")
                     .and_then(Value::as_str)
@@ -492,9 +505,9 @@ impl Service {
                 }
             }
         }
-        let image = image.unwrap_or_else(|| crate::baking::default_image(format));
-        let (_, baked) =
-            crate::baking::bake(&image, &credential).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let image = image.unwrap_or_else(|| crate::credential::baking::default_image(format));
+        let (_, baked) = crate::credential::baking::bake(&image, &credential)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok(baked)
     }
 
@@ -513,7 +526,7 @@ impl Service {
     pub async fn verify_presentation(
         &self,
         body: &Value,
-    ) -> Result<crate::presentation::PresentationReport, ServiceError> {
+    ) -> Result<crate::credential::presentation::PresentationReport, ServiceError> {
         let body =
             body.as_object().ok_or_else(|| ServiceError::bad("the request body must be a JSON object"))?;
         let presentation = body
@@ -531,7 +544,7 @@ impl Service {
                 Some(_) => Err(ServiceError::bad(format!("options.{name} must be a string"))),
             }
         };
-        let expected = crate::presentation::PresentationOptions {
+        let expected = crate::credential::presentation::PresentationOptions {
             challenge: text("challenge")?,
             domain: text("domain")?,
             recipient_identifier: text("recipientIdentifier")?,
@@ -825,7 +838,7 @@ pub fn did_document(store: &dyn Store, settings: &ServiceSettings) -> Result<Val
         }
     }
     Ok(json!({
-        "@context": [crate::contexts::DID_V1, crate::contexts::MULTIKEY_V1, "https://w3id.org/security/jwk/v1"],
+        "@context": [crate::jsonld::contexts::DID_V1, crate::jsonld::contexts::MULTIKEY_V1, "https://w3id.org/security/jwk/v1"],
         "id": did,
         "verificationMethod": methods,
         "assertionMethod": assertion,
@@ -871,7 +884,7 @@ pub async fn signed_status_list(
     let format = if key.key_type() == KeyType::P256 { Format::EcdsaRdfc2019 } else { Format::EddsaRdfc2022 };
     let signed = format
         .signer()
-        .sign(&unsigned, &key, &crate::proofs::SignOptions::default())
+        .sign(&unsigned, &key, &crate::credential::proofs::SignOptions::default())
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))?
         .to_json_value();
@@ -884,11 +897,11 @@ pub async fn signed_status_list(
 struct OwnStatusLists {
     store: Arc<dyn Store>,
     settings: ServiceSettings,
-    inner: Arc<dyn crate::dids::DidResolver>,
+    inner: Arc<dyn crate::did::DidResolver>,
 }
 
 #[async_trait::async_trait]
-impl crate::dids::DidResolver for OwnStatusLists {
+impl crate::did::DidResolver for OwnStatusLists {
     async fn resolve(&self, did: &str) -> Result<Value, ResolveError> {
         self.inner.resolve(did).await
     }
@@ -1006,7 +1019,7 @@ pub fn set_status(
 /// A DID resolution result (W3C DID Resolution) or, for a DID URL with a fragment, the
 /// dereferenced verification method; on failure the HTTP status and the error body.
 pub async fn resolve_did(
-    resolver: &dyn crate::dids::DidResolver,
+    resolver: &dyn crate::did::DidResolver,
     input: &str,
     public_key_format: Option<&str>,
 ) -> Result<Value, (u16, Value)> {
@@ -1045,7 +1058,7 @@ pub async fn resolve_did(
     let resolved = if did.starts_with("did:web:") {
         resolver.resolve(did).await
     } else {
-        dids::resolve_computed(did, format)
+        did::resolve_computed(did, format)
     };
     let document = resolved.map_err(|e| {
         let status = match e {

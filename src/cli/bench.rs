@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::dids::LocalResolver;
+use crate::credential::proofs::{Format, SignOptions};
+use crate::credential::verify::{Verifier, VerifyOptions};
+use crate::did::LocalResolver;
 use crate::keys::{KeyPair, KeyType};
-use crate::proofs::{Format, SignOptions};
-use crate::verify::{Verifier, VerifyOptions};
 
 /// The typical OB credential all measurements use (about 1.7 KB).
-pub const TYPICAL_CREDENTIAL: &str = include_str!("../benches/typical-credential.json");
+pub const TYPICAL_CREDENTIAL: &str = include_str!("../../benches/typical-credential.json");
 
 /// Every proof format measured, with the key type it signs with: shared with `cargo bench`.
 pub const FORMATS: [(&str, Format, KeyType); 5] = [

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::contexts;
-use crate::dids;
+use crate::credential::model::{self, IdentityObject};
+use crate::credential::proofs::{self, Format, ProofError, SignOptions};
+use crate::credential::signed;
+use crate::credential::verify::{Problem, Report, Verifier};
+use crate::did;
+use crate::jsonld::contexts;
 use crate::keys::KeyPair;
-use crate::model::{self, IdentityObject};
-use crate::proofs::{self, Format, ProofError, SignOptions};
-use crate::signed;
-use crate::verify::{Problem, Report, Verifier};
 
 /// Prefix of an enveloped JWT credential's `id` (VC DM 2.0 EnvelopedVerifiableCredential).
 const JWT_ENVELOPE: &str = "data:application/vc+jwt,";
@@ -171,7 +171,7 @@ impl Verifier {
                 };
                 let result = match proofs.first() {
                     None => Err(ProofError::Invalid("the presentation has no proof".into())),
-                    Some(proof) => match crate::verify::signed_quads(&vp).await {
+                    Some(proof) => match crate::credential::verify::signed_quads(&vp).await {
                         Ok(quads) => {
                             report.check("signed-data");
                             for disagreement in
@@ -346,7 +346,7 @@ impl Verifier {
         };
         for subject in subjects {
             if let Some(id) = subject.get("id").and_then(Value::as_str) {
-                if id.starts_with("did:") && dids::did_of(id) != holder {
+                if id.starts_with("did:") && did::did_of(id) != holder {
                     let detail =
                         format!("verifiableCredential[{index}] was issued to {id}, but {holder} presents it");
                     // An Open Badge names its recipient; other credentials may be presented by

@@ -1,4 +1,8 @@
 //! DID resolution (did:key, did:jwk, pinned documents) and verification method lookup.
+//!
+//! Owns: the `DidResolver` trait, did:key / did:jwk computation, did:web URLs, and typed DID
+//! documents. May use: `fetch` (did:web and controller documents), `jsonld` (contexts), `keys`,
+//! `codec`. Used by: `status`, `credential`, `service`, the edges.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,8 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-use crate::contexts;
 use crate::fetch::{FetchError, Fetched, Fetcher};
+use crate::jsonld::contexts;
 use crate::keys::{decode_base58_bounded, Base58Error, PublicKey, ED25519_PUB_CODEC, P256_PUB_CODEC};
 
 /// DID resolution errors, named as in DID Resolution (`didResolutionMetadata.error`).

@@ -2,7 +2,7 @@
 //! a deadline for a connection's first request head, and problem details instead of the bare
 //! error answers hyper writes on its own for requests it cannot parse (400, 414, 431).
 //!
-//! Deadlines: hyper's HTTP/1 header timer (set in `server::serve`) bounds every request head
+//! Deadlines: hyper's HTTP/1 header timer (set in `http::serve`) bounds every request head
 //! once hyper reads it as HTTP/1, and axum-server's handshake timeout bounds TLS. But before
 //! that, hyper-util waits with no deadline for enough bytes to tell HTTP/1 from the HTTP/2
 //! preface (axum-server always serves with upgrades, which always detects). So a connection

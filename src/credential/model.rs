@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::contexts;
+use crate::jsonld::contexts;
 
 /// A JSON value that may be a single item or an array of them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -281,13 +281,8 @@ pub enum CredentialKind {
     Other,
 }
 
-pub fn types_of(value: Option<&Value>) -> Vec<&str> {
-    match value {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    }
-}
+// The shape rule lives in `jsonld` so that `status` can use it without importing the model.
+pub use crate::jsonld::node::types_of;
 
 pub fn credential_kind(credential: &Value) -> CredentialKind {
     let types = types_of(credential.get("type"));
@@ -302,11 +297,7 @@ pub fn credential_kind(credential: &Value) -> CredentialKind {
 
 /// The issuer's id: `issuer` as a string, or `issuer.id`.
 pub fn issuer_id(credential: &Value) -> Option<&str> {
-    match credential.get("issuer") {
-        Some(Value::String(id)) => Some(id),
-        Some(Value::Object(profile)) => profile.get("id").and_then(Value::as_str),
-        _ => None,
-    }
+    credential.get("issuer").and_then(crate::jsonld::node::node_id)
 }
 
 /// An absolute URL or URN, with no whitespace.

@@ -8,13 +8,13 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::canon::{self, Quad};
-use crate::contexts;
-use crate::dids::{self, DidResolver, ResolveError, VerificationMethod};
+use crate::credential::model;
+use crate::credential::signed;
+use crate::did::{self, DidResolver, ResolveError, VerificationMethod};
+use crate::jsonld::canon::{self, Quad};
+use crate::jsonld::contexts;
 use crate::jsonld::{self, JsonLdError};
 use crate::keys::{decode_base58_bounded, Base58Error, KeyPair, KeyType, PublicKey};
-use crate::model;
-use crate::signed;
 
 /// Largest compact JWT accepted (bytes).
 pub const MAX_JWT_BYTES: usize = 1 << 20;
@@ -475,7 +475,7 @@ pub async fn verify_embedded_proof_with(
     }
     proof_config.insert("@context".into(), document_context);
 
-    let method = dids::resolve_verification_method(resolver, method_url, expected_purpose).await?;
+    let method = did::resolve_verification_method(resolver, method_url, expected_purpose).await?;
     if method.inferred {
         warnings
             .push(format!("verificationMethod {method_url:?} names a DID, not a key; its only key was used"));
@@ -639,7 +639,7 @@ pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, Pro
     };
     // Strict: a repeated key is refused, as two parsers could disagree on which one was signed.
     let object = |part: &str, what: &str| -> Result<Map<String, Value>, ProofError> {
-        match crate::strict_json::from_slice(&decode(part, what)?) {
+        match crate::codec::json::from_slice(&decode(part, what)?) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(ProofError::Malformed(format!("the JWT {what} is not a JSON object"))),
             Err(e) => Err(ProofError::Malformed(format!("the JWT {what} is not valid JSON: {e}"))),
@@ -747,7 +747,7 @@ impl DecodedJwt {
                 return Err(ProofError::Malformed("the JWT has neither \"kid\" nor an issuer".into()))
             }
         };
-        let method = dids::resolve_verification_method(resolver, &method_url, purpose).await?;
+        let method = did::resolve_verification_method(resolver, &method_url, purpose).await?;
         let message = self.signing_input.as_bytes();
         let mut warnings = Vec::new();
         let remark = match (self.alg(), &method.public_key) {

@@ -1,4 +1,9 @@
 //! The `laurel` command line: argument parsing, and the one place errors become exit codes.
+//!
+//! May use: `http` (`laurel serve` runs it), `service` and anything below. Used by: `main.rs`.
+//! [`bench`] holds `laurel bench` and `laurel load-test`.
+
+pub mod bench;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -7,13 +12,13 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
-use crate::dids::LocalResolver;
+use crate::credential::issue::{self, BadgeRequest, IssueError};
+use crate::credential::proofs::{self, Format, Secured};
+use crate::credential::verify::{Report, Verifier, VerifyOptions};
+use crate::did::LocalResolver;
 use crate::fetch::{FetchPolicy, Fetcher};
-use crate::issue::{self, BadgeRequest, IssueError};
 use crate::keys::{KeyError, KeyPair, KeyStore, KeyType};
-use crate::proofs::{self, Format, Secured};
 use crate::status::StatusPolicy;
-use crate::verify::{Report, Verifier, VerifyOptions};
 
 /// Writes one line of command output to standard output. Unlike println!, which panics, a
 /// closed pipe or a full disk comes back as `CliError::Output` (exit 141 or 3).
@@ -267,7 +272,7 @@ struct ServeFile {
 }
 
 /// Merges flags/environment (already merged by clap) over the TOML file over defaults.
-pub fn serve_config(data: Option<PathBuf>, args: &ServeArgs) -> Result<crate::server::ServeConfig, CliError> {
+pub fn serve_config(data: Option<PathBuf>, args: &ServeArgs) -> Result<crate::http::ServeConfig, CliError> {
     let file: ServeFile = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -309,7 +314,7 @@ pub fn serve_config(data: Option<PathBuf>, args: &ServeArgs) -> Result<crate::se
     if clock_skew > 86_400 {
         return Err(CliError::Usage("--clock-skew is at most 86400 seconds (a day)".into()));
     }
-    Ok(crate::server::ServeConfig {
+    Ok(crate::http::ServeConfig {
         listen,
         data: data.or(file.data).unwrap_or_else(|| PathBuf::from("./laurel-data")),
         admin_token: args.admin_token.clone().or(file.admin_token),
@@ -458,7 +463,7 @@ fn read_json_or_jwt(file: &str, max_bytes: usize) -> Result<Value, CliError> {
     let trimmed = text.trim();
     if trimmed.starts_with('{') {
         let options = VerifyOptions { max_bytes, ..VerifyOptions::default() };
-        crate::verify::parse_json_limited(trimmed.as_bytes(), &options)
+        crate::credential::verify::parse_json_limited(trimmed.as_bytes(), &options)
             .map_err(|p| CliError::Input(format!("{file}: {}", p.detail)))
     } else {
         Ok(Value::String(trimmed.to_string()))
@@ -485,7 +490,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Extract { image } => run_extract(&image),
         Command::Bench { iterations, json } => run_bench(iterations, json).await,
         Command::LoadTest { url, token, endpoint, concurrency, seconds, with_status, json } => {
-            let test = crate::bench::LoadTest {
+            let test = crate::cli::bench::LoadTest {
                 base: url,
                 token,
                 endpoint,
@@ -525,7 +530,7 @@ async fn run_serve(data: Option<PathBuf>, args: ServeArgs) -> Result<i32, CliErr
     let skew = chrono::Duration::from_std(config.clock_skew)
         .map_err(|_| CliError::Usage("--clock-skew is too large".into()))?;
     let verifier = Verifier::new(Arc::new(resolver), VerifyOptions { skew, ..VerifyOptions::default() });
-    match crate::server::serve(config, verifier).await {
+    match crate::http::serve(config, verifier).await {
         Ok(()) => Ok(0),
         Err(e) => {
             note!("laurel: {e}");
@@ -560,7 +565,7 @@ async fn run_present(
     for file in files {
         credentials.push(read_json_or_jwt(file, 4 << 20)?);
     }
-    let presentation = crate::presentation::present(&credentials, &key, challenge, domain)
+    let presentation = crate::credential::presentation::present(&credentials, &key, challenge, domain)
         .await
         .map_err(|e| CliError::Input(e.to_string()))?;
     let text = serde_json::to_string_pretty(&presentation).unwrap_or_default() + "\n";
@@ -577,11 +582,13 @@ async fn run_present(
 fn presentation_of(bytes: &[u8], options: &VerifyOptions) -> Option<Value> {
     let text = std::str::from_utf8(bytes).ok()?.trim();
     if text.starts_with('{') {
-        let value = crate::verify::parse_json_limited(text.as_bytes(), options).ok()?;
-        crate::model::types_of(value.get("type")).contains(&"VerifiablePresentation").then_some(value)
+        let value = crate::credential::verify::parse_json_limited(text.as_bytes(), options).ok()?;
+        crate::credential::model::types_of(value.get("type"))
+            .contains(&"VerifiablePresentation")
+            .then_some(value)
     } else {
-        let decoded = crate::proofs::decode_jwt(text, "vp").ok()?;
-        (decoded.form == crate::proofs::JwtForm::VcJwt11 && decoded.payload.contains_key("vp"))
+        let decoded = crate::credential::proofs::decode_jwt(text, "vp").ok()?;
+        (decoded.form == crate::credential::proofs::JwtForm::VcJwt11 && decoded.payload.contains_key("vp"))
             .then(|| Value::String(text.to_string()))
     }
 }
@@ -590,7 +597,7 @@ async fn run_bench(iterations: usize, json: bool) -> Result<i32, CliError> {
     if iterations == 0 || iterations > 1_000_000 {
         return Err(CliError::Usage("--iterations must be between 1 and 1000000".into()));
     }
-    let results = crate::bench::run_bench(iterations).await.map_err(CliError::Input)?;
+    let results = crate::cli::bench::run_bench(iterations).await.map_err(CliError::Input)?;
     if json {
         out!("{}", serde_json::to_string(&results).unwrap_or_default())?;
     } else {
@@ -602,12 +609,12 @@ async fn run_bench(iterations: usize, json: bool) -> Result<i32, CliError> {
     Ok(0)
 }
 
-async fn run_load_test(test: crate::bench::LoadTest, json: bool) -> Result<i32, CliError> {
+async fn run_load_test(test: crate::cli::bench::LoadTest, json: bool) -> Result<i32, CliError> {
     let seconds = test.duration.as_secs();
     if test.concurrency == 0 || test.concurrency > 1024 || seconds == 0 || seconds > 600 {
         return Err(CliError::Usage("--concurrency 1..=1024 and --seconds 1..=600".into()));
     }
-    let report = crate::bench::run_load_test(&test).await.map_err(CliError::Input)?;
+    let report = crate::cli::bench::run_load_test(&test).await.map_err(CliError::Input)?;
     if json {
         out!("{}", serde_json::to_string(&report).unwrap_or_default())?;
     } else {
@@ -629,8 +636,9 @@ async fn run_load_test(test: crate::bench::LoadTest, json: bool) -> Result<i32, 
 fn run_canonicalize(file: &str) -> Result<i32, CliError> {
     let text = String::from_utf8(read_input(file, 16 << 20)?)
         .map_err(|_| CliError::Input(format!("{file} is not UTF-8")))?;
-    let quads = crate::canon::parse_nquads(&text).map_err(|e| CliError::Input(format!("{file}: {e}")))?;
-    match crate::canon::canonicalize(&quads, crate::canon::Limits::default()) {
+    let quads =
+        crate::jsonld::canon::parse_nquads(&text).map_err(|e| CliError::Input(format!("{file}: {e}")))?;
+    match crate::jsonld::canon::canonicalize(&quads, crate::jsonld::canon::Limits::default()) {
         Ok(canonical) => {
             write_stdout(&canonical)?;
             Ok(0)
@@ -643,21 +651,22 @@ fn run_canonicalize(file: &str) -> Result<i32, CliError> {
 }
 
 fn run_bake(credential: &str, image: &str, output: &Path) -> Result<i32, CliError> {
-    let compact = match read_json_or_jwt(credential, crate::baking::MAX_CREDENTIAL_BYTES)? {
+    let compact = match read_json_or_jwt(credential, crate::credential::baking::MAX_CREDENTIAL_BYTES)? {
         Value::String(jwt) => jwt,
         object => serde_json::to_string(&object).unwrap_or_default(),
     };
-    let image_bytes = read_input(image, crate::baking::MAX_IMAGE_BYTES)?;
-    let (format, baked) =
-        crate::baking::bake(&image_bytes, &compact).map_err(|e| CliError::Input(format!("{image}: {e}")))?;
+    let image_bytes = read_input(image, crate::credential::baking::MAX_IMAGE_BYTES)?;
+    let (format, baked) = crate::credential::baking::bake(&image_bytes, &compact)
+        .map_err(|e| CliError::Input(format!("{image}: {e}")))?;
     std::fs::write(output, baked).map_err(|e| CliError::Input(format!("{}: {e}", output.display())))?;
     note!("baked into {} ({})", output.display(), format.content_type());
     Ok(0)
 }
 
 fn run_extract(image: &str) -> Result<i32, CliError> {
-    let bytes = read_input(image, crate::baking::MAX_IMAGE_BYTES)?;
-    let extracted = crate::baking::extract(&bytes).map_err(|e| CliError::Input(format!("{image}: {e}")))?;
+    let bytes = read_input(image, crate::credential::baking::MAX_IMAGE_BYTES)?;
+    let extracted =
+        crate::credential::baking::extract(&bytes).map_err(|e| CliError::Input(format!("{image}: {e}")))?;
     out!("{}", extracted.credential)?;
     Ok(0)
 }
@@ -884,10 +893,10 @@ async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
         ..FetchPolicy::default()
     };
     resolver.fetcher = Some(Arc::new(Fetcher::new(policy, args.cache.clone())));
-    let bytes = read_input(&args.file, options.max_bytes.max(crate::baking::MAX_IMAGE_BYTES))?;
+    let bytes = read_input(&args.file, options.max_bytes.max(crate::credential::baking::MAX_IMAGE_BYTES))?;
     let verifier = Verifier::new(Arc::new(resolver), options.clone());
     if let Some(presentation) = presentation_of(&bytes, &options) {
-        let expected = crate::presentation::PresentationOptions {
+        let expected = crate::credential::presentation::PresentationOptions {
             challenge: args.challenge.clone(),
             domain: args.domain.clone(),
             recipient_identifier: args.recipient_identifier.clone(),
@@ -949,8 +958,8 @@ fn run_inspect(file: &str) -> Result<i32, CliError> {
     };
     let s = |p: &str| credential.pointer(p).and_then(Value::as_str);
     summary_line("id", s("/id"))?;
-    summary_line("types", Some(&crate::model::types_of(credential.get("type")).join(", ")))?;
-    summary_line("issuer", crate::model::issuer_id(&credential))?;
+    summary_line("types", Some(&crate::credential::model::types_of(credential.get("type")).join(", ")))?;
+    summary_line("issuer", crate::credential::model::issuer_id(&credential))?;
     summary_line("issuer name", s("/issuer/name"))?;
     summary_line("recipient", s("/credentialSubject/id"))?;
     if let Some(Value::Array(ids)) = credential.pointer("/credentialSubject/identifier") {

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::canon::{Quad, Term};
+use crate::jsonld::canon::{Quad, Term};
 
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 const CRED: &str = "https://www.w3.org/2018/credentials#";

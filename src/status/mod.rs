@@ -1,5 +1,10 @@
 //! Credential status: W3C Bitstring Status List v1.0 (encoding, the issuer's list credentials,
 //! the verifier's check) and the 1EdTech revocation list older OB 3.0 issuers use.
+//!
+//! Owns: the status list formats, both sides (building the issuer's list credentials, checking
+//! a credential's entries). May use: `did` (the resolver that fetches lists), `jsonld`,
+//! `codec` (the bits). Used by: `credential::verify`, `service`. Stored state (allocation, bits)
+//! lives in `store`, which does not know this module.
 
 use std::io::Read;
 
@@ -8,8 +13,10 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::dids::DidResolver;
-use crate::model;
+// The list bits themselves are a codec both the store and the verifier use.
+pub use crate::codec::bits::{read_entry, write_bit};
+use crate::did::DidResolver;
+use crate::jsonld::node::{node_id, types_of};
 
 /// The spec's minimum list length, in entries (16 KB of bits).
 pub const MIN_LIST_ENTRIES: usize = 131_072;
@@ -49,30 +56,6 @@ pub fn decode_list(encoded: &str) -> Result<Vec<u8>, ListError> {
         return Err(ListError::TooLarge);
     }
     Ok(bits)
-}
-
-/// Reads `size` bits starting at entry `index` (bit 0 is the most significant bit of byte 0).
-pub fn read_entry(bits: &[u8], index: usize, size: usize) -> Option<u64> {
-    let start = index.checked_mul(size)?;
-    if start.checked_add(size)? > bits.len() * 8 {
-        return None;
-    }
-    let mut value = 0u64;
-    for position in start..start + size {
-        let bit = (bits[position / 8] >> (7 - position % 8)) & 1;
-        value = (value << 1) | bit as u64;
-    }
-    Some(value)
-}
-
-/// Sets or clears one bit.
-pub fn write_bit(bits: &mut [u8], position: usize, value: bool) {
-    let mask = 0x80u8 >> (position % 8);
-    if value {
-        bits[position / 8] |= mask;
-    } else {
-        bits[position / 8] &= !mask;
-    }
 }
 
 /// What the verifier does when status cannot be determined.
@@ -151,7 +134,7 @@ pub async fn check_status(
 ) -> (Vec<StatusResult>, Vec<StatusProblem>) {
     let mut results = Vec::new();
     let mut problems = Vec::new();
-    let issuer = model::issuer_id(credential).unwrap_or_default().to_string();
+    let issuer = credential.get("issuer").and_then(node_id).unwrap_or_default().to_string();
     let credential_id = credential.get("id").and_then(Value::as_str).unwrap_or_default();
     for entry in entries_of(credential) {
         let entry_type = entry.get("type").and_then(Value::as_str).unwrap_or_default();
@@ -219,7 +202,7 @@ async fn check_bitstring_entry(
         problem("STATUS_RETRIEVAL_ERROR", format!("cannot retrieve the status list {list_url}: {e}"))
     })?;
     let list = fetched.document;
-    let list_types = model::types_of(list.get("type"));
+    let list_types = types_of(list.get("type"));
     if !list_types.contains(&"BitstringStatusListCredential") {
         return Err(problem(
             "STATUS_VERIFICATION_ERROR",
@@ -229,7 +212,7 @@ async fn check_bitstring_entry(
     verify_list(list.clone()).await.map_err(|e| {
         problem("STATUS_VERIFICATION_ERROR", format!("the status list {list_url} does not verify: {e}"))
     })?;
-    let list_issuer = model::issuer_id(&list).unwrap_or_default();
+    let list_issuer = list.get("issuer").and_then(node_id).unwrap_or_default();
     if list_issuer != issuer {
         return Err(problem(
             "STATUS_VERIFICATION_ERROR",
@@ -355,7 +338,7 @@ async fn check_1edtech_entry(
 /// The unsigned BitstringStatusListCredential for a list.
 pub fn list_credential(url: &str, issuer: &str, purpose: &str, bits: &[u8], ttl_ms: u64) -> Value {
     json!({
-        "@context": [crate::contexts::CREDENTIALS_V2],
+        "@context": [crate::jsonld::contexts::CREDENTIALS_V2],
         "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": issuer,

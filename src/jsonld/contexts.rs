@@ -35,23 +35,23 @@ const CREDENTIALS_EXAMPLES_V2_BODY: &str =
 
 /// (URL, document) for every context Laurel knows. Provenance: `contexts/SOURCES.md`.
 pub const BUNDLED: &[(&str, &str)] = &[
-    (CREDENTIALS_V1, include_str!("../contexts/credentials-v1.jsonld")),
-    (CREDENTIALS_V2, include_str!("../contexts/credentials-v2.jsonld")),
+    (CREDENTIALS_V1, include_str!("../../contexts/credentials-v1.jsonld")),
+    (CREDENTIALS_V2, include_str!("../../contexts/credentials-v2.jsonld")),
     (CREDENTIALS_EXAMPLES_V2, CREDENTIALS_EXAMPLES_V2_BODY),
-    (OB_V3P0_3_0_0, include_str!("../contexts/ob-context-3.0.0.json")),
-    (OB_V3P0_3_0_1, include_str!("../contexts/ob-context-3.0.1.json")),
-    (OB_V3P0_3_0_2, include_str!("../contexts/ob-context-3.0.2.json")),
-    (OB_V3P0_3_0_3, include_str!("../contexts/ob-context-3.0.3.json")),
-    (OB_EXTENSIONS, include_str!("../contexts/ob-extensions.json")),
-    (DATA_INTEGRITY_V1, include_str!("../contexts/data-integrity-v1.jsonld")),
-    (DATA_INTEGRITY_V2, include_str!("../contexts/data-integrity-v2.jsonld")),
-    (BITSTRING_STATUS_V1, include_str!("../contexts/bitstring-status-list-v1.jsonld")),
-    (ED25519_2020_V1, include_str!("../contexts/ed25519-signature-2020-v1.jsonld")),
-    (MULTIKEY_V1, include_str!("../contexts/multikey-v1.jsonld")),
-    (DID_V1, include_str!("../contexts/did-v1.jsonld")),
-    (SECURITY_V1, include_str!("../contexts/security-v1.jsonld")),
-    (SECURITY_V2, include_str!("../contexts/security-v2.jsonld")),
-    (CITIZENSHIP_V4RC1, include_str!("../contexts/citizenship-v4rc1.jsonld")),
+    (OB_V3P0_3_0_0, include_str!("../../contexts/ob-context-3.0.0.json")),
+    (OB_V3P0_3_0_1, include_str!("../../contexts/ob-context-3.0.1.json")),
+    (OB_V3P0_3_0_2, include_str!("../../contexts/ob-context-3.0.2.json")),
+    (OB_V3P0_3_0_3, include_str!("../../contexts/ob-context-3.0.3.json")),
+    (OB_EXTENSIONS, include_str!("../../contexts/ob-extensions.json")),
+    (DATA_INTEGRITY_V1, include_str!("../../contexts/data-integrity-v1.jsonld")),
+    (DATA_INTEGRITY_V2, include_str!("../../contexts/data-integrity-v2.jsonld")),
+    (BITSTRING_STATUS_V1, include_str!("../../contexts/bitstring-status-list-v1.jsonld")),
+    (ED25519_2020_V1, include_str!("../../contexts/ed25519-signature-2020-v1.jsonld")),
+    (MULTIKEY_V1, include_str!("../../contexts/multikey-v1.jsonld")),
+    (DID_V1, include_str!("../../contexts/did-v1.jsonld")),
+    (SECURITY_V1, include_str!("../../contexts/security-v1.jsonld")),
+    (SECURITY_V2, include_str!("../../contexts/security-v2.jsonld")),
+    (CITIZENSHIP_V4RC1, include_str!("../../contexts/citizenship-v4rc1.jsonld")),
 ];
 
 /// Whether `url` is a context Laurel bundles.
@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn sources_md_lists_every_bundled_file_with_its_hash() {
         use sha2::{Digest, Sha256};
-        let sources = include_str!("../contexts/SOURCES.md");
+        let sources = include_str!("../../contexts/SOURCES.md");
         for line in sources.lines().filter(|l| l.starts_with("| http")) {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
             let (url, file, sum) = (cells[1], cells[2], cells[5].trim_matches('`'));

@@ -7,11 +7,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::contexts;
-use crate::dids::DidResolver;
-use crate::model::{self, CredentialKind};
-use crate::proofs::{self, DecodedJwt, ProofError, VerifiedProof};
-use crate::signed;
+use crate::codec::json::JsonLimits;
+use crate::credential::model::{self, CredentialKind};
+use crate::credential::proofs::{self, DecodedJwt, ProofError, VerifiedProof};
+use crate::credential::signed;
+use crate::did::DidResolver;
+use crate::jsonld::contexts;
 use crate::status::{self, StatusPolicy, StatusResult};
 
 /// Limits and clock for one verification.
@@ -33,14 +34,19 @@ impl Default for VerifyOptions {
         VerifyOptions {
             now: None,
             skew: chrono::Duration::seconds(300),
-            max_bytes: 2 << 20,
-            max_depth: 64,
+            max_bytes: JsonLimits::default().max_bytes,
+            max_depth: JsonLimits::default().max_depth,
             status_policy: StatusPolicy::Enforce,
         }
     }
 }
 
 impl VerifyOptions {
+    /// The parsing caps these options carry, for [`crate::codec::json::from_slice_limited`].
+    pub fn json_limits(&self) -> JsonLimits {
+        JsonLimits { max_bytes: self.max_bytes, max_depth: self.max_depth }
+    }
+
     /// The instant to check dates against.
     pub fn now(&self) -> DateTime<Utc> {
         self.now.unwrap_or_else(Utc::now)
@@ -158,51 +164,11 @@ impl Report {
     }
 }
 
-/// Maximum nesting depth of a JSON text, computed without parsing it (so hostile depth never
-/// reaches the parser's recursion).
-pub fn json_depth_exceeds(bytes: &[u8], max_depth: usize) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > max_depth {
-                    return true;
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    false
-}
-
-/// Parses untrusted JSON within the size and depth limits.
+/// Parses untrusted JSON within the size and depth limits (see [`crate::codec::json::from_slice_limited`]),
+/// as a report problem.
 pub fn parse_json_limited(bytes: &[u8], options: &VerifyOptions) -> Result<Value, Problem> {
-    if bytes.len() > options.max_bytes {
-        return Err(Problem::new(
-            "PARSING_ERROR",
-            format!("the input is {} bytes, more than the limit of {}", bytes.len(), options.max_bytes),
-        ));
-    }
-    if json_depth_exceeds(bytes, options.max_depth) {
-        return Err(Problem::new(
-            "PARSING_ERROR",
-            format!("the JSON is nested deeper than {} levels", options.max_depth),
-        ));
-    }
-    // Strict: a repeated key could mean one value to the signer and another to a verifier.
-    crate::strict_json::from_slice(bytes).map_err(|e| Problem::new("PARSING_ERROR", e.to_string()))
+    crate::codec::json::from_slice_limited(bytes, &options.json_limits())
+        .map_err(|e| Problem::new("PARSING_ERROR", e.to_string()))
 }
 
 fn looks_like_jwt(text: &str) -> bool {
@@ -218,7 +184,7 @@ pub const MAX_PROOFS: usize = 8;
 
 /// The quads of a secured document without its proofs: what every Data Integrity proof on it
 /// (but a chained one) signs.
-pub(crate) async fn signed_quads(document: &Value) -> Result<Vec<crate::canon::Quad>, ProofError> {
+pub(crate) async fn signed_quads(document: &Value) -> Result<Vec<crate::jsonld::canon::Quad>, ProofError> {
     let mut unsecured = document.clone();
     if let Some(object) = unsecured.as_object_mut() {
         object.remove("proof");
@@ -227,7 +193,7 @@ pub(crate) async fn signed_quads(document: &Value) -> Result<Vec<crate::canon::Q
 }
 
 /// Refuses a document whose JSON keys, which the checks read, do not show what was signed.
-pub(crate) fn check_signed_data(document: &Value, quads: &[crate::canon::Quad], report: &mut Report) {
+pub(crate) fn check_signed_data(document: &Value, quads: &[crate::jsonld::canon::Quad], report: &mut Report) {
     report.check("signed-data");
     for disagreement in signed::disagreements(document, quads, proofs::top_level_of(document)) {
         report.error(
@@ -259,8 +225,8 @@ impl Verifier {
 
     /// Verifies raw input: a JSON credential or a compact JWT (bare or as a JSON string).
     pub async fn verify_bytes(&self, bytes: &[u8]) -> Report {
-        if let Some(format) = crate::baking::detect(bytes) {
-            return match crate::baking::extract(bytes) {
+        if let Some(format) = crate::credential::baking::detect(bytes) {
+            return match crate::credential::baking::extract(bytes) {
                 Ok(extracted) => {
                     let mut report = self.verify_text(extracted.credential.as_bytes()).await;
                     report.baked = Some(format.extension().to_string());
@@ -645,13 +611,6 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn depth_scanner_ignores_brackets_in_strings() {
-        assert!(!json_depth_exceeds(br#"{"a":"[[[[[[[[[[[["}"#, 3));
-        assert!(json_depth_exceeds(b"[[[[", 3));
-        assert!(!json_depth_exceeds(br#"{"a":"\"[[[["}"#, 2));
-    }
 
     #[test]
     fn jwt_detection() {
