@@ -617,7 +617,7 @@ mod tests {
         let (meta, bits) = store.status_list(&first[0].0).unwrap().unwrap();
         assert_eq!(meta.used, 140);
         for (_, index) in &first {
-            assert_eq!(crate::status::read_entry(&bits, *index as usize, 1), Some(1), "index {index}");
+            assert_eq!(crate::codec::bits::read_entry(&bits, *index as usize, 1), Some(1), "index {index}");
         }
         drop(store);
         std::fs::remove_dir_all(dir).ok();
