@@ -6,7 +6,7 @@
 //! ([`signed`]); the verifier and its report ([`verify`]); presentations ([`presentation`]);
 //! baking into PNG/SVG ([`baking`]).
 //! May use: `status` (a verifier checks `credentialStatus`), `did` (keys come from DID
-//! documents), `jsonld`, `fetch`, `keys`, `codec`. Used by: `service` and the edges. Nothing
+//! documents), `jsonld`, `keys`, `codec`. Used by: `service` and the edges. Nothing
 //! below may use it: shared shapes go down (`jsonld::node`, `codec::json`).
 
 pub mod baking;
