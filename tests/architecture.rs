@@ -84,8 +84,7 @@ fn crate_references(text: &str) -> BTreeSet<String> {
             // `crate::{a, b::{c, d}, e}`: the names at the group's top level.
             let mut depth = 1usize;
             let mut expect_name = true;
-            let mut chars = group.char_indices();
-            while let Some((i, c)) = chars.next() {
+            for (i, c) in group.char_indices() {
                 match c {
                     '{' => depth += 1,
                     '}' => {

@@ -2,7 +2,7 @@
 //! implementations (sled now; a PostgreSQL store will sit beside `sled.rs`).
 //!
 //! Owns: what "stored" means (each guarantee is in the trait's doc comments and is checked for
-//! every implementation by [`conformance`]). May use: `keys` (the `KeyStore` half) and `codec`.
+//! every implementation by `store::conformance`). May use: `keys` (the `KeyStore` half) and `codec`.
 //! Used by: `service` and the edges (`http`, `cli`), which open a concrete store once and hand it
 //! down as `Arc<dyn Store>`/`&dyn Store`. Knows nothing of credentials beyond the records below.
 
@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 
 use crate::keys::{KeyError, KeyStore};
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod sled;
 
 pub use self::sled::SledStore;

@@ -559,6 +559,16 @@ mod tests {
         std::fs::remove_dir_all(dir).ok();
     }
 
+    #[test]
+    fn passes_the_store_conformance_suite() {
+        let dir = temp_dir();
+        crate::store::conformance::run_all(&SledStore::open(&dir).unwrap());
+        std::fs::remove_dir_all(dir).ok();
+        let dir = temp_dir();
+        crate::store::conformance::run_durability(&|| Box::new(SledStore::open(&dir).unwrap()));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
     fn audit() -> AuditEntry {
         AuditEntry::now("revoke", "urn:test", None)
     }
