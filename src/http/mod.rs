@@ -2,8 +2,14 @@
 //! problem details. Handlers only translate between HTTP and `service`.
 //!
 //! May use: `service` and anything below it (for types: records, reports, limits). Used by: `cli`
-//! (`laurel serve`). Connection-level guards (accept limits, TLS handshake deadlines) are in
-//! [`connections`]; the OpenAPI document served at `/openapi.json` is `openapi.json` beside it.
+//! (`laurel serve`).
+//!
+//! `mod.rs`: configuration, the router, middleware (time limit, problem details for axum's own
+//! errors), TLS and serving. Beside it: `problem.rs` (errors to problem details, the one
+//! mapping), `extract.rs` (JSON bodies within caps, the admin token, media types), one file of
+//! thin handlers per resource group (`credentials.rs`, `status.rs`, `keys.rs`, `profiles.rs`,
+//! `presentations.rs`), [`connections`] (accept limits, TLS handshake deadlines), and
+//! `openapi.json` (served at `/openapi.json`).
 
 pub mod connections;
 
@@ -24,9 +30,27 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::credential::model::FieldProblem;
-use crate::credential::verify::{self, VerifyOptions};
+use crate::credential::verify;
 use crate::http::connections::GuardedAcceptor;
 use crate::service::{self, Service, ServiceError};
+
+mod credentials;
+mod extract;
+mod keys;
+mod presentations;
+mod problem;
+mod profiles;
+mod status;
+
+pub use self::extract::{Admin, JsonBody};
+pub use self::problem::ApiError;
+// The handlers and helpers the router and the area files share (each opens with `use super::*`).
+use self::credentials::*;
+use self::extract::*;
+use self::keys::*;
+use self::presentations::*;
+use self::profiles::*;
+use self::status::*;
 
 /// Server settings after flags, environment and the TOML file are merged.
 #[derive(Debug, Clone)]
@@ -73,450 +97,6 @@ pub struct AppState {
     pub service: Arc<Service>,
     pub max_body: usize,
     pub request_timeout: Duration,
-}
-
-/// An error as the client sees it: RFC 9457 problem details.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    title: &'static str,
-    detail: String,
-    problems: Vec<FieldProblem>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, title, detail: detail.into(), problems: vec![] }
-    }
-}
-
-impl From<ServiceError> for ApiError {
-    fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::BadRequest(detail, problems) => {
-                ApiError { status: StatusCode::BAD_REQUEST, title: "Bad request", detail, problems }
-            }
-            ServiceError::NotFound(d) => ApiError::new(StatusCode::NOT_FOUND, "Not found", d),
-            ServiceError::Conflict(d) => ApiError::new(StatusCode::CONFLICT, "Conflict", d),
-            ServiceError::Internal(d) => {
-                tracing::error!(error = %d, "internal error");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal error",
-                    "the server could not complete the request",
-                )
-            }
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = json!({
-            "type": "about:blank",
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        });
-        if !self.problems.is_empty() {
-            body["errors"] = json!(self
-                .problems
-                .iter()
-                .map(|p| json!({"type": "https://www.w3.org/TR/vc-data-model#MALFORMED_VALUE_ERROR", "title": "Malformed value", "detail": format!("{}: {}", p.path, p.message), "path": p.path}))
-                .collect::<Vec<_>>());
-        }
-        let mut response = (self.status, Json(body)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
-            // The unread rest of the body makes the connection unusable: tell the client.
-            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        response
-    }
-}
-
-/// The media type of a request's Content-Type: lower case, without parameters.
-fn media_type(headers: &axum::http::HeaderMap) -> String {
-    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
-}
-
-/// `application/json` and the structured-syntax `+json` types (RFC 6839): ld+json,
-/// vc+ld+json, vc+json... Anything else, even if its name or parameters mention JSON, is not.
-fn is_json_media_type(media_type: &str) -> bool {
-    let token =
-        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b));
-    match media_type.split_once('/') {
-        Some(("application", subtype)) if token(subtype) => {
-            subtype == "json" || subtype.strip_suffix("+json").is_some_and(|prefix| !prefix.is_empty())
-        }
-        _ => false,
-    }
-}
-
-/// The token of `Authorization: Bearer <token>`. The scheme is case-insensitive and one or more
-/// spaces may follow it (RFC 9110, section 11).
-fn bearer_token(credentials: &str) -> Option<&str> {
-    let (scheme, token) = credentials.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// A JSON request body, read within the size limit and parsed within the depth limit.
-pub struct JsonBody(pub Value);
-
-impl FromRequest<AppState> for JsonBody {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let media_type = media_type(request.headers());
-        if !is_json_media_type(&media_type) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported media type",
-                format!(
-                    "send JSON (Content-Type: application/json, or an application/*+json type), not {media_type:?}"
-                ),
-            ));
-        }
-        let bytes = axum::body::to_bytes(request.into_body(), state.max_body).await.map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Payload too large",
-                format!("the request body is larger than {} bytes", state.max_body),
-            )
-        })?;
-        // Strict JSON (duplicate keys refused) within the depth limit: `parse_json_limited`.
-        let options = VerifyOptions { max_bytes: state.max_body, ..VerifyOptions::default() };
-        verify::parse_json_limited(&bytes, &options)
-            .map(JsonBody)
-            .map_err(|p| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", p.detail))
-    }
-}
-
-/// Proof that the request carried the admin bearer token.
-pub struct Admin;
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, ApiError> {
-        let token =
-            parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
-        match token {
-            Some(token) if state.service.authorized(token) => Ok(Admin),
-            Some(_) => {
-                Err(ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", "the bearer token is not valid"))
-            }
-            None => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized",
-                "this endpoint needs Authorization: Bearer <admin token>",
-            )),
-        }
-    }
-}
-
-async fn issue(
-    _: Admin,
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let record = state.service.issue(&body).await?;
-    Ok((StatusCode::CREATED, Json(json!({"verifiableCredential": record.credential}))).into_response())
-}
-
-/// VC-API verify. JSON bodies carry `{verifiableCredential, options}`; a PNG or SVG body (or a
-/// multipart upload of one) is a baked badge.
-async fn verify_credential(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
-    let media_type = media_type(request.headers());
-    let report = if media_type == "image/png" || media_type == "image/svg+xml" {
-        let bytes = read_limited(request, crate::credential::baking::MAX_IMAGE_BYTES).await?;
-        state.service.verifier.verify_bytes(&bytes).await
-    } else if media_type == "multipart/form-data" {
-        let mut multipart = axum::extract::Multipart::from_request(request, &state)
-            .await
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
-        let field = multipart
-            .next_field()
-            .await
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?
-            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", "the upload has no file"))?;
-        let mut bytes = Vec::new();
-        let mut field = field;
-        while let Some(chunk) = field
-            .chunk()
-            .await
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?
-        {
-            if bytes.len() + chunk.len() > crate::credential::baking::MAX_IMAGE_BYTES {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "Payload too large",
-                    "the upload is too large",
-                ));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        state.service.verifier.verify_bytes(&bytes).await
-    } else {
-        let JsonBody(body) = JsonBody::from_request(request, &state).await?;
-        state.service.verify(&body).await?
-    };
-    let status = if report.verified { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-    Ok((status, Json(report)).into_response())
-}
-
-async fn read_limited(request: Request, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Payload too large",
-            format!("the body is larger than {limit} bytes"),
-        )
-    })
-}
-
-async fn put_image(
-    _: Admin,
-    State(state): State<AppState>,
-    UrlPath(key): UrlPath<String>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    let content_type =
-        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let bytes = read_limited(request, crate::credential::baking::MAX_IMAGE_BYTES).await?;
-    Ok((StatusCode::CREATED, Json(state.service.put_image(&key, content_type.as_deref(), &bytes)?))
-        .into_response())
-}
-
-async fn baked_badge(
-    _: Admin,
-    State(state): State<AppState>,
-    UrlPath((id, file)): UrlPath<(String, String)>,
-) -> Result<Response, ApiError> {
-    let format = match file.as_str() {
-        "badge.png" => crate::credential::baking::ImageFormat::Png,
-        "badge.svg" => crate::credential::baking::ImageFormat::Svg,
-        _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "Not found", "ask for badge.png or badge.svg")),
-    };
-    let bytes = state.service.baked_badge(&id, format)?;
-    let safe: String =
-        id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).take(80).collect();
-    let mut response = (StatusCode::OK, bytes).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    if let Ok(v) =
-        HeaderValue::from_str(&format!("attachment; filename=\"badge-{safe}.{}\"", format.extension()))
-    {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
-}
-
-async fn challenge(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok((StatusCode::CREATED, Json(state.service.challenge()?)).into_response())
-}
-
-async fn verify_presentation(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let report = state.service.verify_presentation(&body).await?;
-    let status = if report.verified { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-    Ok((status, Json(report)).into_response())
-}
-
-async fn get_credential(
-    _: Admin,
-    State(state): State<AppState>,
-    UrlPath(id): UrlPath<String>,
-) -> Result<Response, ApiError> {
-    Ok(Json(state.service.credential(&id)?).into_response())
-}
-
-#[derive(Deserialize)]
-struct Page {
-    limit: Option<usize>,
-    offset: Option<usize>,
-}
-
-async fn list_credentials(
-    _: Admin,
-    State(state): State<AppState>,
-    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(page) =
-        page.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
-    let limit = page.limit.unwrap_or(50);
-    if limit == 0 || limit > 1000 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "limit must be between 1 and 1000",
-        ));
-    }
-    Ok(Json(state.service.credentials(page.offset.unwrap_or(0), limit)?).into_response())
-}
-
-async fn put_profile(
-    _: Admin,
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    Ok((StatusCode::CREATED, Json(state.service.put_profile(&body)?)).into_response())
-}
-
-async fn get_profile(
-    _: Admin,
-    State(state): State<AppState>,
-    UrlPath(id): UrlPath<String>,
-) -> Result<Response, ApiError> {
-    Ok(Json(state.service.profile(&id)?).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ResolveQuery {
-    public_key_format: Option<String>,
-}
-
-/// The DID (URL) in a `/1.0/identifiers/{did}` path segment, as the client meant it. The router
-/// would percent-decode the segment, turning `did:web:host%3A8443` (whose `%3A` belongs to the
-/// DID: the port) into `did:web:host:8443` (host/8443). So the raw segment is used. It is
-/// decoded once when the whole DID URL was percent-encoded (it starts `did%3A`, or holds `%25`,
-/// an encoded `%`); otherwise only the escapes of `#`, `?` and `/` are decoded (a DID URL cannot
-/// carry them raw in a path segment), and every other escape stays part of the DID.
-fn did_from_path_segment(raw: &str) -> Option<String> {
-    let whole = raw.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("did%3a")) || raw.contains("%25");
-    let bytes = raw.as_bytes();
-    let hex = |i: usize| bytes.get(i).and_then(|&b| (b as char).to_digit(16));
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) {
-                let byte = (high * 16 + low) as u8;
-                if whole || matches!(byte, b'#' | b'?' | b'/') {
-                    decoded.push(byte);
-                    i += 3;
-                    continue;
-                }
-            }
-        }
-        decoded.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(decoded).ok()
-}
-
-async fn resolve_identifier(
-    State(state): State<AppState>,
-    uri: axum::http::Uri,
-    query: Result<Query<ResolveQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(query) =
-        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
-    let raw = uri.path().strip_prefix("/1.0/identifiers/").unwrap_or_default();
-    let did = did_from_path_segment(raw).ok_or_else(|| {
-        ApiError::new(StatusCode::BAD_REQUEST, "Bad request", "the DID is not UTF-8 once percent-decoded")
-    })?;
-    let resolver = state.service.verifier.resolver.clone();
-    let (status, body) =
-        match service::resolve_did(resolver.as_ref(), &did, query.public_key_format.as_deref()).await {
-            Ok(result) => (StatusCode::OK, result),
-            Err((status, body)) => (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), body),
-        };
-    let mut response = (status, Json(body)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/ld+json;profile=\"https://w3id.org/did-resolution\""),
-    );
-    Ok(response)
-}
-
-async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(Json(state.service.jwks()?).into_response())
-}
-
-async fn update_status(
-    _: Admin,
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    Ok(Json(state.service.update_status(&body)?).into_response())
-}
-
-/// The signed status list, with an ETag and a Cache-Control max-age from its ttl.
-async fn status_list(
-    State(state): State<AppState>,
-    UrlPath(list_id): UrlPath<String>,
-    headers: axum::http::HeaderMap,
-) -> Result<Response, ApiError> {
-    let credential = state.service.status_list_credential(&list_id).await?;
-    let body = serde_json::to_vec(&credential).unwrap_or_default();
-    let etag = format!("\"{}\"", hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(&body)[..16]));
-    let max_age = state.service.settings.status_ttl_ms / 1000;
-    let cache_control = format!("public, max-age={max_age}");
-    let not_modified =
-        headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
-    let mut response = if not_modified {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        (StatusCode::OK, body).into_response()
-    };
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vc+ld+json"));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&cache_control) {
-        h.insert(header::CACHE_CONTROL, v);
-    }
-    Ok(response)
-}
-
-async fn did_document(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let document = service::did_document(state.service.store.as_ref(), &state.service.settings)?;
-    let mut response = Json(document).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-    Ok(response)
-}
-
-#[derive(Deserialize)]
-struct RevokeKey {
-    confirm: Option<bool>,
-}
-
-async fn rotate_key(_: Admin, State(state): State<AppState>) -> Result<Response, ApiError> {
-    let result = service::rotate_key(state.service.store.as_ref(), &state.service.settings)?;
-    Ok((StatusCode::CREATED, Json(result)).into_response())
-}
-
-async fn revoke_key(
-    _: Admin,
-    State(state): State<AppState>,
-    UrlPath(name): UrlPath<String>,
-    JsonBody(body): JsonBody,
-) -> Result<Response, ApiError> {
-    let confirm: RevokeKey = serde_json::from_value(body).unwrap_or(RevokeKey { confirm: None });
-    if confirm.confirm != Some(true) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "Confirmation required",
-            "revoking a key invalidates every credential it signed; send {\"confirm\": true}",
-        ));
-    }
-    Ok(Json(service::revoke_key(state.service.store.as_ref(), &state.service.settings, &name)?)
-        .into_response())
 }
 
 async fn healthz() -> Response {

@@ -526,6 +526,21 @@ mod tests {
         std::env::temp_dir().join(format!("laurel-store-{}", uuid::Uuid::new_v4()))
     }
 
+    /// Opens a database a dropped store had open. sled releases its file lock when its
+    /// background threads let go of the files, a moment after the last handle is dropped; on a
+    /// loaded machine that moment can come after the next open.
+    fn reopen(dir: &Path) -> SledStore {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match SledStore::open(dir) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                result => return result.unwrap(),
+            }
+        }
+    }
+
     fn record(id: &str) -> CredentialRecord {
         CredentialRecord {
             id: id.into(),
@@ -549,7 +564,7 @@ mod tests {
             store.insert_credential(&record("urn:2")).unwrap();
             assert!(matches!(store.insert_credential(&record("urn:1")), Err(StoreError::Duplicate(_))));
         }
-        let store = SledStore::open(&dir).unwrap();
+        let store = reopen(&dir);
         assert_eq!(store.get("issuer").unwrap().did(), key.did());
         assert_eq!(store.get_credential("urn:2").unwrap().unwrap(), record("urn:2"));
         let (page, total) = store.list_credentials(1, 10).unwrap();
@@ -565,7 +580,7 @@ mod tests {
         crate::store::conformance::run_all(&SledStore::open(&dir).unwrap());
         std::fs::remove_dir_all(dir).ok();
         let dir = temp_dir();
-        crate::store::conformance::run_durability(&|| Box::new(SledStore::open(&dir).unwrap()));
+        crate::store::conformance::run_durability(&|| Box::new(reopen(&dir)));
         std::fs::remove_dir_all(dir).ok();
     }
 
