@@ -9,7 +9,8 @@ pub(super) fn run_set_status(data: &Path, id: &str, purpose: &str, value: bool) 
         )),
         other => CliError::Input(other.to_string()),
     })?;
-    match crate::service::set_status(&store, id, purpose, value) {
+    let update = crate::service::StatusUpdate { credential_id: id.into(), purpose: purpose.into(), value };
+    match crate::service::set_status(&store, &update) {
         Ok(result) => {
             out!("{}", serde_json::to_string_pretty(&result).unwrap_or_default())?;
             Ok(0)

@@ -7,7 +7,7 @@ pub(super) async fn update_status(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.service.update_status(&body)?).into_response())
+    Ok(Json(state.service.update_status(&service::StatusUpdate::from_json(&body)?)?).into_response())
 }
 
 /// The signed status list, with an ETag and a Cache-Control max-age from its ttl.

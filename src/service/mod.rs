@@ -37,7 +37,7 @@ pub use self::keys::{
 };
 // Shared between the area files (each opens with `use super::*`).
 use self::keys::{load_key, save_issuer_keys, ISSUER_KEYS};
-pub use self::status::{set_status, signed_status_list};
+pub use self::status::{set_status, signed_status_list, StatusUpdate};
 use self::status::{status_purposes, OwnStatusLists};
 
 /// Name of the Ed25519 issuer key created on first start.

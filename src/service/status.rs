@@ -48,33 +48,10 @@ impl Service {
         Ok(value)
     }
 
-    /// VC-API status update: `{credentialId, credentialStatus: {type, statusPurpose}, status}`.
-    pub fn update_status(&self, body: &Value) -> Result<Value, ServiceError> {
-        let credential_id = body
-            .get("credentialId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ServiceError::bad("\"credentialId\" (a string) is required"))?;
-        let purpose = match body.get("credentialStatus") {
-            Some(Value::Object(status)) => {
-                if let Some(t) = status.get("type") {
-                    if t != "BitstringStatusListEntry" {
-                        return Err(ServiceError::bad(
-                            "credentialStatus.type must be BitstringStatusListEntry",
-                        ));
-                    }
-                }
-                status.get("statusPurpose").and_then(Value::as_str).unwrap_or("revocation").to_string()
-            }
-            None => "revocation".to_string(),
-            Some(_) => return Err(ServiceError::bad("\"credentialStatus\" must be an object")),
-        };
-        // VC-API clients may omit `status` to mean "set".
-        let value = match body.get("status") {
-            None => true,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(ServiceError::bad("\"status\" must be true or false")),
-        };
-        set_status(self.store.as_ref(), credential_id, &purpose, value)
+    /// Applies a status update (`POST /credentials/status` reads one with
+    /// [`StatusUpdate::from_json`]).
+    pub fn update_status(&self, update: &StatusUpdate) -> Result<Value, ServiceError> {
+        set_status(self.store.as_ref(), update)
     }
 
     /// The signed BitstringStatusListCredential for `list_id`, re-signed only when bits changed.
@@ -210,13 +187,55 @@ pub(super) fn status_purposes(
     Ok(purposes)
 }
 
+/// A status change as both edges ask for it: `laurel revoke` / `laurel suspend` build one from
+/// their arguments, `POST /credentials/status` reads one from its VC-API body with
+/// [`StatusUpdate::from_json`]; [`set_status`] applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    pub credential_id: String,
+    /// `revocation` or `suspension`.
+    pub purpose: String,
+    /// `true` sets the bit (revoked, suspended), `false` clears it.
+    pub value: bool,
+}
+
+impl StatusUpdate {
+    /// Reads a VC-API status update: `{credentialId, credentialStatus?: {type?, statusPurpose?},
+    /// status?}`. Parsed by hand rather than by a serde derive so that each refusal keeps its
+    /// message (serde would say "missing field" or "invalid type" instead).
+    pub fn from_json(body: &Value) -> Result<StatusUpdate, ServiceError> {
+        let credential_id = body
+            .get("credentialId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ServiceError::bad("\"credentialId\" (a string) is required"))?;
+        let purpose = match body.get("credentialStatus") {
+            Some(Value::Object(status)) => {
+                if let Some(t) = status.get("type") {
+                    if t != "BitstringStatusListEntry" {
+                        return Err(ServiceError::bad(
+                            "credentialStatus.type must be BitstringStatusListEntry",
+                        ));
+                    }
+                }
+                status.get("statusPurpose").and_then(Value::as_str).unwrap_or("revocation").to_string()
+            }
+            None => "revocation".to_string(),
+            Some(_) => return Err(ServiceError::bad("\"credentialStatus\" must be an object")),
+        };
+        // VC-API clients may omit `status` to mean "set".
+        let value = match body.get("status") {
+            None => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(ServiceError::bad("\"status\" must be true or false")),
+        };
+        Ok(StatusUpdate { credential_id: credential_id.to_string(), purpose, value })
+    }
+}
+
 /// Sets or clears a credential's status bit for `purpose` (HTTP and CLI both call this).
-pub fn set_status(
-    store: &dyn Store,
-    credential_id: &str,
-    purpose: &str,
-    value: bool,
-) -> Result<Value, ServiceError> {
+pub fn set_status(store: &dyn Store, update: &StatusUpdate) -> Result<Value, ServiceError> {
+    let (credential_id, purpose, value) =
+        (update.credential_id.as_str(), update.purpose.as_str(), update.value);
     let record = store
         .get_credential(credential_id)?
         .ok_or_else(|| ServiceError::NotFound(format!("no credential with id {credential_id:?}")))?;

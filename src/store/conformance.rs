@@ -293,3 +293,120 @@ fn audited_meta_writes_both(store: &dyn Store) {
         "the audit entry is written with the value"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeyInfo, KeyStore};
+    use crate::store::{SledStore, StatusListMeta};
+
+    /// A store that is right about everything but one thing: it hands out index 0 every time.
+    struct ReusesIndices(SledStore);
+
+    impl KeyStore for ReusesIndices {
+        fn put(&self, name: &str, key: &KeyPair) -> Result<KeyInfo, KeyError> {
+            self.0.put(name, key)
+        }
+        fn get(&self, name: &str) -> Result<KeyPair, KeyError> {
+            self.0.get(name)
+        }
+        fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
+            self.0.list()
+        }
+    }
+
+    impl Store for ReusesIndices {
+        fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError> {
+            self.0.get_meta(name)
+        }
+        fn put_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
+            self.0.put_meta(name, value)
+        }
+        fn insert_credential(&self, record: &CredentialRecord) -> Result<(), StoreError> {
+            self.0.insert_credential(record)
+        }
+        fn get_credential(&self, id: &str) -> Result<Option<CredentialRecord>, StoreError> {
+            self.0.get_credential(id)
+        }
+        fn list_credentials(
+            &self,
+            offset: usize,
+            limit: usize,
+        ) -> Result<(Vec<CredentialRecord>, usize), StoreError> {
+            self.0.list_credentials(offset, limit)
+        }
+        fn put_profile(&self, id: &str, profile: &Map<String, Value>) -> Result<(), StoreError> {
+            self.0.put_profile(id, profile)
+        }
+        fn get_profile(&self, id: &str) -> Result<Option<Map<String, Value>>, StoreError> {
+            self.0.get_profile(id)
+        }
+        fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
+            self.0.audit_log()
+        }
+        fn flush(&self) -> Result<(), StoreError> {
+            self.0.flush()
+        }
+        fn allocate_status_index(
+            &self,
+            key: &str,
+            purpose: &str,
+            size: u32,
+            credential_id: &str,
+        ) -> Result<(StatusListMeta, u32), StoreError> {
+            let (meta, _) = self.0.allocate_status_index(key, purpose, size, credential_id)?;
+            Ok((meta, 0))
+        }
+        fn set_status_bit(
+            &self,
+            list_id: &str,
+            index: u32,
+            value: bool,
+            audit: &AuditEntry,
+        ) -> Result<bool, StoreError> {
+            self.0.set_status_bit(list_id, index, value, audit)
+        }
+        fn status_bit(&self, list_id: &str, index: u32) -> Result<bool, StoreError> {
+            self.0.status_bit(list_id, index)
+        }
+        fn status_list(&self, list_id: &str) -> Result<Option<(StatusListMeta, Vec<u8>)>, StoreError> {
+            self.0.status_list(list_id)
+        }
+        fn cached_list_credential(
+            &self,
+            list_id: &str,
+            fingerprint: &str,
+        ) -> Result<Option<Value>, StoreError> {
+            self.0.cached_list_credential(list_id, fingerprint)
+        }
+        fn cache_list_credential(
+            &self,
+            list_id: &str,
+            fingerprint: &str,
+            credential: &Value,
+        ) -> Result<(), StoreError> {
+            self.0.cache_list_credential(list_id, fingerprint, credential)
+        }
+        fn put_image(&self, key: &str, content_type: &str, bytes: &[u8]) -> Result<(), StoreError> {
+            self.0.put_image(key, content_type, bytes)
+        }
+        fn put_meta_audited(&self, name: &str, value: &str, audit: &AuditEntry) -> Result<(), StoreError> {
+            self.0.put_meta_audited(name, value, audit)
+        }
+        fn get_image(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+            self.0.get_image(key)
+        }
+    }
+
+    #[test]
+    fn the_suite_fails_a_store_that_hands_out_an_index_twice() {
+        let dir = std::env::temp_dir().join(format!("laurel-conformance-{}", uuid::Uuid::new_v4()));
+        let store = ReusesIndices(SledStore::open(&dir).unwrap());
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_all(&store)));
+        drop(store);
+        std::fs::remove_dir_all(&dir).ok();
+        let panic = outcome.expect_err("the suite passed a store that reuses status indices");
+        let message = panic.downcast_ref::<String>().map(String::as_str).unwrap_or_default();
+        assert!(message.contains("was handed out twice"), "the suite failed for another reason: {message}");
+    }
+}
