@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use laurel::bench::{typical_credential, FORMATS};
-use laurel::dids::LocalResolver;
+use laurel::cli::bench::{typical_credential, FORMATS};
+use laurel::credential::proofs::Format;
+use laurel::credential::verify::{Verifier, VerifyOptions};
+use laurel::did::LocalResolver;
 use laurel::keys::{KeyPair, KeyType};
-use laurel::proofs::Format;
-use laurel::verify::{Verifier, VerifyOptions};
 
 fn bench_formats(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -24,7 +24,7 @@ fn bench_formats(c: &mut Criterion) {
         let key = KeyPair::generate(key_type).unwrap();
         let credential = typical_credential(&key);
         let signer = format.signer();
-        let options = laurel::proofs::SignOptions::default();
+        let options = laurel::credential::proofs::SignOptions::default();
         let signed = rt.block_on(signer.sign(&credential, &key, &options)).unwrap().to_json_value();
         assert!(
             rt.block_on(verifier.verify_value(&signed)).verified,
@@ -51,7 +51,9 @@ fn bench_formats(c: &mut Criterion) {
     });
     let quads = laurel::jsonld::fast_quads(&credential).unwrap();
     c.bench_function("rdfc-1.0 canonicalization", |b| {
-        b.iter(|| laurel::canon::canonicalize(&quads, laurel::canon::Limits::default()).unwrap())
+        b.iter(|| {
+            laurel::jsonld::canon::canonicalize(&quads, laurel::jsonld::canon::Limits::default()).unwrap()
+        })
     });
     bench_raw_signatures(c);
 }

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use laurel::dids::LocalResolver;
+use laurel::credential::proofs::{Format, SignOptions};
+use laurel::credential::verify::{Verifier, VerifyOptions};
+use laurel::did::LocalResolver;
 use laurel::keys::{KeyPair, KeyType};
-use laurel::proofs::{Format, SignOptions};
-use laurel::verify::{Verifier, VerifyOptions};
 use serde_json::json;
 
 fn median_us(mut run: impl FnMut()) -> f64 {
@@ -24,7 +24,8 @@ fn median_us(mut run: impl FnMut()) -> f64 {
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let key = KeyPair::generate(KeyType::Ed25519).unwrap();
-    let mut credential: serde_json::Value = serde_json::from_str(laurel::bench::TYPICAL_CREDENTIAL).unwrap();
+    let mut credential: serde_json::Value =
+        serde_json::from_str(laurel::cli::bench::TYPICAL_CREDENTIAL).unwrap();
     credential["issuer"]["id"] = json!(key.did());
     let signed = rt
         .block_on(Format::EddsaRdfc2022.signer().sign(&credential, &key, &SignOptions::default()))
@@ -36,9 +37,12 @@ fn main() {
     let verifier = Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default());
     assert!(rt.block_on(verifier.verify_value(&signed)).verified);
     let check = median_us(|| {
-        assert!(
-            laurel::signed::disagreements(&signed, &quads, laurel::signed::TopLevel::Credential).is_empty()
+        assert!(laurel::credential::signed::disagreements(
+            &signed,
+            &quads,
+            laurel::credential::signed::TopLevel::Credential
         )
+        .is_empty())
     });
     let expand = median_us(|| {
         rt.block_on(laurel::jsonld::to_quads(&unsecured)).unwrap();

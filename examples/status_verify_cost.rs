@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use laurel::dids::LocalResolver;
+use laurel::credential::proofs::{Format, SignOptions};
+use laurel::credential::verify::{Verifier, VerifyOptions};
+use laurel::did::LocalResolver;
 use laurel::keys::{KeyPair, KeyType};
-use laurel::proofs::{Format, SignOptions};
-use laurel::verify::{Verifier, VerifyOptions};
 use serde_json::json;
 
 fn main() {
@@ -20,7 +20,8 @@ fn main() {
     };
     let bits = vec![0u8; laurel::status::MIN_LIST_ENTRIES / 8];
     let list = sign(laurel::status::list_credential(url, &key.did(), "revocation", &bits, 300_000));
-    let mut credential: serde_json::Value = serde_json::from_str(laurel::bench::TYPICAL_CREDENTIAL).unwrap();
+    let mut credential: serde_json::Value =
+        serde_json::from_str(laurel::cli::bench::TYPICAL_CREDENTIAL).unwrap();
     credential["issuer"]["id"] = json!(key.did());
     let plain = sign(credential.clone());
     credential["credentialStatus"] = json!({"id": format!("{url}#5"), "type": "BitstringStatusListEntry", "statusPurpose": "revocation", "statusListIndex": "5", "statusListCredential": url});

@@ -1,4 +1,7 @@
 //! Signing keys: generation (Ed25519, P-256, RSA-2048), public key encodings, and the key store.
+//!
+//! Foundation layer: uses nothing in the crate; used by `store` (the `KeyStore` trait it
+//! implements), `did`, `credential`, `service`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

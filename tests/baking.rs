@@ -6,12 +6,12 @@ mod common;
 use std::sync::Arc;
 
 use common::{http_client, temp_data_dir, ServerProcess};
-use laurel::baking::{bake, default_image, extract, BakeError, ImageFormat};
-use laurel::dids::LocalResolver;
-use laurel::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::baking::{bake, default_image, extract, BakeError, ImageFormat};
+use laurel::credential::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::proofs::{Format, Secured};
+use laurel::credential::verify::{Verifier, VerifyOptions};
+use laurel::did::LocalResolver;
 use laurel::keys::{KeyPair, KeyType};
-use laurel::proofs::{Format, Secured};
-use laurel::verify::{Verifier, VerifyOptions};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -104,7 +104,7 @@ async fn the_1edtech_baked_fixtures_extract_to_their_credentials() {
             assert!(report.errors.iter().any(|e| e.detail.contains("\"jwk\"")), "{name}");
             claims.get("vc").cloned().unwrap_or(claims)
         };
-        let types = laurel::model::types_of(credential.get("type"));
+        let types = laurel::credential::model::types_of(credential.get("type"));
         assert!(
             types.contains(&"OpenBadgeCredential") || types.contains(&"AchievementCredential"),
             "{name}: {types:?}"

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{free_port, get_json, http_client, temp_data_dir, ServerProcess};
-use laurel::dids::{DidResolver, LocalResolver};
+use laurel::credential::verify::{Verifier, VerifyOptions};
+use laurel::did::{DidResolver, LocalResolver};
 use laurel::fetch::{CheckedResolver, FetchPolicy, Fetcher};
-use laurel::verify::{Verifier, VerifyOptions};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

@@ -1,4 +1,4 @@
-//! Laurel's fast JSON-LD expansion (`laurel::expand`) against the json-ld crate (the reference):
+//! Laurel's fast JSON-LD expansion (`laurel::jsonld::expand`) against the json-ld crate (the reference):
 //! on every document in `vectors/`, `benches/` and `../shared/spec`, on their proof
 //! configurations, and on thousands of mutated credentials. Where the fast path answers, its
 //! canonical N-Quads must equal the reference's; where the reference refuses, the fast path must
@@ -9,8 +9,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use laurel::expand::Bail;
-use laurel::{canon, jsonld};
+use laurel::jsonld::expand::Bail;
+use laurel::jsonld::{self, canon};
 use serde_json::{json, Value};
 
 fn canonical(quads: &[canon::Quad]) -> String {
@@ -115,9 +115,9 @@ fn documents_with_context(paths: &[PathBuf]) -> Vec<(String, Value)> {
 }
 
 async fn issued_credentials() -> Vec<(String, Value)> {
-    use laurel::issue::{build_badge, issue, BadgeRequest};
+    use laurel::credential::issue::{build_badge, issue, BadgeRequest};
+    use laurel::credential::proofs::Format;
     use laurel::keys::{KeyPair, KeyType};
-    use laurel::proofs::Format;
     let request = BadgeRequest {
         subject_id: Some("did:example:learner".into()),
         recipient_email: Some("learner@example.com".into()),

@@ -5,8 +5,8 @@ mod common;
 
 use std::sync::Arc;
 
-use laurel::dids::LocalResolver;
-use laurel::verify::{Report, Verifier, VerifyOptions};
+use laurel::credential::verify::{Report, Verifier, VerifyOptions};
+use laurel::did::LocalResolver;
 use serde_json::json;
 
 async fn verify_with(resolver: LocalResolver, path: &std::path::Path) -> Report {

@@ -4,11 +4,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use laurel::dids::LocalResolver;
-use laurel::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::proofs::Format;
+use laurel::credential::verify::{Report, Verifier, VerifyOptions};
+use laurel::did::LocalResolver;
 use laurel::keys::{KeyPair, KeyType};
-use laurel::proofs::Format;
-use laurel::verify::{Report, Verifier, VerifyOptions};
 use serde_json::{json, Value};
 
 async fn verify_bytes(bytes: &[u8]) -> Report {

@@ -5,11 +5,11 @@ mod common;
 
 use std::sync::Arc;
 
-use laurel::dids::LocalResolver;
-use laurel::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::proofs::{Format, Secured};
+use laurel::credential::verify::{Verifier, VerifyOptions};
+use laurel::did::LocalResolver;
 use laurel::keys::{KeyPair, KeyType};
-use laurel::proofs::{Format, Secured};
-use laurel::verify::{Verifier, VerifyOptions};
 
 fn verifier() -> Verifier {
     Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default())

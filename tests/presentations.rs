@@ -6,12 +6,12 @@ mod common;
 use std::sync::Arc;
 
 use common::{http_client, temp_data_dir, ServerProcess};
-use laurel::dids::LocalResolver;
-use laurel::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::presentation::{present, ChallengeRegistry, PresentationOptions, PresentationReport};
+use laurel::credential::proofs::{Format, SignOptions};
+use laurel::credential::verify::{Verifier, VerifyOptions};
+use laurel::did::LocalResolver;
 use laurel::keys::{KeyPair, KeyType};
-use laurel::presentation::{present, ChallengeRegistry, PresentationOptions, PresentationReport};
-use laurel::proofs::{Format, SignOptions};
-use laurel::verify::{Verifier, VerifyOptions};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

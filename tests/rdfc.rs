@@ -4,7 +4,7 @@
 
 mod common;
 
-use laurel::canon::{canonicalize, parse_nquads, CanonError, Limits};
+use laurel::jsonld::canon::{canonicalize, parse_nquads, CanonError, Limits};
 use serde_json::Value;
 
 #[test]

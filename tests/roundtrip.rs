@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use laurel::dids::LocalResolver;
-use laurel::issue::{build_badge, issue, BadgeRequest, IssueError};
+use laurel::credential::issue::{build_badge, issue, BadgeRequest, IssueError};
+use laurel::credential::proofs::{Format, Secured};
+use laurel::credential::verify::{Report, Verifier, VerifyOptions};
+use laurel::did::LocalResolver;
 use laurel::keys::{KeyPair, KeyType};
-use laurel::proofs::{Format, Secured};
-use laurel::verify::{Report, Verifier, VerifyOptions};
 use serde_json::{json, Value};
 
 fn request() -> BadgeRequest {

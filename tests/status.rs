@@ -6,11 +6,11 @@ mod common;
 use std::sync::Arc;
 
 use common::{get_json, http_client, temp_data_dir, ServerProcess};
-use laurel::dids::LocalResolver;
+use laurel::credential::proofs::{Format, SignOptions};
+use laurel::credential::verify::{Report, Verifier, VerifyOptions};
+use laurel::did::LocalResolver;
 use laurel::keys::{KeyPair, KeyType};
-use laurel::proofs::{Format, SignOptions};
 use laurel::status::{encode_list, list_credential, write_bit, MIN_LIST_ENTRIES};
-use laurel::verify::{Report, Verifier, VerifyOptions};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 

@@ -8,9 +8,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use laurel::issue::{build_badge, complete, BadgeRequest};
+use laurel::credential::issue::{build_badge, complete, BadgeRequest};
+use laurel::credential::proofs::{Format, SignOptions};
 use laurel::keys::{KeyPair, KeyType};
-use laurel::proofs::{Format, SignOptions};
 use serde_json::{json, Value};
 
 const ATTACKER_KEY_DOC: &str = "https://attacker.example/keys/1";
@@ -110,7 +110,7 @@ fn badge_from(issuer: &str, subject: &str) -> Value {
 /// Signs `credential` with `key` in `format`, naming the verification method `method` (the
 /// library's signers take it from the key's identity).
 async fn sign_as(credential: &Value, key: &KeyPair, method: &str, format: Format) -> Value {
-    let issuer = laurel::model::issuer_id(credential).unwrap();
+    let issuer = laurel::credential::model::issuer_id(credential).unwrap();
     let key = key.clone().with_identity(issuer, method);
     format.signer().sign(credential, &key, &SignOptions::default()).await.unwrap().to_json_value()
 }
@@ -215,12 +215,14 @@ async fn a_key_document_claiming_the_victim_as_controller_does_not_make_its_key_
     let issuer = ed25519();
     let victim = ed25519().did();
     let mallory = ed25519();
-    let badge = laurel::issue::issue(badge_from(&issuer.did(), &victim), &issuer, Format::EddsaRdfc2022)
-        .await
-        .unwrap()
-        .to_json_value();
+    let badge =
+        laurel::credential::issue::issue(badge_from(&issuer.did(), &victim), &issuer, Format::EddsaRdfc2022)
+            .await
+            .unwrap()
+            .to_json_value();
     let forger = mallory.clone().with_identity(&victim, ATTACKER_METHOD);
-    let presentation = laurel::presentation::present(&[badge], &forger, None, None).await.unwrap();
+    let presentation =
+        laurel::credential::presentation::present(&[badge], &forger, None, None).await.unwrap();
     assert_eq!(presentation["holder"], json!(victim));
     let method = multikey_method(ATTACKER_METHOD, &victim, &mallory);
     let mut scratch = Scratch::new("trust-holder");

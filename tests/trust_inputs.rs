@@ -10,10 +10,10 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{http_client, temp_data_dir, ServerProcess};
-use laurel::baking::{bake, default_image, ImageFormat};
-use laurel::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::baking::{bake, default_image, ImageFormat};
+use laurel::credential::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::proofs::{Format, Secured};
 use laurel::keys::{KeyPair, KeyType};
-use laurel::proofs::{Format, Secured};
 use serde_json::{json, Value};
 
 /// CPU time hostile input may cost (generous: a debug build).

@@ -139,7 +139,7 @@ async fn published_bit(client: &reqwest::Client, url: &str, index: usize) -> boo
 /// (id, list URL, index) of an issued credential, JSON or JWT.
 fn status_entry(credential: &Value) -> (String, String, usize) {
     let credential = match credential {
-        Value::String(jwt) => laurel::proofs::decode_jwt(jwt, "vc").unwrap().credential,
+        Value::String(jwt) => laurel::credential::proofs::decode_jwt(jwt, "vc").unwrap().credential,
         other => other.clone(),
     };
     let entry = &credential["credentialStatus"];

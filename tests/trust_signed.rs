@@ -10,9 +10,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use laurel::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::proofs::{Format, SignOptions};
 use laurel::keys::{KeyPair, KeyType};
-use laurel::proofs::{Format, SignOptions};
 use laurel::status::{list_credential, write_bit, MIN_LIST_ENTRIES};
 use serde_json::{json, Value};
 
@@ -178,7 +178,7 @@ async fn a_subject_id_written_as_at_id_cannot_be_presented_by_someone_else() {
     let present = |credential: Value| {
         let mallory = &mallory;
         async move {
-            laurel::presentation::present(
+            laurel::credential::presentation::present(
                 &[credential],
                 mallory,
                 Some("c-1".into()),

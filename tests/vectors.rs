@@ -4,11 +4,13 @@ mod common;
 
 use std::sync::Arc;
 
-use laurel::dids::LocalResolver;
+use laurel::credential::proofs::{
+    verify_embedded_proof, Cryptosuite, DataIntegrity, ProofFormat, Secured, SignOptions,
+};
+use laurel::credential::verify::{Verifier, VerifyOptions};
+use laurel::did::LocalResolver;
 use laurel::jsonld::canonical_nquads;
 use laurel::keys::KeyPair;
-use laurel::proofs::{verify_embedded_proof, Cryptosuite, DataIntegrity, ProofFormat, Secured, SignOptions};
-use laurel::verify::{Verifier, VerifyOptions};
 use serde_json::Value;
 
 fn text(path: &std::path::Path) -> String {

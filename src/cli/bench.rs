@@ -1,0 +1,222 @@
+//! Measuring: `laurel bench` (sign/verify cost per proof format, like `openssl speed`) and
+//! `laurel load-test` (requests/s and latency percentiles of a running service).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::credential::proofs::{Format, SignOptions};
+use crate::credential::verify::{Verifier, VerifyOptions};
+use crate::did::LocalResolver;
+use crate::keys::{KeyPair, KeyType};
+
+/// The typical OB credential all measurements use (about 1.7 KB).
+pub const TYPICAL_CREDENTIAL: &str = include_str!("../../benches/typical-credential.json");
+
+/// Every proof format measured, with the key type it signs with: shared with `cargo bench`.
+pub const FORMATS: [(&str, Format, KeyType); 5] = [
+    ("eddsa-rdfc-2022", Format::EddsaRdfc2022, KeyType::Ed25519),
+    ("ecdsa-rdfc-2019", Format::EcdsaRdfc2019, KeyType::P256),
+    ("jwt-eddsa", Format::Jwt, KeyType::Ed25519),
+    ("jwt-es256", Format::Jwt, KeyType::P256),
+    ("jwt-rs256", Format::Jwt, KeyType::Rsa),
+];
+
+/// The typical credential, issued by `key`.
+pub fn typical_credential(key: &KeyPair) -> Value {
+    let mut credential: Value =
+        serde_json::from_str(TYPICAL_CREDENTIAL).expect("the bundled benchmark credential is JSON");
+    credential["issuer"]["id"] = json!(key.did());
+    credential
+}
+
+/// One measured operation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    pub operation: String,
+    pub iterations: usize,
+    pub median_us: f64,
+    pub p95_us: f64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn summarize(operation: String, mut samples: Vec<f64>) -> Measurement {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let round = |v: f64| (v * 10.0).round() / 10.0;
+    Measurement {
+        operation,
+        iterations: samples.len(),
+        median_us: round(percentile(&samples, 0.5)),
+        p95_us: round(percentile(&samples, 0.95)),
+    }
+}
+
+/// Signs and verifies the typical credential `iterations` times per format, on one thread.
+pub async fn run_bench(iterations: usize) -> Result<Vec<Measurement>, String> {
+    let verifier = Verifier::new(Arc::new(LocalResolver::default()), VerifyOptions::default());
+    let mut results = Vec::new();
+    for (name, format, key_type) in FORMATS {
+        let key = KeyPair::generate(key_type).map_err(|e| e.to_string())?;
+        let credential = typical_credential(&key);
+        let signer = format.signer();
+        let options = SignOptions::default();
+        let mut signed = Value::Null;
+        let mut samples = Vec::with_capacity(iterations);
+        for _ in 0..iterations.max(1) {
+            let start = Instant::now();
+            signed =
+                signer.sign(&credential, &key, &options).await.map_err(|e| e.to_string())?.to_json_value();
+            samples.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+        results.push(summarize(format!("{name} sign"), samples));
+        let mut samples = Vec::with_capacity(iterations);
+        for _ in 0..iterations.max(1) {
+            let start = Instant::now();
+            let report = verifier.verify_value(&signed).await;
+            samples.push(start.elapsed().as_secs_f64() * 1e6);
+            if !report.verified {
+                return Err(format!("{name}: the benchmark credential did not verify: {:?}", report.errors));
+            }
+        }
+        results.push(summarize(format!("{name} verify"), samples));
+    }
+    Ok(results)
+}
+
+/// Settings of a load test against a running service.
+#[derive(Debug, Clone)]
+pub struct LoadTest {
+    pub base: String,
+    pub token: Option<String>,
+    /// `verify` or `issue`.
+    pub endpoint: String,
+    pub concurrency: usize,
+    pub duration: Duration,
+    /// Issue with a status list entry (the default for a real issue) instead of opting out.
+    pub with_status: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub endpoint: String,
+    pub concurrency: usize,
+    pub seconds: f64,
+    pub requests: usize,
+    pub errors: usize,
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Drives `endpoint` with `concurrency` clients for `duration` (bounded; stops by itself).
+pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .pool_max_idle_per_host(test.concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let base = test.base.trim_end_matches('/').to_string();
+    let token = test.token.clone();
+    let mut credential: Value = serde_json::from_str(TYPICAL_CREDENTIAL).map_err(|e| e.to_string())?;
+    credential["issuer"] = json!({"type": ["Profile"], "name": "Load test"});
+    let body = match test.endpoint.as_str() {
+        "issue" => {
+            if token.is_none() {
+                return Err("issuing needs --token".into());
+            }
+            None
+        }
+        "verify" => {
+            let token =
+                token.as_deref().ok_or("the verify test issues one credential first: give --token")?;
+            let mut credential = credential.clone();
+            credential["id"] = json!(format!("urn:uuid:{}", uuid::Uuid::new_v4()));
+            let response = client
+                .post(format!("{base}/credentials/issue"))
+                .bearer_auth(token)
+                .json(&json!({"credential": credential, "options": {"credentialStatus": false}}))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if response.status().as_u16() != 201 {
+                return Err(format!("could not issue the test credential: HTTP {}", response.status()));
+            }
+            let issued: Value = response.json().await.map_err(|e| e.to_string())?;
+            Some(
+                serde_json::to_vec(&json!({"verifiableCredential": issued["verifiableCredential"]}))
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+        other => return Err(format!("unknown endpoint {other:?} (verify or issue)")),
+    };
+    let with_status = test.with_status;
+    let deadline = Instant::now() + test.duration;
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..test.concurrency {
+        let (client, base, token, body, credential) =
+            (client.clone(), base.clone(), token.clone(), body.clone(), credential.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0usize;
+            while Instant::now() < deadline {
+                let request = match &body {
+                    Some(bytes) => client
+                        .post(format!("{base}/credentials/verify"))
+                        .header("content-type", "application/json")
+                        .body(bytes.clone()),
+                    None => {
+                        let mut c = credential.clone();
+                        c["id"] = json!(format!("urn:uuid:{}", uuid::Uuid::new_v4()));
+                        let options =
+                            if with_status { json!({}) } else { json!({"credentialStatus": false}) };
+                        client
+                            .post(format!("{base}/credentials/issue"))
+                            .bearer_auth(token.as_deref().unwrap_or_default())
+                            .json(&json!({"credential": c, "options": options}))
+                    }
+                };
+                let start = Instant::now();
+                match request.send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        latencies.push(start.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        });
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    while let Some(result) = tasks.join_next().await {
+        let (l, e) = result.map_err(|e| e.to_string())?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let round = |v: f64| (v * 100.0).round() / 100.0;
+    Ok(LoadReport {
+        endpoint: test.endpoint.clone(),
+        concurrency: test.concurrency,
+        seconds: round(seconds),
+        requests: latencies.len(),
+        errors,
+        requests_per_second: round(latencies.len() as f64 / seconds),
+        p50_ms: round(percentile(&latencies, 0.5)),
+        p99_ms: round(percentile(&latencies, 0.99)),
+    })
+}

@@ -1,0 +1,172 @@
+//! `laurel serve`: flags, environment and the TOML file merged into the server configuration.
+
+use super::*;
+
+/// `laurel serve` settings. Precedence: flags, then LAUREL_* environment, then the TOML file.
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// TOML file with any of: listen, data, admin_token, tls_cert, tls_key, self_signed,
+    /// max_body, request_timeout, header_timeout, max_connections, clock_skew, base_url,
+    /// status_list_size, allow_private_network, did_web.
+    #[arg(long, env = "LAUREL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
+    #[arg(long, env = "LAUREL_LISTEN")]
+    pub listen: Option<String>,
+    /// Admin bearer token (default: generated on first start, saved in DATA/admin-token).
+    #[arg(long, env = "LAUREL_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, env = "LAUREL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, env = "LAUREL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate generated for localhost.
+    #[arg(long, env = "LAUREL_SELF_SIGNED")]
+    pub self_signed: bool,
+    /// Largest request body in bytes (default 1048576).
+    #[arg(long, env = "LAUREL_MAX_BODY")]
+    pub max_body: Option<usize>,
+    /// Seconds before a request is abandoned (default 30).
+    #[arg(long, env = "LAUREL_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<u64>,
+    /// Seconds a connection has to deliver a complete request head (and, over TLS, to finish
+    /// its handshake) before it is closed (default 10).
+    #[arg(long, env = "LAUREL_HEADER_TIMEOUT")]
+    pub header_timeout: Option<u64>,
+    /// Open connections at most; further ones are closed at once (default 1024).
+    #[arg(long, env = "LAUREL_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Clock skew in seconds tolerated on validFrom / validUntil when verifying (default 300).
+    #[arg(long, env = "LAUREL_CLOCK_SKEW")]
+    pub clock_skew: Option<u64>,
+    /// Public base URL for status list URLs (default: scheme and listen address).
+    #[arg(long, env = "LAUREL_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Entries per status list (default and minimum 131072).
+    #[arg(long, env = "LAUREL_STATUS_LIST_SIZE")]
+    pub status_list_size: Option<u32>,
+    /// Let verification fetch over http and from private/loopback addresses (testing only).
+    #[arg(long, env = "LAUREL_ALLOW_PRIVATE_NETWORK")]
+    pub allow_private_network: bool,
+    /// Issue as did:web: `example.com`, `example.com:path:to` or `localhost%3A8443`; the DID
+    /// document is served at /.well-known/did.json (or /path/to/did.json).
+    #[arg(long, env = "LAUREL_DID_WEB")]
+    pub did_web: Option<String>,
+}
+
+/// The optional TOML configuration file.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ServeFile {
+    listen: Option<String>,
+    data: Option<PathBuf>,
+    admin_token: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    self_signed: Option<bool>,
+    max_body: Option<usize>,
+    request_timeout: Option<u64>,
+    header_timeout: Option<u64>,
+    max_connections: Option<usize>,
+    clock_skew: Option<u64>,
+    base_url: Option<String>,
+    status_list_size: Option<u32>,
+    allow_private_network: Option<bool>,
+    did_web: Option<String>,
+}
+
+/// Merges flags/environment (already merged by clap) over the TOML file over defaults.
+pub fn serve_config(data: Option<PathBuf>, args: &ServeArgs) -> Result<crate::http::ServeConfig, CliError> {
+    let file: ServeFile = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
+            toml::from_str(&text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?
+        }
+        None => ServeFile::default(),
+    };
+    let listen_text = args.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen = listen_text.parse().map_err(|_| {
+        CliError::Usage(format!("--listen {listen_text:?} is not an address like 127.0.0.1:8080"))
+    })?;
+    let tls = match (args.tls_cert.clone().or(file.tls_cert), args.tls_key.clone().or(file.tls_key)) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err(CliError::Usage("--tls-cert and --tls-key go together".into())),
+    };
+    let max_body = args.max_body.or(file.max_body).unwrap_or(1 << 20);
+    if max_body < 1024 {
+        return Err(CliError::Usage("--max-body must be at least 1024 bytes".into()));
+    }
+    let status_list_size =
+        args.status_list_size.or(file.status_list_size).unwrap_or(crate::status::MIN_LIST_ENTRIES as u32);
+    if (status_list_size as usize) < crate::status::MIN_LIST_ENTRIES || !status_list_size.is_multiple_of(8) {
+        return Err(CliError::Usage(format!(
+            "--status-list-size must be a multiple of 8 and at least {}",
+            crate::status::MIN_LIST_ENTRIES
+        )));
+    }
+    let header_timeout = args.header_timeout.or(file.header_timeout).unwrap_or(10);
+    if header_timeout == 0 {
+        return Err(CliError::Usage("--header-timeout must be at least 1 second".into()));
+    }
+    let max_connections = args.max_connections.or(file.max_connections).unwrap_or(1024);
+    if max_connections == 0 {
+        return Err(CliError::Usage("--max-connections must be at least 1".into()));
+    }
+    let clock_skew = args.clock_skew.or(file.clock_skew).unwrap_or(300);
+    if clock_skew > 86_400 {
+        return Err(CliError::Usage("--clock-skew is at most 86400 seconds (a day)".into()));
+    }
+    Ok(crate::http::ServeConfig {
+        listen,
+        data: data.or(file.data).unwrap_or_else(|| PathBuf::from("./laurel-data")),
+        admin_token: args.admin_token.clone().or(file.admin_token),
+        tls,
+        self_signed: args.self_signed || file.self_signed.unwrap_or(false),
+        max_body,
+        request_timeout: std::time::Duration::from_secs(
+            args.request_timeout.or(file.request_timeout).unwrap_or(30),
+        ),
+        header_timeout: std::time::Duration::from_secs(header_timeout),
+        max_connections,
+        clock_skew: std::time::Duration::from_secs(clock_skew),
+        base_url: args.base_url.clone().or(file.base_url),
+        status_list_size,
+        allow_private_network: args.allow_private_network || file.allow_private_network.unwrap_or(false),
+        did_web: args.did_web.clone().or(file.did_web),
+    })
+}
+
+pub(super) async fn run_serve(data: Option<PathBuf>, args: ServeArgs) -> Result<i32, CliError> {
+    let config = serve_config(data, &args)?;
+    init_logging();
+    let policy =
+        FetchPolicy { allow_private_network: config.allow_private_network, ..FetchPolicy::default() };
+    let resolver =
+        LocalResolver { fetcher: Some(Arc::new(Fetcher::new(policy, None))), ..LocalResolver::default() };
+    let skew = chrono::Duration::from_std(config.clock_skew)
+        .map_err(|_| CliError::Usage("--clock-skew is too large".into()))?;
+    let verifier = Verifier::new(Arc::new(resolver), VerifyOptions { skew, ..VerifyOptions::default() });
+    match crate::http::serve(config, verifier).await {
+        Ok(()) => Ok(0),
+        Err(e) => {
+            note!("laurel: {e}");
+            Ok(1)
+        }
+    }
+}
+
+/// Structured logs on stderr; `LAUREL_LOG` (or RUST_LOG) sets the filter, default info.
+pub(super) fn init_logging() {
+    let filter = std::env::var("LAUREL_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info,tower_http=info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .json()
+        .try_init();
+}

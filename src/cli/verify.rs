@@ -1,0 +1,203 @@
+//! `laurel verify` and `laurel inspect`: the verifier's report, printed, and what a document says.
+
+use super::*;
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// File to verify, or - for standard input.
+    pub file: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Check dates against this instant instead of the clock (RFC 3339).
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Tolerated clock skew in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub skew: i64,
+    /// Pin the document served for URL (a DID document, controller document or status list).
+    #[arg(long = "preload", value_name = "URL=FILE")]
+    pub preload: Vec<String>,
+    /// Folder of documents saved by `laurel fetch-status`, used when the network is not.
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Never use the network: pinned and cached documents only.
+    #[arg(long)]
+    pub offline: bool,
+    /// Allow http and private/loopback addresses when fetching (testing only).
+    #[arg(long)]
+    pub allow_private_network: bool,
+    /// enforce (default): a status that cannot be fetched fails; warn: it is a warning.
+    #[arg(long, default_value = "enforce")]
+    pub status_policy: String,
+    /// For presentations: the challenge the verifier expects.
+    #[arg(long)]
+    pub challenge: Option<String>,
+    /// For presentations: the domain the verifier expects.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// For presentations: the recipient's identifier, checked against hashed identifiers.
+    #[arg(long)]
+    pub recipient_identifier: Option<String>,
+}
+
+/// Builds the offline resolver from `--preload URL=FILE` arguments.
+pub fn preloaded_resolver(preloads: &[String]) -> Result<LocalResolver, CliError> {
+    let mut resolver = LocalResolver::default();
+    for entry in preloads {
+        let (url, file) = entry
+            .split_once('=')
+            .ok_or_else(|| CliError::Usage(format!("--preload takes URL=FILE, got {entry:?}")))?;
+        let document = read_json_or_jwt(file, 4 << 20)?;
+        if !document.is_object() {
+            return Err(CliError::Input(format!("{file}: a pinned document must be a JSON object")));
+        }
+        resolver.pinned.insert(url, document);
+    }
+    Ok(resolver)
+}
+
+pub(super) fn print_report(report: &Report, json: bool) -> Result<(), CliError> {
+    if json {
+        return out!("{}", serde_json::to_string_pretty(report).unwrap_or_default());
+    }
+    out!("{}", if report.verified { "VERIFIED" } else { "NOT VERIFIED" })?;
+    if let Some(issuer) = &report.issuer {
+        out!("issuer: {issuer}")?;
+    }
+    for proof in &report.proofs {
+        out!("proof: {} by {}", proof.format, proof.verification_method)?;
+    }
+    out!("checks: {}", report.checks.join(", "))?;
+    for e in &report.errors {
+        out!("error {}: {}", e.code, e.detail)?;
+    }
+    for w in &report.warnings {
+        out!("warning {}: {}", w.code, w.detail)?;
+    }
+    for s in &report.status {
+        let age = s
+            .age_seconds
+            .map(|a| format!(", list {a} s old ({})", s.source.as_deref().unwrap_or("?")))
+            .unwrap_or_default();
+        out!("status {}: {}{age}", s.purpose, if s.value.unwrap_or(0) == 0 { "clear" } else { "SET" })?;
+    }
+    Ok(())
+}
+
+pub(super) async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
+    let mut options =
+        VerifyOptions { skew: chrono::Duration::seconds(args.skew), ..VerifyOptions::default() };
+    if let Some(now) = &args.now {
+        options.now = Some(
+            chrono::DateTime::parse_from_rfc3339(now)
+                .map_err(|e| CliError::Usage(format!("--now {now:?} is not RFC 3339: {e}")))?
+                .with_timezone(&chrono::Utc),
+        );
+    }
+    options.status_policy = match args.status_policy.as_str() {
+        "enforce" => StatusPolicy::Enforce,
+        "warn" => StatusPolicy::Warn,
+        other => return Err(CliError::Usage(format!("--status-policy {other:?}: expected enforce or warn"))),
+    };
+    let mut resolver = preloaded_resolver(&args.preload)?;
+    let policy = FetchPolicy {
+        allow_private_network: args.allow_private_network,
+        offline: args.offline,
+        ..FetchPolicy::default()
+    };
+    resolver.fetcher = Some(Arc::new(Fetcher::new(policy, args.cache.clone())));
+    let bytes = read_input(&args.file, options.max_bytes.max(crate::credential::baking::MAX_IMAGE_BYTES))?;
+    let verifier = Verifier::new(Arc::new(resolver), options.clone());
+    if let Some(presentation) = presentation_of(&bytes, &options) {
+        let expected = crate::credential::presentation::PresentationOptions {
+            challenge: args.challenge.clone(),
+            domain: args.domain.clone(),
+            recipient_identifier: args.recipient_identifier.clone(),
+        };
+        let report = verifier.verify_presentation(&presentation, &expected, None).await;
+        if args.json {
+            out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default())?;
+        } else {
+            out!("{}", if report.verified { "VERIFIED presentation" } else { "NOT VERIFIED presentation" })?;
+            if let Some(holder) = &report.holder {
+                out!("holder: {holder}")?;
+            }
+            for e in &report.errors {
+                out!("error {}: {}", e.code, e.detail)?;
+            }
+            for w in &report.warnings {
+                out!("warning {}: {}", w.code, w.detail)?;
+            }
+            for (i, c) in report.credentials.iter().enumerate() {
+                out!("credential[{i}]: {}", if c.verified { "verified" } else { "NOT verified" })?;
+            }
+        }
+        return Ok(if report.verified { 0 } else { 1 });
+    }
+    let report = verifier.verify_bytes(&bytes).await;
+    print_report(&report, args.json)?;
+    if report.verified {
+        Ok(0)
+    } else if report.errors.iter().all(|e| e.code == "PARSING_ERROR") {
+        Ok(2)
+    } else {
+        Ok(1)
+    }
+}
+
+pub(super) fn summary_line(label: &str, value: Option<&str>) -> Result<(), CliError> {
+    if let Some(v) = value {
+        out!("{label:<12} {v}")?;
+    }
+    Ok(())
+}
+
+pub(super) fn run_inspect(file: &str) -> Result<i32, CliError> {
+    let (credential, proof_desc) = match read_json_or_jwt(file, 4 << 20)? {
+        Value::String(jwt) => {
+            let decoded = proofs::decode_jwt(&jwt, "vc").map_err(|e| CliError::Input(e.to_string()))?;
+            let kid = decoded.header.get("kid").and_then(Value::as_str).unwrap_or("(no kid)").to_string();
+            (decoded.credential.clone(), format!("JWT {} by {kid}", decoded.alg()))
+        }
+        value => {
+            let proofs: Vec<String> = match value.get("proof") {
+                Some(Value::Array(list)) => list.iter().map(describe_proof).collect(),
+                Some(one) => vec![describe_proof(one)],
+                None => vec!["none".into()],
+            };
+            let joined = proofs.join("; ");
+            (value, joined)
+        }
+    };
+    let s = |p: &str| credential.pointer(p).and_then(Value::as_str);
+    summary_line("id", s("/id"))?;
+    summary_line("types", Some(&crate::credential::model::types_of(credential.get("type")).join(", ")))?;
+    summary_line("issuer", crate::credential::model::issuer_id(&credential))?;
+    summary_line("issuer name", s("/issuer/name"))?;
+    summary_line("recipient", s("/credentialSubject/id"))?;
+    if let Some(Value::Array(ids)) = credential.pointer("/credentialSubject/identifier") {
+        for id in ids {
+            let kind = id.get("identityType").and_then(Value::as_str).unwrap_or("identifier");
+            let hashed = id.get("hashed").and_then(Value::as_bool).unwrap_or(false);
+            out!("{:<12} {kind} ({})", "recipient", if hashed { "hashed" } else { "plain" })?;
+        }
+    }
+    summary_line("achievement", s("/credentialSubject/achievement/name"))?;
+    summary_line("description", s("/credentialSubject/achievement/description"))?;
+    summary_line("criteria", s("/credentialSubject/achievement/criteria/narrative"))?;
+    summary_line("valid from", s("/validFrom").or(s("/issuanceDate")))?;
+    summary_line("valid until", s("/validUntil").or(s("/expirationDate")))?;
+    summary_line("status", s("/credentialStatus/type"))?;
+    summary_line("proof", Some(&proof_desc))?;
+    Ok(0)
+}
+
+pub(super) fn describe_proof(proof: &Value) -> String {
+    let get = |k: &str| proof.get(k).and_then(Value::as_str).unwrap_or("?");
+    let kind = match proof.get("cryptosuite").and_then(Value::as_str) {
+        Some(suite) => format!("{} {suite}", get("type")),
+        None => get("type").to_string(),
+    };
+    format!("{kind} by {} ({}, {})", get("verificationMethod"), get("proofPurpose"), get("created"))
+}

@@ -1,0 +1,112 @@
+//! Handlers for `/credentials`: issue, verify (JSON, PNG, SVG, multipart), records, baked badges.
+
+use super::*;
+
+pub(super) async fn issue(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let record = state.service.issue(&body).await?;
+    Ok((StatusCode::CREATED, Json(json!({"verifiableCredential": record.credential}))).into_response())
+}
+
+/// VC-API verify. JSON bodies carry `{verifiableCredential, options}`; a PNG or SVG body (or a
+/// multipart upload of one) is a baked badge.
+pub(super) async fn verify_credential(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let media_type = media_type(request.headers());
+    let report = if media_type == "image/png" || media_type == "image/svg+xml" {
+        let bytes = read_limited(request, crate::credential::baking::MAX_IMAGE_BYTES).await?;
+        state.service.verifier.verify_bytes(&bytes).await
+    } else if media_type == "multipart/form-data" {
+        let mut multipart = axum::extract::Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
+        let field = multipart
+            .next_field()
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?
+            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", "the upload has no file"))?;
+        let mut bytes = Vec::new();
+        let mut field = field;
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?
+        {
+            if bytes.len() + chunk.len() > crate::credential::baking::MAX_IMAGE_BYTES {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Payload too large",
+                    "the upload is too large",
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        state.service.verifier.verify_bytes(&bytes).await
+    } else {
+        let JsonBody(body) = JsonBody::from_request(request, &state).await?;
+        state.service.verify(&body).await?
+    };
+    let status = if report.verified { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    Ok((status, Json(report)).into_response())
+}
+
+pub(super) async fn baked_badge(
+    _: Admin,
+    State(state): State<AppState>,
+    UrlPath((id, file)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let format = match file.as_str() {
+        "badge.png" => crate::credential::baking::ImageFormat::Png,
+        "badge.svg" => crate::credential::baking::ImageFormat::Svg,
+        _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "Not found", "ask for badge.png or badge.svg")),
+    };
+    let bytes = state.service.baked_badge(&id, format)?;
+    let safe: String =
+        id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).take(80).collect();
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"badge-{safe}.{}\"", format.extension()))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+pub(super) async fn get_credential(
+    _: Admin,
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.service.credential(&id)?).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct Page {
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+pub(super) async fn list_credentials(
+    _: Admin,
+    State(state): State<AppState>,
+    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(page) =
+        page.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
+    let limit = page.limit.unwrap_or(50);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    Ok(Json(state.service.credentials(page.offset.unwrap_or(0), limit)?).into_response())
+}

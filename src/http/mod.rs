@@ -1,0 +1,371 @@
+//! The HTTP(S) edge: routes, extractors, auth, limits and the single mapping of errors to
+//! problem details. Handlers only translate between HTTP and `service`.
+//!
+//! May use: `service` and anything below it (for types: records, reports, limits). Used by: `cli`
+//! (`laurel serve`).
+//!
+//! `mod.rs`: configuration, the router, middleware (time limit, problem details for axum's own
+//! errors), TLS and serving. Beside it: `problem.rs` (errors to problem details, the one
+//! mapping), `extract.rs` (JSON bodies within caps, the admin token, media types), one file of
+//! thin handlers per resource group (`credentials.rs`, `status.rs`, `keys.rs`, `profiles.rs`,
+//! `presentations.rs`), [`connections`] (accept limits, TLS handshake deadlines), and
+//! `openapi.json` (served at `/openapi.json`).
+
+pub mod connections;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRequest, FromRequestParts, Path as UrlPath, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::credential::model::FieldProblem;
+use crate::credential::verify;
+use crate::http::connections::GuardedAcceptor;
+use crate::service::{self, Service, ServiceError};
+
+mod credentials;
+mod extract;
+mod keys;
+mod presentations;
+mod problem;
+mod profiles;
+mod status;
+
+pub use self::extract::{Admin, JsonBody};
+pub use self::problem::ApiError;
+// The handlers and helpers the router and the area files share (each opens with `use super::*`).
+use self::credentials::*;
+use self::extract::*;
+use self::keys::*;
+use self::presentations::*;
+use self::profiles::*;
+use self::status::*;
+
+/// Server settings after flags, environment and the TOML file are merged.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    pub admin_token: Option<String>,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub self_signed: bool,
+    pub max_body: usize,
+    pub request_timeout: Duration,
+    /// Time a connection has to send a complete request head (and finish a TLS handshake).
+    pub header_timeout: Duration,
+    /// Open connections at most; more are closed on accept.
+    pub max_connections: usize,
+    /// Clock skew the server's verifier tolerates on validity dates.
+    pub clock_skew: Duration,
+    /// Public base URL (default: the scheme and bound address).
+    pub base_url: Option<String>,
+    pub status_list_size: u32,
+    pub allow_private_network: bool,
+    /// `example.com[:path]` or a full did:web DID: the issuer becomes that did:web.
+    pub did_web: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub max_body: usize,
+    pub request_timeout: Duration,
+}
+
+async fn healthz() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+async fn openapi() -> Response {
+    let body: Value = serde_json::from_str(include_str!("openapi.json")).unwrap_or_else(|_| json!({}));
+    Json(body).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "Not found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        "this endpoint does not accept that method",
+    )
+}
+
+/// Every error answer is problem details. The handlers' own are; this catches what axum answers
+/// by itself as text/plain (a path or query parameter that does not decode, ...). JSON error
+/// bodies (problem details, DID resolution results) pass unchanged.
+async fn problem_details_for_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json_media_type(&media_type(response.headers()))
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // axum's rejection texts are short; a longer body is not worth relaying.
+    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_string());
+    let detail = match text {
+        Ok(text) if !text.is_empty() => text,
+        _ => status.canonical_reason().unwrap_or("the request failed").to_string(),
+    };
+    let title = status.canonical_reason().unwrap_or("Error");
+    let mut problem = ApiError::new(status, title, detail).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().entry(name).or_insert_with(|| value.clone());
+        }
+    }
+    problem
+}
+
+/// Bounds every request's time; the client gets a JSON 503 instead of a hung connection.
+async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Timeout", "the request took too long")
+            .into_response(),
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let did_path = state
+        .service
+        .settings
+        .did_web
+        .as_deref()
+        .and_then(|did| crate::did::did_web_url(did).ok())
+        .and_then(|url| url::Url::parse(&url).ok())
+        .map(|url| url.path().to_string())
+        .unwrap_or_else(|| "/.well-known/did.json".to_string());
+    Router::new()
+        .route(&did_path, get(did_document))
+        .route("/credentials/issue", post(issue))
+        .route("/credentials/verify", post(verify_credential))
+        .route("/credentials/status", post(update_status))
+        .route("/challenges", post(challenge))
+        .route("/presentations/verify", post(verify_presentation))
+        .route("/status/{list_id}", get(status_list))
+        .route("/credentials", get(list_credentials))
+        .route("/credentials/{id}", get(get_credential))
+        .route("/credentials/{id}/{file}", get(baked_badge))
+        .route("/images/{key}", axum::routing::put(put_image))
+        .route("/profiles", post(put_profile))
+        .route("/profiles/{id}", get(get_profile))
+        .route("/1.0/identifiers/{did}", get(resolve_identifier))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/keys/rotate", post(rotate_key))
+        .route("/keys/{name}/revoke", post(revoke_key))
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::map_response(problem_details_for_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+/// HTTP/1.1 only, with a deadline for each request head: hyper's HTTP/1 connection starts the
+/// header timer whenever it waits for a head, so a head that never ends is closed after
+/// `header_timeout`, and so is an idle keep-alive connection. (The first head is also bounded
+/// by `GuardedAcceptor`, from the moment of accept.) HTTP/2 is not served: it has no header
+/// deadline in hyper, and a credential API gains nothing from it.
+fn limit_http(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    header_timeout: Duration,
+) {
+    *builder = builder.clone().http1_only();
+    builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
+}
+
+/// Opens the store, bootstraps the issuer, and serves until SIGINT/SIGTERM.
+pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<(), ServerError> {
+    std::fs::create_dir_all(&config.data)?;
+    let listener =
+        std::net::TcpListener::bind(config.listen).map_err(|e| ServerError::Bind(config.listen, e))?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    let shutdown_handle = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        shutdown_handle.graceful_shutdown(Some(Duration::from_secs(30)));
+    });
+
+    let tls = match (&config.tls, config.self_signed) {
+        (Some((cert, key)), _) => Some((std::fs::read(cert)?, std::fs::read(key)?)),
+        (None, true) => {
+            let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+            let generated =
+                rcgen::generate_simple_self_signed(names).map_err(|e| ServerError::Tls(e.to_string()))?;
+            let cert_pem = generated.cert.pem();
+            std::fs::write(config.data.join("self-signed-cert.pem"), &cert_pem)?;
+            Some((cert_pem.into_bytes(), generated.key_pair.serialize_pem().into_bytes()))
+        }
+        (None, false) => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base_url = config
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{address}"))
+        .trim_end_matches('/')
+        .to_string();
+    let did_web = config.did_web.as_deref().map(|d| {
+        if d.starts_with("did:web:") {
+            d.to_string()
+        } else {
+            format!("did:web:{d}")
+        }
+    });
+    if let Some(did) = &did_web {
+        crate::did::did_web_url(did).map_err(|e| ServerError::Config(format!("--did-web: {e}")))?;
+    }
+    let settings = crate::service::ServiceSettings {
+        base_url,
+        status_list_size: config.status_list_size,
+        did_web,
+        ..Default::default()
+    };
+    let store = Arc::new(crate::store::SledStore::open(&config.data)?);
+    let (service, bootstrap) =
+        Service::open(store.clone(), verifier, settings, config.admin_token.as_deref())?;
+    let token_file = config.data.join("admin-token");
+    if let Some(token) = &bootstrap.generated_token {
+        write_private(&token_file, format!("{token}\n").as_bytes())?;
+    }
+    let state = AppState {
+        service: Arc::new(service),
+        max_body: config.max_body,
+        request_timeout: config.request_timeout,
+    };
+    let app = router(state);
+
+    // The banner is informational: a closed or full stdout must not stop the server (println!
+    // would panic), so write errors are ignored.
+    use std::io::Write;
+    let mut banner =
+        format!("Laurel listening on {scheme}://{address}\nissuer DID: {}\n", bootstrap.issuer_did);
+    if config.admin_token.is_some() {
+        banner.push_str("admin token: the one given with --admin-token / LAUREL_ADMIN_TOKEN\n");
+    } else {
+        banner.push_str(&format!("admin token: in {}\n", token_file.display()));
+    }
+    if config.self_signed {
+        banner.push_str(&format!(
+            "self-signed certificate: {}\n",
+            config.data.join("self-signed-cert.pem").display()
+        ));
+    }
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+    }
+
+    let service_app = app.into_make_service();
+    let (header_timeout, max_connections) = (config.header_timeout, config.max_connections);
+    match tls {
+        Some((cert, key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let rustls_config = axum_server::tls_rustls::RustlsConfig::from_pem(cert, key)
+                .await
+                .map_err(|e| ServerError::Tls(e.to_string()))?;
+            // HTTP/1.1 only (see `limit_http`): ALPN must not offer h2.
+            let mut tls_config = (*rustls_config.get_inner()).clone();
+            tls_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let rustls_config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls_config));
+            let mut server = axum_server::from_tcp_rustls(listener, rustls_config)
+                .map(|tls| {
+                    GuardedAcceptor::new(
+                        tls.handshake_timeout(header_timeout),
+                        max_connections,
+                        header_timeout,
+                    )
+                })
+                .handle(handle);
+            limit_http(server.http_builder(), header_timeout);
+            server.serve(service_app).await?;
+        }
+        None => {
+            let mut server = axum_server::from_tcp(listener)
+                .acceptor(GuardedAcceptor::new(
+                    axum_server::accept::DefaultAcceptor::new(),
+                    max_connections,
+                    header_timeout,
+                ))
+                .handle(handle);
+            limit_http(server.http_builder(), header_timeout);
+            server.serve(service_app).await?;
+        }
+    }
+    store.flush_all()?;
+    tracing::info!("stopped; database flushed");
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! The service functions behind the HTTP API and the CLI. Handlers parse and respond;
+//! everything they decide on happens here.
+//!
+//! `mod.rs` holds the `Service` (its dependencies, opening it, auth) and its error; one file per
+//! area adds its operations: [`credentials`] (issue, verify, records, baked badges), [`status`]
+//! (status entries, flips, signed lists), [`keys`] (issuer keys, rotation, did:web, DID
+//! resolution), [`profiles`] (issuer profiles, images), [`presentations`] (challenges, verifying).
+//!
+//! Owns: every operation the edges offer and the rules they apply. May use: everything in layers
+//! 0-2 (`credential`, `status`, `did`, `jsonld`, `fetch`, `store`, `keys`, `codec`). Used by:
+//! `http`, `cli`. It knows no HTTP types and no command-line types.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::credential::issue::{self, IssueError};
+use crate::credential::model::{self, CredentialKind, FieldProblem};
+use crate::credential::proofs::{Format, ProofError, Secured};
+use crate::credential::verify::{Report, Verifier};
+use crate::did::{self, KeyFormat, ResolveError};
+use crate::keys::{KeyPair, KeyType};
+use crate::store::{CredentialRecord, Store, StoreError};
+
+mod credentials;
+mod keys;
+mod presentations;
+mod profiles;
+mod status;
+
+pub use self::keys::{
+    active_key, did_document, issuer_keys, resolve_did, revoke_key, rotate_key, with_identity, IssuerKey,
+    KeyState,
+};
+// Shared between the area files (each opens with `use super::*`).
+use self::keys::{load_key, save_issuer_keys, ISSUER_KEYS};
+pub use self::status::{set_status, signed_status_list, StatusUpdate};
+use self::status::{status_purposes, OwnStatusLists};
+
+/// Name of the Ed25519 issuer key created on first start.
+pub const ISSUER_KEY: &str = "issuer";
+/// Name of the P-256 key made the first time an ecdsa-rdfc-2019 credential is requested.
+pub const ISSUER_P256_KEY: &str = "issuer-p256";
+const ADMIN_TOKEN_HASH: &str = "admin_token_sha256";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    BadRequest(String, Vec<FieldProblem>),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    fn bad(detail: impl Into<String>) -> ServiceError {
+        ServiceError::BadRequest(detail.into(), vec![])
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate(_) => ServiceError::Conflict(e.to_string()),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<IssueError> for ServiceError {
+    fn from(e: IssueError) -> Self {
+        match e {
+            IssueError::Invalid(problems) => {
+                ServiceError::BadRequest("the credential is invalid".into(), problems)
+            }
+            IssueError::NotIssuer { .. } => ServiceError::bad(e.to_string()),
+            IssueError::Proof(ProofError::Transformation(t)) => ServiceError::bad(t.to_string()),
+            IssueError::Proof(p) => ServiceError::bad(p.to_string()),
+        }
+    }
+}
+
+/// What a first start created, for the operator.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    pub issuer_did: String,
+    /// Set only when a token was generated on this start.
+    pub generated_token: Option<String>,
+}
+
+/// Settings the service functions need.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// Public base URL (status list URLs are built from it), without a trailing slash.
+    pub base_url: String,
+    /// Entries per status list (at least the spec's 131 072).
+    pub status_list_size: u32,
+    /// `ttl` of status list credentials, in milliseconds.
+    pub status_ttl_ms: u64,
+    /// The issuer's did:web DID, when it has one; its keys are then `<did>#<key name>`.
+    pub did_web: Option<String>,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            base_url: "http://127.0.0.1:8080".into(),
+            status_list_size: crate::status::MIN_LIST_ENTRIES as u32,
+            status_ttl_ms: 300_000,
+            did_web: None,
+        }
+    }
+}
+
+pub struct Service {
+    pub store: Arc<dyn Store>,
+    pub verifier: Verifier,
+    pub settings: ServiceSettings,
+    pub challenges: crate::credential::presentation::ChallengeRegistry,
+    admin_token_hash: [u8; 32],
+    /// Parsed signing keys by name. A name's key material never changes, so this never goes
+    /// stale; which keys are active is still read from the store on every issue.
+    parsed_keys: std::sync::Mutex<std::collections::HashMap<String, KeyPair>>,
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+impl Service {
+    /// Opens the service on `store`, creating the issuer key and admin token on first start.
+    pub fn open(
+        store: Arc<dyn Store>,
+        verifier: Verifier,
+        settings: ServiceSettings,
+        admin_token: Option<&str>,
+    ) -> Result<(Service, Bootstrap), ServiceError> {
+        let issuer = match store.get(ISSUER_KEY) {
+            Ok(key) => key,
+            Err(crate::keys::KeyError::NotFound(_)) => {
+                let key =
+                    KeyPair::generate(KeyType::Ed25519).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                store.put(ISSUER_KEY, &key).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                key
+            }
+            Err(e) => return Err(ServiceError::Internal(e.to_string())),
+        };
+        let mut generated_token = None;
+        let admin_token_hash = match admin_token {
+            Some(token) => sha256(token.as_bytes()),
+            None => match store.get_meta(ADMIN_TOKEN_HASH)? {
+                Some(hex_hash) => hex::decode(&hex_hash)
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                    .ok_or_else(|| ServiceError::Internal("stored admin token hash is corrupt".into()))?,
+                None => {
+                    let mut bytes = [0u8; 32];
+                    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+                    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+                    let hash = sha256(token.as_bytes());
+                    store.put_meta(ADMIN_TOKEN_HASH, &hex::encode(hash))?;
+                    generated_token = Some(token);
+                    hash
+                }
+            },
+        };
+        let mut verifier = verifier;
+        verifier.resolver = Arc::new(OwnStatusLists {
+            store: store.clone(),
+            settings: settings.clone(),
+            inner: verifier.resolver.clone(),
+        });
+        let challenges = crate::credential::presentation::ChallengeRegistry::new(
+            std::time::Duration::from_secs(300),
+            100_000,
+        );
+        let service = Service {
+            store,
+            verifier,
+            settings,
+            challenges,
+            admin_token_hash,
+            parsed_keys: Default::default(),
+        };
+        if service.store.get_meta(ISSUER_KEYS)?.is_none() {
+            let keys = issuer_keys(service.store.as_ref())?;
+            save_issuer_keys(
+                service.store.as_ref(),
+                &keys,
+                &crate::store::AuditEntry::now("key-create", ISSUER_KEY, None),
+            )?;
+        }
+        let issuer_did = with_identity(&service.settings, ISSUER_KEY, issuer).did();
+        Ok((service, Bootstrap { issuer_did, generated_token }))
+    }
+
+    /// Constant-time check of a bearer token.
+    pub fn authorized(&self, token: &str) -> bool {
+        let presented = sha256(token.as_bytes());
+        presented.iter().zip(self.admin_token_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
+
+/// Runs a store call that may block (waiting for the disk or a lock). On the multi-threaded runtime the worker hands
+/// its other tasks on while it waits, so concurrent requests keep running and their writes can
+/// share one sync (the store's group commit).
+fn durable<T>(write: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(write)
+        }
+        _ => write(),
+    }
+}
