@@ -393,7 +393,7 @@ mod tests {
     }
 
     /// The json-ld crate path, for documents the fast path declines.
-    fn reference_quads(document: &Value) -> Result<Vec<Quad>, crate::expand::Bail> {
+    fn reference_quads(document: &Value) -> Result<Vec<Quad>, crate::jsonld::expand::Bail> {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         Ok(runtime.block_on(crate::jsonld::to_quads(document)).unwrap_or_else(|e| panic!("{e}")))
     }
