@@ -12,14 +12,16 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
-use laurel::baking::{self, BakeError, ImageFormat, MAX_CREDENTIAL_BYTES, PNG_KEYWORD, PNG_SIGNATURE};
-use laurel::dids::{self, KeyFormat, LocalResolver};
-use laurel::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::baking::{
+    self, BakeError, ImageFormat, MAX_CREDENTIAL_BYTES, PNG_KEYWORD, PNG_SIGNATURE,
+};
+use laurel::credential::issue::{build_badge, issue, BadgeRequest};
+use laurel::credential::presentation::{present, PresentationOptions};
+use laurel::credential::proofs::{self, Format, SignOptions};
+use laurel::credential::verify::{Report, Verifier, VerifyOptions};
+use laurel::did::{self, KeyFormat, LocalResolver};
 use laurel::keys::{KeyPair, PublicKey};
-use laurel::presentation::{present, PresentationOptions};
-use laurel::proofs::{self, Format, SignOptions};
 use laurel::status::{self, ListError, MAX_LIST_BYTES, MIN_LIST_ENTRIES};
-use laurel::verify::{Report, Verifier, VerifyOptions};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -170,15 +172,15 @@ proptest! {
         }
         let did = format!("did:key:{encoded}");
         for format in [KeyFormat::Multikey, KeyFormat::JsonWebKey2020, KeyFormat::Ed25519VerificationKey2020] {
-            let document = timed("did:key resolution", || dids::resolve_computed(&did, format));
+            let document = timed("did:key resolution", || did::resolve_computed(&did, format));
             if document.is_ok() {
                 prop_assert!(key.is_ok(), "did:key resolved a key from_multikey refuses: {did}");
             }
         }
         let method = json!({"id": "did:example:1#k", "publicKeyMultibase": encoded, "controller": "did:example:1"});
-        prop_assert_eq!(dids::method_public_key(&method).is_ok(), key.is_ok());
+        prop_assert_eq!(did::method_public_key(&method).is_ok(), key.is_ok());
         let base58 = json!({"id": "did:example:1#k", "publicKeyBase58": encoded.trim_start_matches('z')});
-        let _ = timed("publicKeyBase58", || dids::method_public_key(&base58));
+        let _ = timed("publicKeyBase58", || did::method_public_key(&base58));
     }
 
     /// did:jwk is base64url of a JSON object: random text and edited valid DIDs never panic.
@@ -195,7 +197,7 @@ proptest! {
         ]
     ) {
         let did = format!("did:jwk:{specific}");
-        if let Ok(document) = timed("did:jwk resolution", || dids::resolve_computed(&did, KeyFormat::Multikey)) {
+        if let Ok(document) = timed("did:jwk resolution", || did::resolve_computed(&did, KeyFormat::Multikey)) {
             prop_assert_eq!(document["id"].as_str(), Some(did.as_str()));
             prop_assert!(document["verificationMethod"][0]["publicKeyJwk"].get("d").is_none());
         }
@@ -649,7 +651,6 @@ proptest! {
         let (_, image) = baking::bake(&baking::default_image(format), &credential).unwrap();
         let extracted = baking::extract(&image).unwrap();
         prop_assert_eq!(extracted.credential, credential.trim());
-        prop_assert_eq!(extracted.count, 1);
     }
 }
 
@@ -658,19 +659,25 @@ proptest! {
     #![proptest_config(cases(24))]
 
     /// Compressed credential chunks, small and at and over the limit, in any number and order:
-    /// the decompressed credential stays within the limit and the answer comes quickly.
+    /// more than one is refused, the decompressed credential stays within the limit and the
+    /// answer comes quickly.
     #[test]
     fn compressed_credential_chunks_stay_bounded(picks in prop::collection::vec(0usize..4, 1..4)) {
         let blobs = compressed_blobs();
         let plain = baking::default_image(ImageFormat::Png);
         let ihdr_end = PNG_SIGNATURE.len() + 8 + 13 + 4;
         let mut png = plain[..ihdr_end].to_vec();
+        let chunks = picks.len();
         for pick in picks {
             png.extend_from_slice(&compressed_itxt(&blobs[pick]));
         }
         png.extend_from_slice(&plain[ihdr_end..]);
         match timed("extract", || baking::extract(&png)) {
-            Ok(extracted) => prop_assert!(extracted.credential.len() <= MAX_CREDENTIAL_BYTES),
+            Ok(extracted) => {
+                prop_assert_eq!(chunks, 1, "several credential chunks must be refused");
+                prop_assert!(extracted.credential.len() <= MAX_CREDENTIAL_BYTES)
+            }
+            Err(BakeError::SeveralCredentials(_)) if chunks > 1 => {}
             Err(BakeError::CredentialTooLarge | BakeError::Png(_)) => {}
             Err(other) => prop_assert!(false, "unexpected error {other}"),
         }
@@ -990,7 +997,6 @@ proptest! {
     /// validUntil, credentialStatus, credentialSubject.id) are under the keys the checks read,
     /// with the values that were signed.
     #[test]
-    #[ignore = "fails on main: issue 12 items 2-4 (a renamed credentialStatus/validUntil/credentialSubject.id verifies); see the report"]
     fn a_verified_credential_has_its_checked_properties_where_the_checks_read_them(rewrite in rewrite()) {
         let original = &signed_data().valid;
         let document = rewrite.apply(original);
@@ -1002,7 +1008,6 @@ proptest! {
 
     /// A revoked, expired or not-yet-valid credential, re-said in any way, never verifies.
     #[test]
-    #[ignore = "fails on main: issue 12 items 2-3 (revocation and expiry bypass by renaming); see the report"]
     fn a_failing_credential_re_said_never_verifies(rewrite in rewrite(), which in 0usize..3) {
         let data = signed_data();
         let original = [&data.revoked, &data.expired, &data.not_yet_valid][which];
@@ -1014,7 +1019,6 @@ proptest! {
     /// Data under an added term is either signed (and then the signature no longer matches) or
     /// dropped by JSON-LD (and then it must be refused): it never verifies.
     #[test]
-    #[ignore = "fails on main: issue 12 item 5 (a term mapped to null carries unsigned data); see the report"]
     fn added_data_never_verifies(
         term in term_name(),
         definition in definition(false),
@@ -1036,7 +1040,6 @@ proptest! {
 
     /// Bob's Open Badge, re-said and presented by Mallory, never verifies as Mallory's.
     #[test]
-    #[ignore = "fails on main: issue 12 item 4 (holder bypass through an @id alias); see the report"]
     fn a_re_said_badge_never_verifies_for_another_holder(rewrite in rewrite()) {
         let (bob_badge, mallory) = bobs_badge();
         let document = rewrite.apply(bob_badge);
@@ -1146,10 +1149,10 @@ fn credential_like() -> impl Strategy<Value = Value> {
 
 fn contexts() -> impl Strategy<Value = Value> {
     let bundled = prop::sample::select(vec![
-        laurel::contexts::CREDENTIALS_V2,
-        laurel::contexts::OB_V3P0_3_0_3,
-        laurel::contexts::CREDENTIALS_V1,
-        laurel::contexts::DATA_INTEGRITY_V2,
+        laurel::jsonld::contexts::CREDENTIALS_V2,
+        laurel::jsonld::contexts::OB_V3P0_3_0_3,
+        laurel::jsonld::contexts::CREDENTIALS_V1,
+        laurel::jsonld::contexts::DATA_INTEGRITY_V2,
     ]);
     prop::collection::vec(
         prop_oneof![

@@ -1,7 +1,7 @@
 //! `baking::extract` / `baking::detect` on untrusted images (PNG iTXt chunks, SVG markup).
 #![no_main]
 
-use laurel::baking::{detect, extract, MAX_CREDENTIAL_BYTES};
+use laurel::credential::baking::{detect, extract, MAX_CREDENTIAL_BYTES};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

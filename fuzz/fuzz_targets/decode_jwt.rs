@@ -9,13 +9,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(token) = std::str::from_utf8(data) {
-        if let Ok(decoded) = laurel::proofs::decode_jwt(token, "vc") {
+        if let Ok(decoded) = laurel::credential::proofs::decode_jwt(token, "vc") {
             assert!(matches!(decoded.alg(), "EdDSA" | "ES256" | "RS256"));
             let _ = decoded.claim_mismatches();
         }
     }
     let parts: Vec<String> = data.splitn(3, |&b| b == 0).map(|part| B64URL.encode(part)).collect();
-    if let Ok(decoded) = laurel::proofs::decode_jwt(&parts.join("."), "vc") {
+    if let Ok(decoded) = laurel::credential::proofs::decode_jwt(&parts.join("."), "vc") {
         assert!(matches!(decoded.alg(), "EdDSA" | "ES256" | "RS256"));
         let _ = decoded.claim_mismatches();
     }

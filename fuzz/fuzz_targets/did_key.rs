@@ -2,7 +2,7 @@
 //! as a Multikey or publicKeyBase58 verification method) and did:jwk.
 #![no_main]
 
-use laurel::dids::{method_public_key, resolve_computed, KeyFormat};
+use laurel::did::{method_public_key, resolve_computed, KeyFormat};
 use laurel::keys::PublicKey;
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;

@@ -12,7 +12,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let options = laurel::verify::VerifyOptions::default();
-    let Ok(document) = laurel::verify::parse_json_limited(data, &options) else { return };
+    let options = laurel::credential::verify::VerifyOptions::default();
+    let Ok(document) = laurel::credential::verify::parse_json_limited(data, &options) else { return };
     let _ = runtime().block_on(laurel::jsonld::to_quads(&document));
 });
