@@ -20,6 +20,7 @@ async fn signed() -> Value {
     let request = BadgeRequest {
         subject_id: Some("did:example:r".into()),
         achievement_name: "Hostile".into(),
+        achievement_id: Some("urn:example:achievement".into()),
         ..Default::default()
     };
     issue(build_badge(&request), &key, Format::EddsaRdfc2022).await.unwrap().to_json_value()

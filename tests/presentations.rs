@@ -370,7 +370,7 @@ async fn the_service_issues_challenges_and_refuses_replays_and_revoked_credentia
 fn cli_present_and_verify() {
     let data = temp_data_dir("vp-cli");
     let laurel = |args: &[&str]| common::laurel_cli(&data, args);
-    assert!(laurel(&["key", "new", "--name", "issuer"]).status.success());
+    assert!(laurel(&["key", "new", "--name", "school"]).status.success());
     let out = laurel(&["key", "new", "--name", "holder"]);
     let holder_did = String::from_utf8_lossy(&out.stdout).split('\t').nth(2).unwrap().trim().to_string();
     let cred = data.join("cred.json");

@@ -25,6 +25,13 @@ fn the_readme_quick_start_issues_and_verifies() {
     let server = ServerProcess::start(&folder.join("laurel-data"), &[]);
     let host = server.base.trim_start_matches("http://").to_string();
     let script = quick_start_script().replace("localhost:8080", &host);
+    // The quick start runs from the repository: the request body it sends is in it.
+    std::fs::create_dir_all(folder.join("examples/requests")).unwrap();
+    std::fs::copy(
+        common::repo_path("examples/requests/issue.json"),
+        folder.join("examples/requests/issue.json"),
+    )
+    .unwrap();
     let out = std::process::Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])
         .current_dir(&folder)

@@ -15,6 +15,7 @@ fn request() -> BadgeRequest {
     BadgeRequest {
         subject_id: Some("did:example:recipient".into()),
         achievement_name: "Round trip".into(),
+        achievement_id: Some("urn:example:achievement".into()),
         issuer_name: Some("Laurel Test".into()),
         ..BadgeRequest::default()
     }

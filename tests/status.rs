@@ -551,10 +551,28 @@ async fn cli_revoke_suspend_fetch_status_and_offline_verify() {
     let cred_file = data.join("cred.json");
     std::fs::write(&cred_file, serde_json::to_vec(&credential).unwrap()).unwrap();
     let laurel = |args: &[&str]| common::laurel_cli(&data, args);
-    // While the server runs, the CLI cannot open the database and says what to do instead.
-    let out = laurel(&["revoke", "urn:example:status-1"]);
+    // While the server runs, the CLI sends its commands to it (it holds the database), and
+    // the server's refusal reads as the local one would.
+    // This server's token was given on its command line, so the CLI takes it from the
+    // environment.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_laurel"))
+        .arg("--data")
+        .arg(&data)
+        .args(["revoke", "urn:example:nope"])
+        .env("LAUREL_ADMIN_TOKEN", "t")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("POST /credentials/status"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no credential with id"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = laurel(&["revoke", "urn:example:nope"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("LAUREL_ADMIN_TOKEN"),
+        "without the token it says where to put it"
+    );
     // Online verification over loopback (needs the flag), then cache the lists for offline use.
     let cache = data.join("cache");
     let out = laurel(&["verify", cred_file.to_str().unwrap()]);

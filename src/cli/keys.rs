@@ -19,7 +19,7 @@ pub enum KeyCommand {
     },
     /// Make a new signing key; the current one is retired and what it signed keeps verifying.
     Rotate {
-        /// The did:web the service runs as (so the printed method matches), if any.
+        /// The did:web the issuer runs as (default: the one the server last ran with).
         #[arg(long, env = "LAUREL_DID_WEB")]
         did_web: Option<String>,
     },
@@ -38,74 +38,44 @@ pub(super) fn key_store(data: &Path) -> Result<crate::store::SledStore, CliError
     open_store(data)
 }
 
-pub(super) fn run_key(data: &Path, command: KeyCommand) -> Result<i32, CliError> {
-    let service_error = |e: crate::service::ServiceError| CliError::Input(e.to_string());
-    match command {
-        KeyCommand::Rotate { did_web } => {
-            let store = open_store(data)?;
-            let result =
-                crate::service::rotate_key(&store, &did_web_settings(did_web)).map_err(service_error)?;
-            out!("{}", serde_json::to_string_pretty(&result).unwrap_or_default())?;
-            return Ok(0);
+pub(super) async fn run_key(data: &Path, server: Option<&str>, command: KeyCommand) -> Result<i32, CliError> {
+    if let KeyCommand::Revoke { name, yes: false, .. } = &command {
+        note!("Revoking {name} removes it from the DID document: EVERY credential it signed will fail verification.");
+        note!("Type the key name to confirm:");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if answer.trim() != name {
+            return Err(CliError::Usage("not confirmed; nothing changed".into()));
         }
-        KeyCommand::Revoke { name, did_web, yes } => {
-            if !yes {
-                note!("Revoking {name} removes it from the DID document: EVERY credential it signed will fail verification.");
-                note!("Type the key name to confirm:");
-                let mut answer = String::new();
-                std::io::stdin().read_line(&mut answer)?;
-                if answer.trim() != name {
-                    return Err(CliError::Usage("not confirmed; nothing changed".into()));
-                }
-            }
-            let store = open_store(data)?;
-            let result = crate::service::revoke_key(&store, &did_web_settings(did_web), &name)
-                .map_err(service_error)?;
-            out!("{}", serde_json::to_string_pretty(&result).unwrap_or_default())?;
-            return Ok(0);
-        }
-        _ => {}
     }
-    let store = key_store(data)?;
+    let mut backend = Backend::open(data, server).await?;
     match command {
         KeyCommand::New { key_type, name } => {
             let key_type: KeyType = key_type.parse()?;
-            let key = KeyPair::generate(key_type)?;
-            let name =
-                name.unwrap_or_else(|| format!("{key_type}-{}", chrono::Utc::now().format("%Y%m%d%H%M%S")));
-            let info = store.put(&name, &key)?;
-            out!("{}\t{}\t{}", info.name, info.key_type, info.did)?;
+            let key = backend.create_key(key_type, name.as_deref()).await?;
+            out!("{}\t{}\t{}", key.name, key.key_type, key.did)?;
         }
-        KeyCommand::Rotate { .. } | KeyCommand::Revoke { .. } => unreachable!("handled above"),
         KeyCommand::List { json } => {
-            let keys = store.list()?;
+            let keys = backend.list_keys().await?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&keys).unwrap_or_default())?;
             } else {
+                out!("NAME\tTYPE\tSTATE\tCREATED\tDID")?;
                 for k in keys {
-                    out!("{}\t{}\t{}\t{}", k.name, k.key_type, k.created, k.did)?;
+                    out!("{}\t{}\t{}\t{}\t{}", k.name, k.key_type, k.state, k.created, k.did)?;
                 }
             }
         }
+        KeyCommand::Rotate { did_web } => {
+            backend.override_did_web(did_web)?;
+            let result = backend.rotate_key().await?;
+            out!("{}", serde_json::to_string_pretty(&result).unwrap_or_default())?;
+        }
+        KeyCommand::Revoke { name, did_web, .. } => {
+            backend.override_did_web(did_web)?;
+            let result = backend.revoke_key(&name).await?;
+            out!("{}", serde_json::to_string_pretty(&result).unwrap_or_default())?;
+        }
     }
     Ok(0)
-}
-
-pub(super) fn pick_key(
-    store: &dyn KeyStore,
-    reference: Option<&str>,
-    format: Format,
-) -> Result<KeyPair, CliError> {
-    if let Some(reference) = reference {
-        return Ok(store.find(reference)?);
-    }
-    let wanted = format.default_key_type();
-    let info = store.list()?.into_iter().find(|k| k.key_type == wanted || format == Format::Jwt).ok_or_else(
-        || {
-            CliError::Usage(format!(
-                "no {wanted} key in the store; create one with `laurel key new --type {wanted}`"
-            ))
-        },
-    )?;
-    Ok(store.get(&info.name)?)
 }

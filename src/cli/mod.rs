@@ -15,14 +15,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::credential::issue::{self, BadgeRequest, IssueError};
-use crate::credential::proofs::{self, Format, Secured};
+use crate::credential::proofs;
 use crate::credential::verify::{Report, Verifier, VerifyOptions};
 use crate::did::LocalResolver;
 use crate::fetch::{FetchPolicy, Fetcher};
-use crate::keys::{KeyError, KeyPair, KeyStore, KeyType};
+use crate::keys::{KeyError, KeyStore, KeyType};
+use crate::service::{IssueRequest, Recipient};
 use crate::status::StatusPolicy;
 
 /// Writes one line of command output to standard output. Unlike println!, which panics, a
@@ -42,6 +43,7 @@ macro_rules! note {
 }
 
 // After the macros: `out!` and `note!` are textually scoped, and the command files use them.
+mod client;
 mod issuing;
 mod keys;
 mod present;
@@ -55,6 +57,7 @@ pub use self::keys::KeyCommand;
 pub use self::serve::{serve_config, ServeArgs};
 pub use self::verify::{preloaded_resolver, VerifyArgs};
 // The commands `run` dispatches to and the helpers they share (each file opens with `use super::*`).
+use self::client::*;
 use self::issuing::*;
 use self::keys::*;
 use self::present::*;
@@ -85,6 +88,10 @@ pub struct Cli {
     /// Data folder (keys, database). Default ./laurel-data.
     #[arg(long, global = true, env = "LAUREL_DATA")]
     pub data: Option<PathBuf>,
+    /// Send issue, revoke, suspend and key commands to this running server (default: the
+    /// server that holds the data folder, if one runs; else the data folder is opened directly).
+    #[arg(long, global = true, env = "LAUREL_SERVER")]
+    pub server: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -102,8 +109,7 @@ pub enum Command {
     /// not writable, 141 output pipe closed.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
-    /// Revoke an issued credential (final). Opens the data folder directly: stop the server
-    /// first, or use POST /credentials/status.
+    /// Revoke an issued credential (final). Goes to the running server when there is one.
     Revoke {
         /// The credential id.
         id: String,
@@ -202,6 +208,8 @@ pub enum CliError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Issue(#[from] IssueError),
+    #[error("{}", describe_service_error(.0))]
+    Service(#[from] crate::service::ServiceError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     /// Standard output could not be written (a closed pipe, a full disk).
@@ -215,9 +223,21 @@ impl CliError {
             CliError::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_BROKEN_PIPE,
             CliError::Output(_) => EXIT_OUTPUT_ERROR,
             CliError::Io(_) => 1,
+            CliError::Service(crate::service::ServiceError::Internal(_)) => 1,
             CliError::Key(KeyError::Io(_)) => 1,
             _ => 2,
         }
+    }
+}
+
+/// A service error as one line: the detail, then each field problem.
+fn describe_service_error(error: &crate::service::ServiceError) -> String {
+    match error {
+        crate::service::ServiceError::BadRequest(detail, problems) if !problems.is_empty() => {
+            let fields: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
+            format!("{detail}: {}", fields.join("; "))
+        }
+        other => other.to_string(),
     }
 }
 
@@ -252,13 +272,47 @@ fn read_json_or_jwt(file: &str, max_bytes: usize) -> Result<Value, CliError> {
     }
 }
 
+/// The credential inside a VC-API answer or request saved to a file: `{"verifiableCredential":
+/// X}` (what `POST /credentials/issue` returns, also `GET /credentials/{id}`'s record) is X, and
+/// `{"verifiablePresentation": X}` is X. Anything else is returned as it is.
+pub(super) fn unwrap_credential(value: Value) -> Value {
+    let Value::Object(object) = &value else {
+        return value;
+    };
+    if object.contains_key("@context") || object.contains_key("proof") {
+        return value;
+    }
+    for wrapper in ["verifiableCredential", "verifiablePresentation"] {
+        if let Some(inner @ (Value::Object(_) | Value::String(_))) = object.get(wrapper) {
+            return inner.clone();
+        }
+    }
+    value
+}
+
+/// [`unwrap_credential`] on raw input bytes (left as they are unless they are such a wrapper).
+fn unwrap_response_bytes(bytes: Vec<u8>, options: &VerifyOptions) -> Vec<u8> {
+    let looks_like_object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if !looks_like_object {
+        return bytes;
+    }
+    let Ok(value) = crate::credential::verify::parse_json_limited(&bytes, options) else {
+        return bytes;
+    };
+    match unwrap_credential(value.clone()) {
+        unwrapped if unwrapped == value => bytes,
+        Value::String(jwt) => jwt.into_bytes(),
+        other => serde_json::to_vec(&other).unwrap_or(bytes),
+    }
+}
+
 /// Runs the command and returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
     let data = cli.data.clone().unwrap_or_else(|| PathBuf::from("./laurel-data"));
     let result = match cli.command {
         Command::Serve(args) => run_serve(cli.data, args).await,
-        Command::Key(command) => run_key(&data, command),
-        Command::Issue(args) => run_issue(&data, args).await,
+        Command::Key(command) => run_key(&data, cli.server.as_deref(), command).await,
+        Command::Issue(args) => run_issue(&data, cli.server.as_deref(), args).await,
         Command::Verify(args) => run_verify(args).await,
         Command::Inspect { file } => run_inspect(&file),
         Command::Present { holder, challenge, domain, output, credentials } => {
@@ -279,8 +333,10 @@ pub async fn run(cli: Cli) -> i32 {
             run_load_test(test, json).await
         }
         Command::Canonicalize { file } => run_canonicalize(&file),
-        Command::Revoke { id } => run_set_status(&data, &id, "revocation", true),
-        Command::Suspend { id, undo } => run_set_status(&data, &id, "suspension", !undo),
+        Command::Revoke { id } => run_set_status(&data, cli.server.as_deref(), &id, "revocation", true).await,
+        Command::Suspend { id, undo } => {
+            run_set_status(&data, cli.server.as_deref(), &id, "suspension", !undo).await
+        }
         Command::FetchStatus { url, cache, allow_private_network } => {
             run_fetch_status(&url, cache, allow_private_network).await
         }
@@ -305,11 +361,6 @@ fn open_store(data: &Path) -> Result<crate::store::SledStore, CliError> {
         )),
         other => CliError::Input(other.to_string()),
     })
-}
-
-fn did_web_settings(did_web: Option<String>) -> crate::service::ServiceSettings {
-    let did_web = did_web.map(|d| if d.starts_with("did:web:") { d } else { format!("did:web:{d}") });
-    crate::service::ServiceSettings { did_web, ..Default::default() }
 }
 
 /// Writes text to standard output as is (a closed pipe or a full disk is `CliError::Output`).

@@ -14,7 +14,7 @@ pub(super) async fn run_present(
     let key = store.find(holder)?;
     let mut credentials = Vec::new();
     for file in files {
-        credentials.push(read_json_or_jwt(file, 4 << 20)?);
+        credentials.push(unwrap_credential(read_json_or_jwt(file, 4 << 20)?));
     }
     let presentation = crate::credential::presentation::present(&credentials, &key, challenge, domain)
         .await

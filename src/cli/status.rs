@@ -1,22 +1,19 @@
-//! `laurel status` and `laurel fetch-status`: flipping a status bit in the store, fetching a list.
+//! `laurel revoke`, `laurel suspend` (a status update sent to the service) and `laurel
+//! fetch-status` (a list saved for offline verification).
 
 use super::*;
 
-pub(super) fn run_set_status(data: &Path, id: &str, purpose: &str, value: bool) -> Result<i32, CliError> {
-    let store = crate::store::SledStore::open(data).map_err(|e| match e {
-        crate::store::StoreError::Locked { .. } => CliError::Input(format!(
-            "{e}; while the server runs, use POST /credentials/status with the admin token"
-        )),
-        other => CliError::Input(other.to_string()),
-    })?;
+pub(super) async fn run_set_status(
+    data: &Path,
+    server: Option<&str>,
+    id: &str,
+    purpose: &str,
+    value: bool,
+) -> Result<i32, CliError> {
     let update = crate::service::StatusUpdate { credential_id: id.into(), purpose: purpose.into(), value };
-    match crate::service::set_status(&store, &update) {
-        Ok(result) => {
-            out!("{}", serde_json::to_string_pretty(&result).unwrap_or_default())?;
-            Ok(0)
-        }
-        Err(e) => Err(CliError::Input(e.to_string())),
-    }
+    let result = Backend::open(data, server).await?.set_status(&update).await?;
+    out!("{}", serde_json::to_string_pretty(&result).unwrap_or_default())?;
+    Ok(0)
 }
 
 pub(super) async fn run_fetch_status(

@@ -60,7 +60,10 @@ pub(super) fn run_canonicalize(file: &str) -> Result<i32, CliError> {
 }
 
 pub(super) fn run_bake(credential: &str, image: &str, output: &Path) -> Result<i32, CliError> {
-    let compact = match read_json_or_jwt(credential, crate::credential::baking::MAX_CREDENTIAL_BYTES)? {
+    let compact = match unwrap_credential(read_json_or_jwt(
+        credential,
+        crate::credential::baking::MAX_CREDENTIAL_BYTES,
+    )?) {
         Value::String(jwt) => jwt,
         object => serde_json::to_string(&object).unwrap_or_default(),
     };

@@ -36,7 +36,8 @@ pub struct VerifyArgs {
     /// For presentations: the domain the verifier expects.
     #[arg(long)]
     pub domain: Option<String>,
-    /// For presentations: the recipient's identifier, checked against hashed identifiers.
+    /// The recipient's identifier (an email, or a DID): the credential (or, for a presentation,
+    /// each credential) must name it as its subject, hashed or plain; else NOT VERIFIED.
     #[arg(long)]
     pub recipient_identifier: Option<String>,
 }
@@ -108,6 +109,9 @@ pub(super) async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
     };
     resolver.fetcher = Some(Arc::new(Fetcher::new(policy, args.cache.clone())));
     let bytes = read_input(&args.file, options.max_bytes.max(crate::credential::baking::MAX_IMAGE_BYTES))?;
+    // An HTTP answer (`{"verifiableCredential": ...}`) saved to a file is verified as the
+    // credential it carries.
+    let bytes = unwrap_response_bytes(bytes, &options);
     let verifier = Verifier::new(Arc::new(resolver), options.clone());
     if let Some(presentation) = presentation_of(&bytes, &options) {
         let expected = crate::credential::presentation::PresentationOptions {
@@ -135,7 +139,10 @@ pub(super) async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
         }
         return Ok(if report.verified { 0 } else { 1 });
     }
-    let report = verifier.verify_bytes(&bytes).await;
+    let mut report = verifier.verify_bytes(&bytes).await;
+    if let Some(identifier) = &args.recipient_identifier {
+        crate::credential::verify::require_recipient(&mut report, identifier);
+    }
     print_report(&report, args.json)?;
     if report.verified {
         Ok(0)
@@ -154,7 +161,7 @@ pub(super) fn summary_line(label: &str, value: Option<&str>) -> Result<(), CliEr
 }
 
 pub(super) fn run_inspect(file: &str) -> Result<i32, CliError> {
-    let (credential, proof_desc) = match read_json_or_jwt(file, 4 << 20)? {
+    let (credential, proof_desc) = match unwrap_credential(read_json_or_jwt(file, 4 << 20)?) {
         Value::String(jwt) => {
             let decoded = proofs::decode_jwt(&jwt, "vc").map_err(|e| CliError::Input(e.to_string()))?;
             let kid = decoded.header.get("kid").and_then(Value::as_str).unwrap_or("(no kid)").to_string();

@@ -121,6 +121,12 @@ pub async fn issue_full(mut credential: Value, key: &KeyPair, format: Format) ->
             message: "a credential must be a JSON object".into(),
         }]));
     }
+    if credential.get("proof").is_some() {
+        return Err(IssueError::Invalid(vec![FieldProblem {
+            path: "$.proof".into(),
+            message: "the credential to issue must not already have a proof".into(),
+        }]));
+    }
     complete(&mut credential, &key.did());
     let validation = model::validate(&credential);
     if !validation.errors.is_empty() {
@@ -129,12 +135,6 @@ pub async fn issue_full(mut credential: Value, key: &KeyPair, format: Format) ->
     let issuer = model::issuer_id(&credential).unwrap_or_default().to_string();
     if issuer != key.did() {
         return Err(IssueError::NotIssuer { key_did: key.did(), issuer });
-    }
-    if credential.get("proof").is_some() {
-        return Err(IssueError::Invalid(vec![FieldProblem {
-            path: "$.proof".into(),
-            message: "the credential to issue must not already have a proof".into(),
-        }]));
     }
     if format == Format::Jwt {
         // Data Integrity signing expands the document anyway; a JWT must meet the same bar.

@@ -164,6 +164,55 @@ impl Report {
     }
 }
 
+/// Checks that the verified credential was issued to `identifier` (a DID or URL equal to a
+/// subject's `id`, or a value one of its IdentityObjects names, hashed or plain), recording
+/// `RECIPIENT_MISMATCH_ERROR` when not. The values read are the signed ones: verification
+/// refuses a credential whose JSON subject disagrees with what was signed.
+pub fn require_recipient(report: &mut Report, identifier: &str) {
+    report.check("recipient");
+    let Some(credential) = report.credential.clone() else {
+        report.error(
+            "RECIPIENT_MISMATCH_ERROR",
+            "the credential could not be read, so its recipient is unknown",
+        );
+        report.verified = false;
+        return;
+    };
+    let subjects: Vec<&Value> = match credential.get("credentialSubject") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one) => vec![one],
+        None => vec![],
+    };
+    let mut named = false;
+    let mut matched = false;
+    for subject in subjects {
+        if let Some(id) = subject.get("id").and_then(Value::as_str) {
+            named = true;
+            matched |= id == identifier;
+        }
+        let identities: Vec<&Value> = match subject.get("identifier") {
+            Some(Value::Array(list)) => list.iter().collect(),
+            Some(one) => vec![one],
+            None => vec![],
+        };
+        for identity in identities {
+            if let Ok(identity) = serde_json::from_value::<model::IdentityObject>(identity.clone()) {
+                named = true;
+                matched |= identity.matches(identifier);
+            }
+        }
+    }
+    if !matched {
+        let detail = if named {
+            "the credential was not issued to the recipient identifier given"
+        } else {
+            "the credential's subject has neither an id nor an identifier, so it names no recipient to check"
+        };
+        report.error("RECIPIENT_MISMATCH_ERROR", detail);
+        report.verified = false;
+    }
+}
+
 /// Parses untrusted JSON within the size and depth limits (see [`crate::codec::json::from_slice_limited`]),
 /// as a report problem.
 pub fn parse_json_limited(bytes: &[u8], options: &VerifyOptions) -> Result<Value, Problem> {

@@ -7,7 +7,7 @@ pub(super) async fn issue(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let record = state.service.issue(&body).await?;
+    let record = state.service.issue(crate::service::IssueRequest::from_json(&body)?).await?;
     Ok((StatusCode::CREATED, Json(json!({"verifiableCredential": record.credential}))).into_response())
 }
 

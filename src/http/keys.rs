@@ -101,3 +101,40 @@ pub(super) async fn revoke_key(
     Ok(Json(service::revoke_key(state.service.store.as_ref(), &state.service.settings, &name)?)
         .into_response())
 }
+
+/// `GET /keys`: every stored key with its state (public facts only).
+pub(super) async fn list_keys(_: Admin, State(state): State<AppState>) -> Result<Response, ApiError> {
+    let keys = service::list_keys(state.service.store.as_ref(), &state.service.settings)?;
+    Ok(Json(json!({ "keys": keys })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewKey {
+    #[serde(rename = "type", default)]
+    key_type: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// `POST /keys {type?: ed25519|p256|rsa, name?}`: a standalone key (signs only when named).
+pub(super) async fn create_key(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let request: NewKey = serde_json::from_value(body).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "Bad request", format!("the key request: {e}"))
+    })?;
+    let key_type: crate::keys::KeyType =
+        request.key_type.as_deref().unwrap_or("ed25519").parse().map_err(|e: crate::keys::KeyError| {
+            ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.to_string())
+        })?;
+    let key = service::create_key(
+        state.service.store.as_ref(),
+        &state.service.settings,
+        key_type,
+        request.name.as_deref(),
+    )?;
+    Ok((StatusCode::CREATED, Json(key)).into_response())
+}

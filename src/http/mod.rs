@@ -182,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         .route("/profiles/{id}", get(get_profile))
         .route("/1.0/identifiers/{did}", get(resolve_identifier))
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/keys", get(list_keys).post(create_key))
         .route("/keys/rotate", post(rotate_key))
         .route("/keys/{name}/revoke", post(revoke_key))
         .route("/healthz", get(healthz))
@@ -244,6 +245,57 @@ fn limit_http(
     builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
 }
 
+/// File in the data folder holding the generated admin token (owner-readable only).
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+/// File in the data folder naming the running server, for the CLI ([`RunningServer`]).
+pub const SERVER_FILE: &str = "server.json";
+/// Meta key of the settings the server last ran with (the CLI issues with the same ones).
+const SETTINGS_META: &str = "service_settings";
+
+/// What `laurel serve` writes to `DATA/server.json` while it runs: the CLI sends its commands
+/// there, since the running server holds the database lock. Removed on a clean shutdown; a
+/// stale one (after a crash) is harmless: the CLI only reads it when the database is locked.
+#[derive(Debug, Clone, serde::Serialize, Deserialize, PartialEq)]
+pub struct RunningServer {
+    pub url: String,
+    pub pid: u32,
+}
+
+/// Opens the data folder's store and the service on it, creating the issuer key and the admin
+/// token on first use (the token is written to `DATA/admin-token`). `laurel serve` and the
+/// CLI's commands both start here, so a folder first used by either is the same.
+///
+/// With `record_settings` (the server), the settings are saved for the CLI; without (the CLI),
+/// `settings` are replaced by the ones the server last ran with, if any.
+pub fn open_data_folder(
+    data: &Path,
+    verifier: verify::Verifier,
+    settings: service::ServiceSettings,
+    admin_token: Option<&str>,
+    record_settings: bool,
+) -> Result<(Service, service::Bootstrap), ServerError> {
+    std::fs::create_dir_all(data)?;
+    let store = Arc::new(crate::store::SledStore::open(data)?);
+    let settings = if record_settings {
+        let text = serde_json::to_string(&settings).map_err(|e| ServerError::Config(e.to_string()))?;
+        crate::store::Store::put_meta(store.as_ref(), SETTINGS_META, &text)?;
+        settings
+    } else {
+        match crate::store::Store::get_meta(store.as_ref(), SETTINGS_META)? {
+            Some(text) => match serde_json::from_str::<service::ServiceSettings>(&text) {
+                Ok(recorded) => service::ServiceSettings { recorded: true, ..recorded },
+                Err(_) => settings,
+            },
+            None => settings,
+        }
+    };
+    let (service, bootstrap) = Service::open(store, verifier, settings, admin_token)?;
+    if let Some(token) = &bootstrap.generated_token {
+        write_private(&data.join(ADMIN_TOKEN_FILE), format!("{token}\n").as_bytes())?;
+    }
+    Ok((service, bootstrap))
+}
+
 /// Opens the store, bootstraps the issuer, and serves until SIGINT/SIGTERM.
 pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<(), ServerError> {
     std::fs::create_dir_all(&config.data)?;
@@ -294,15 +346,29 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
         did_web,
         ..Default::default()
     };
-    let store = Arc::new(crate::store::SledStore::open(&config.data)?);
     let (service, bootstrap) =
-        Service::open(store.clone(), verifier, settings, config.admin_token.as_deref())?;
-    let token_file = config.data.join("admin-token");
-    if let Some(token) = &bootstrap.generated_token {
-        write_private(&token_file, format!("{token}\n").as_bytes())?;
-    }
+        open_data_folder(&config.data, verifier, settings, config.admin_token.as_deref(), true)?;
+    let token_file = config.data.join(ADMIN_TOKEN_FILE);
+    // Where the CLI finds this server (it cannot open the locked database while it runs).
+    let local = match address.ip() {
+        ip if ip.is_unspecified() => SocketAddr::new(
+            if address.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            },
+            address.port(),
+        ),
+        _ => address,
+    };
+    let running = RunningServer { url: format!("{scheme}://{local}"), pid: std::process::id() };
+    write_private(
+        &config.data.join(SERVER_FILE),
+        serde_json::to_string(&running).unwrap_or_default().as_bytes(),
+    )?;
+    let service = Arc::new(service);
     let state = AppState {
-        service: Arc::new(service),
+        service: service.clone(),
         max_body: config.max_body,
         request_timeout: config.request_timeout,
     };
@@ -365,7 +431,8 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
             server.serve(service_app).await?;
         }
     }
-    store.flush_all()?;
+    service.store.flush()?;
+    let _ = std::fs::remove_file(config.data.join(SERVER_FILE));
     tracing::info!("stopped; database flushed");
     Ok(())
 }

@@ -340,3 +340,105 @@ pub async fn resolve_did(
         "contentMetadata": {}
     }))
 }
+
+/// A stored key as `laurel key list` and `GET /keys` show it: public facts only.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyListing {
+    pub name: String,
+    pub key_type: KeyType,
+    /// The DID it signs as (the did:web DID for issuer keys of a did:web issuer).
+    pub did: String,
+    pub verification_method: String,
+    pub created: String,
+    /// `active`, `retired` or `revoked` for the issuer's keys; `standalone` for a key made
+    /// with `key new`, which signs only when named (`--key`, `options.key`, `present --holder`).
+    pub state: String,
+    /// When the state last changed (issuer keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<String>,
+}
+
+/// Every stored key with its state, in creation order.
+pub fn list_keys(store: &dyn Store, settings: &ServiceSettings) -> Result<Vec<KeyListing>, ServiceError> {
+    let issuer = issuer_keys(store)?;
+    let mut listed = Vec::new();
+    for info in store.list().map_err(|e| ServiceError::Internal(e.to_string()))? {
+        let entry = issuer.iter().find(|k| k.name == info.name);
+        let (did, verification_method) = match entry {
+            Some(_) => {
+                let key = load_key(store, settings, &info.name)?;
+                (key.did(), key.verification_method())
+            }
+            None => (info.did.clone(), info.verification_method.clone()),
+        };
+        listed.push(KeyListing {
+            state: match entry.map(|k| k.state) {
+                Some(KeyState::Active) => "active",
+                Some(KeyState::Retired) => "retired",
+                Some(KeyState::Revoked) => "revoked",
+                None => "standalone",
+            }
+            .to_string(),
+            changed: entry.map(|k| k.changed.clone()),
+            name: info.name,
+            key_type: info.key_type,
+            did,
+            verification_method,
+            created: info.created,
+        });
+    }
+    listed.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.name.cmp(&b.name)));
+    Ok(listed)
+}
+
+/// Makes and stores a standalone key. Without a name it is called `<type>-<UTC time>`, with a
+/// suffix when that is taken (two keys made in the same millisecond); a name given that is
+/// taken is refused.
+pub fn create_key(
+    store: &dyn Store,
+    settings: &ServiceSettings,
+    key_type: KeyType,
+    name: Option<&str>,
+) -> Result<KeyListing, ServiceError> {
+    let key = KeyPair::generate(key_type).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let stored_name = match name {
+        Some(name) => {
+            valid_key_name(name)?;
+            if store.get(name).is_ok() {
+                return Err(ServiceError::Conflict(format!("a key named {name:?} already exists")));
+            }
+            store.put(name, &key).map_err(|e| ServiceError::Conflict(e.to_string()))?;
+            name.to_string()
+        }
+        None => {
+            let base = format!("{key_type}-{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"));
+            let mut stored = None;
+            for attempt in 1..=1000 {
+                let candidate = if attempt == 1 { base.clone() } else { format!("{base}-{attempt}") };
+                // put refuses a taken name atomically, so two concurrent calls cannot share one.
+                if store.put(&candidate, &key).is_ok() {
+                    stored = Some(candidate);
+                    break;
+                }
+            }
+            stored.ok_or_else(|| ServiceError::Internal("no free key name".into()))?
+        }
+    };
+    list_keys(store, settings)?
+        .into_iter()
+        .find(|k| k.name == stored_name)
+        .ok_or_else(|| ServiceError::Internal(format!("key {stored_name} vanished after it was stored")))
+}
+
+/// Key names are used in URLs (`/keys/{name}/revoke`) and did:web fragments.
+fn valid_key_name(name: &str) -> Result<(), ServiceError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::bad(format!("key name {name:?}: use 1-64 letters, digits, '-', '_' or '.'")))
+    }
+}

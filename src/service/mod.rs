@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::credential::issue::{self, IssueError};
-use crate::credential::model::{self, CredentialKind, FieldProblem};
+use crate::credential::model::{self, CredentialKind, FieldProblem, IdentityObject};
 use crate::credential::proofs::{Format, ProofError, Secured};
 use crate::credential::verify::{Report, Verifier};
 use crate::did::{self, KeyFormat, ResolveError};
@@ -26,14 +26,15 @@ use crate::keys::{KeyPair, KeyType};
 use crate::store::{CredentialRecord, Store, StoreError};
 
 mod credentials;
+pub use self::credentials::{IssueOptions, IssueRequest, Recipient};
 mod keys;
 mod presentations;
 mod profiles;
 mod status;
 
 pub use self::keys::{
-    active_key, did_document, issuer_keys, resolve_did, revoke_key, rotate_key, with_identity, IssuerKey,
-    KeyState,
+    active_key, create_key, did_document, issuer_keys, list_keys, resolve_did, revoke_key, rotate_key,
+    with_identity, IssuerKey, KeyListing, KeyState,
 };
 // Shared between the area files (each opens with `use super::*`).
 use self::keys::{load_key, save_issuer_keys, ISSUER_KEYS};
@@ -45,6 +46,8 @@ pub const ISSUER_KEY: &str = "issuer";
 /// Name of the P-256 key made the first time an ecdsa-rdfc-2019 credential is requested.
 pub const ISSUER_P256_KEY: &str = "issuer-p256";
 const ADMIN_TOKEN_HASH: &str = "admin_token_sha256";
+/// Store key of the issuer's profile (one per issuer, whichever key signs).
+const ISSUER_PROFILE: &str = "issuer";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -94,8 +97,10 @@ pub struct Bootstrap {
     pub generated_token: Option<String>,
 }
 
-/// Settings the service functions need.
-#[derive(Debug, Clone)]
+/// Settings the service functions need. The server saves the ones it runs with, so the CLI
+/// issues with the same base URL and did:web identity.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ServiceSettings {
     /// Public base URL (status list URLs are built from it), without a trailing slash.
     pub base_url: String,
@@ -105,6 +110,43 @@ pub struct ServiceSettings {
     pub status_ttl_ms: u64,
     /// The issuer's did:web DID, when it has one; its keys are then `<did>#<key name>`.
     pub did_web: Option<String>,
+    /// Whether these are the settings a server ran with (saved by `laurel serve`), rather than
+    /// defaults. Not saved itself.
+    #[serde(skip)]
+    pub recorded: bool,
+}
+
+impl ServiceSettings {
+    /// A warning when status URLs built from `base_url` cannot be reached by verifiers
+    /// elsewhere (loopback, private, link-local or `.local` hosts, or no host). They are signed
+    /// into every badge, so the mistake cannot be corrected later.
+    pub fn unreachable_status_warning(&self) -> Option<String> {
+        let url = url::Url::parse(&self.base_url).ok();
+        let private = match url.as_ref().and_then(|u| u.host()) {
+            None => true,
+            Some(url::Host::Ipv4(ip)) => {
+                ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified()
+            }
+            Some(url::Host::Ipv6(ip)) => {
+                ip.is_loopback()
+                    || ip.is_unspecified()
+                    || (ip.segments()[0] & 0xfe00) == 0xfc00
+                    || (ip.segments()[0] & 0xffc0) == 0xfe80
+            }
+            Some(url::Host::Domain(host)) => {
+                host == "localhost"
+                    || host.ends_with(".localhost")
+                    || host.ends_with(".local")
+                    || !host.contains('.')
+            }
+        };
+        private.then(|| {
+            format!(
+                "status lists are published under {}, which verifiers elsewhere cannot reach; badges issued now carry that URL for good, so outside verifiers will fail their status check. Start `laurel serve` with --base-url set to its public https URL (base_url in laurel.toml); the CLI issues with the settings the server last ran with",
+                self.base_url
+            )
+        })
+    }
 }
 
 impl Default for ServiceSettings {
@@ -114,6 +156,7 @@ impl Default for ServiceSettings {
             status_list_size: crate::status::MIN_LIST_ENTRIES as u32,
             status_ttl_ms: 300_000,
             did_web: None,
+            recorded: false,
         }
     }
 }
@@ -196,7 +239,11 @@ impl Service {
                 &crate::store::AuditEntry::now("key-create", ISSUER_KEY, None),
             )?;
         }
-        let issuer_did = with_identity(&service.settings, ISSUER_KEY, issuer).did();
+        // The key that signs now: after a rotation that is no longer the first start's key.
+        let issuer_did = match service.issuer_key() {
+            Ok(active) => active.did(),
+            Err(_) => with_identity(&service.settings, ISSUER_KEY, issuer).did(),
+        };
         Ok((service, Bootstrap { issuer_did, generated_token }))
     }
 
