@@ -199,3 +199,45 @@ fn verify_checks_the_recipient_and_unwraps_http_answers() {
     let out = laurel_cli(&data, &["verify", wrapped.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// Item 3: without a public --base-url the server warns at startup that status URLs will not
+/// be reachable by outside verifiers; with one it does not.
+#[test]
+fn startup_warns_when_status_urls_are_not_public() {
+    use std::io::BufRead;
+    let banner = |extra: &[&str]| -> String {
+        let data = temp_data_dir("day-banner");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_laurel"))
+            .arg("--data")
+            .arg(&data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("LAUREL_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut text = String::new();
+        // The banner ends with the admin token line, or the warning after it.
+        for _ in 0..4 {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    text.push_str(&line);
+                    text.push('\n');
+                    if line.starts_with("admin token") && !extra.is_empty() {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        text
+    };
+    let default = banner(&[]);
+    assert!(default.contains("WARNING") && default.contains("--base-url"), "{default}");
+    let public = banner(&["--base-url", "https://badges.example.org"]);
+    assert!(!public.contains("WARNING"), "{public}");
+}

@@ -384,6 +384,10 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
     } else {
         banner.push_str(&format!("admin token: in {}\n", token_file.display()));
     }
+    if let Some(warning) = service.settings.unreachable_status_warning() {
+        tracing::warn!(%warning, "status list URLs are not public");
+        banner.push_str(&format!("WARNING: {warning}\n"));
+    }
     if config.self_signed {
         banner.push_str(&format!(
             "self-signed certificate: {}\n",
