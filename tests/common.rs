@@ -32,6 +32,8 @@ pub struct ServerProcess {
     pub base: String,
     pub token: String,
     pub data: PathBuf,
+    /// The banner lines up to the admin token line.
+    pub banner: String,
 }
 
 impl ServerProcess {
@@ -42,12 +44,18 @@ impl ServerProcess {
 
     /// Like `start`, on a given address.
     pub fn start_on(data: &std::path::Path, listen: &str, extra: &[&str]) -> ServerProcess {
+        let data_arg = data.to_string_lossy();
+        let mut args = vec!["--data", &data_arg, "serve", "--listen", listen, "--allow-private-network"];
+        args.extend_from_slice(extra);
+        Self::start_args(data, &args)
+    }
+
+    /// Starts the real binary with exactly `args` (the data folder must be `data`, given by the
+    /// args or a config file) and waits until it listens. The first banner lines are kept.
+    pub fn start_args(data: &std::path::Path, args: &[&str]) -> ServerProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_laurel"))
-            .arg("--data")
-            .arg(data)
-            .args(["serve", "--listen", listen, "--allow-private-network"])
-            .args(extra)
+            .args(args)
             .env("LAUREL_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -56,8 +64,11 @@ impl ServerProcess {
         let stdout = child.stdout.take().unwrap();
         let mut lines = std::io::BufReader::new(stdout).lines();
         let mut base = String::new();
+        let mut banner = String::new();
         for line in lines.by_ref() {
             let line = line.unwrap();
+            banner.push_str(&line);
+            banner.push('\n');
             if let Some(url) = line.strip_prefix("Laurel listening on ") {
                 base = url.trim().to_string();
             }
@@ -69,7 +80,7 @@ impl ServerProcess {
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         let token = std::fs::read_to_string(data.join("admin-token")).unwrap_or_default().trim().to_string();
-        ServerProcess { child, base, token, data: data.to_path_buf() }
+        ServerProcess { child, base, token, data: data.to_path_buf(), banner }
     }
 
     pub fn kill9(&mut self) {

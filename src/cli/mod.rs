@@ -54,7 +54,7 @@ mod verify;
 
 pub use self::issuing::IssueArgs;
 pub use self::keys::KeyCommand;
-pub use self::serve::{serve_config, ServeArgs};
+pub use self::serve::{serve_config, ServeArgs, ServeFile};
 pub use self::verify::{preloaded_resolver, VerifyArgs};
 // The commands `run` dispatches to and the helpers they share (each file opens with `use super::*`).
 use self::client::*;
@@ -85,7 +85,7 @@ reader closed the output pipe (nothing more is written).";
     after_help = EXIT_CODES
 )]
 pub struct Cli {
-    /// Data folder (keys, database). Default ./laurel-data.
+    /// Data folder (keys, database). Default ./laurel-data. In `serve --config` TOML: data.
     #[arg(long, global = true, env = "LAUREL_DATA")]
     pub data: Option<PathBuf>,
     /// Send issue, revoke, suspend and key commands to this running server (default: the

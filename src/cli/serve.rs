@@ -2,64 +2,81 @@
 
 use super::*;
 
+/// For `laurel serve --help`: where each setting comes from.
+const SERVE_HELP: &str = "Each setting is a flag, a LAUREL_* environment variable and a key of the \
+--config TOML file (precedence in that order, then the default). TOML keys: listen (--listen), \
+data (--data), admin_token (--admin-token), tls_cert (--tls-cert), tls_key (--tls-key), \
+self_signed (--self-signed), max_body (--max-body), request_timeout (--request-timeout), \
+header_timeout (--header-timeout), max_connections (--max-connections), clock_skew \
+(--clock-skew), base_url (--base-url), status_list_size (--status-list-size), \
+allow_private_network (--allow-private-network), did_web (--did-web). laurel.example.toml in the \
+source tree lists them all with their defaults; an unknown key is refused.";
+
 /// `laurel serve` settings. Precedence: flags, then LAUREL_* environment, then the TOML file.
 #[derive(Args, Debug, Default)]
+#[command(after_help = SERVE_HELP)]
 pub struct ServeArgs {
-    /// TOML file with any of: listen, data, admin_token, tls_cert, tls_key, self_signed,
-    /// max_body, request_timeout, header_timeout, max_connections, clock_skew, base_url,
-    /// status_list_size, allow_private_network, did_web.
+    /// TOML file with any of the settings below, by their TOML keys (see the end of this help;
+    /// laurel.example.toml lists them all). --data also has a key: data.
     #[arg(long, env = "LAUREL_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
+    /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one). TOML: listen.
     #[arg(long, env = "LAUREL_LISTEN")]
     pub listen: Option<String>,
     /// Admin bearer token (default: generated on first start, saved in DATA/admin-token).
+    /// TOML: admin_token.
     #[arg(long, env = "LAUREL_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
-    /// PEM certificate chain for HTTPS.
+    /// PEM certificate chain for HTTPS (default: none, plain HTTP). TOML: tls_cert.
     #[arg(long, env = "LAUREL_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
-    /// PEM private key for HTTPS.
+    /// PEM private key for HTTPS (default: none). TOML: tls_key.
     #[arg(long, env = "LAUREL_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Serve HTTPS with a certificate generated for localhost.
+    /// Serve HTTPS with a certificate generated for localhost (default off). TOML: self_signed.
     #[arg(long, env = "LAUREL_SELF_SIGNED")]
     pub self_signed: bool,
-    /// Largest request body in bytes (default 1048576).
+    /// Largest request body in bytes (default 1048576, at least 1024). TOML: max_body.
     #[arg(long, env = "LAUREL_MAX_BODY")]
     pub max_body: Option<usize>,
-    /// Seconds before a request is abandoned (default 30).
+    /// Seconds before a request is abandoned (default 30). TOML: request_timeout.
     #[arg(long, env = "LAUREL_REQUEST_TIMEOUT")]
     pub request_timeout: Option<u64>,
     /// Seconds a connection has to deliver a complete request head (and, over TLS, to finish
-    /// its handshake) before it is closed (default 10).
+    /// its handshake) before it is closed (default 10). TOML: header_timeout.
     #[arg(long, env = "LAUREL_HEADER_TIMEOUT")]
     pub header_timeout: Option<u64>,
     /// Open connections at most; further ones are closed at once (default 1024).
+    /// TOML: max_connections.
     #[arg(long, env = "LAUREL_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
     /// Clock skew in seconds tolerated on validFrom / validUntil when verifying (default 300).
+    /// TOML: clock_skew.
     #[arg(long, env = "LAUREL_CLOCK_SKEW")]
     pub clock_skew: Option<u64>,
-    /// Public base URL for status list URLs (default: scheme and listen address).
+    /// Public base URL for status list URLs, e.g. https://badges.example.org (default: scheme
+    /// and listen address). TOML: base_url.
     #[arg(long, env = "LAUREL_BASE_URL")]
     pub base_url: Option<String>,
-    /// Entries per status list (default and minimum 131072).
+    /// Entries per status list (default and minimum 131072). TOML: status_list_size.
     #[arg(long, env = "LAUREL_STATUS_LIST_SIZE")]
     pub status_list_size: Option<u32>,
-    /// Let verification fetch over http and from private/loopback addresses (testing only).
+    /// Let verification fetch over http and from private/loopback addresses (testing only;
+    /// default off). TOML: allow_private_network.
     #[arg(long, env = "LAUREL_ALLOW_PRIVATE_NETWORK")]
     pub allow_private_network: bool,
     /// Issue as did:web: `example.com`, `example.com:path:to` or `localhost%3A8443`; the DID
-    /// document is served at /.well-known/did.json (or /path/to/did.json).
+    /// document is served at /.well-known/did.json (or /path/to/did.json). Default: did:key.
+    /// TOML: did_web.
     #[arg(long, env = "LAUREL_DID_WEB")]
     pub did_web: Option<String>,
 }
 
-/// The optional TOML configuration file.
+/// The optional TOML configuration file (`--config`); an unknown key is refused. Every key is
+/// listed in `laurel.example.toml` (tests/config.rs keeps the two in step).
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct ServeFile {
+pub struct ServeFile {
     listen: Option<String>,
     data: Option<PathBuf>,
     admin_token: Option<String>,
