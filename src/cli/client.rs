@@ -7,7 +7,7 @@
 use super::*;
 
 use crate::credential::model::FieldProblem;
-use crate::service::{IssueRequest, KeyListing, Service, ServiceError, StatusUpdate};
+use crate::service::{CredentialQuery, IssueRequest, KeyListing, Service, ServiceError, StatusUpdate};
 
 /// The service, opened locally or reached over HTTP.
 pub(super) enum Backend {
@@ -70,6 +70,40 @@ impl Backend {
                     "status": update.value,
                 });
                 remote.call(reqwest::Method::POST, "/credentials/status", Some(&body)).await
+            }
+        }
+    }
+
+    /// One record with its current status, as `GET /credentials/{id}` answers.
+    pub(super) async fn credential_view(&self, id: &str) -> Result<Value, CliError> {
+        match self {
+            Backend::Local(service) => to_json(&service.credential_view(id)?),
+            Backend::Remote(remote) => {
+                let path = format!("/credentials/{}", percent_encode_segment(id));
+                remote.call(reqwest::Method::GET, &path, None).await
+            }
+        }
+    }
+
+    /// A page of records, as `GET /credentials` answers.
+    pub(super) async fn query_credentials(&self, query: &CredentialQuery) -> Result<Value, CliError> {
+        match self {
+            Backend::Local(service) => to_json(&service.query_credentials(query.clone())?),
+            Backend::Remote(remote) => {
+                let path = format!("/credentials?{}", query_string(query)?);
+                remote.call(reqwest::Method::GET, &path, None).await
+            }
+        }
+    }
+
+    /// The records as CSV, as `GET /credentials.csv` answers.
+    pub(super) async fn export_credentials_csv(&self, query: &CredentialQuery) -> Result<String, CliError> {
+        match self {
+            Backend::Local(service) => Ok(service.export_credentials_csv(query.clone())?),
+            Backend::Remote(remote) => {
+                let path = format!("/credentials.csv?{}", query_string(query)?);
+                let bytes = remote.call_raw(reqwest::Method::GET, &path, None).await?;
+                String::from_utf8(bytes).map_err(|_| CliError::Input("the server's CSV is not UTF-8".into()))
             }
         }
     }
@@ -193,14 +227,25 @@ impl Remote {
         Ok(Remote { base: url.trim_end_matches('/').to_string(), token, client })
     }
 
-    /// Calls the server and returns its JSON answer; a problem detail becomes the service error
-    /// it was made from, so the CLI reports it exactly as it would have locally.
+    /// Calls the server and returns its JSON answer (see [`Remote::call_raw`]).
     async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, CliError> {
+        let bytes = self.call_raw(method, path, body).await?;
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// Calls the server and returns its answer's body; a problem detail becomes the service
+    /// error it was made from, so the CLI reports it exactly as it would have locally.
+    async fn call_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Vec<u8>, CliError> {
         let mut request =
             self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
         if let Some(body) = body {
@@ -215,10 +260,10 @@ impl Remote {
             .bytes()
             .await
             .map_err(|e| CliError::Input(format!("reading the server's answer: {e}")))?;
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if status.is_success() {
-            return Ok(value);
+            return Ok(bytes.to_vec());
         }
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let detail = value.get("detail").and_then(Value::as_str).unwrap_or("no detail").to_string();
         let problems: Vec<FieldProblem> = value
             .get("errors")
@@ -247,6 +292,28 @@ impl Remote {
             _ => ServiceError::Internal(format!("the server at {} answered {status}: {detail}", self.base)),
         }))
     }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<Value, CliError> {
+    serde_json::to_value(value).map_err(|e| CliError::Input(e.to_string()))
+}
+
+/// The query as URL parameters, named as `GET /credentials` reads them.
+fn query_string(query: &CredentialQuery) -> Result<String, CliError> {
+    let Value::Object(fields) = to_json(query)? else {
+        return Ok(String::new());
+    };
+    let pairs: Vec<String> = fields
+        .iter()
+        .map(|(name, value)| {
+            let text = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            format!("{name}={}", percent_encode_segment(&text))
+        })
+        .collect();
+    Ok(pairs.join("&"))
 }
 
 /// Percent-encodes a URL path segment (key names are restricted, but be safe).

@@ -47,6 +47,7 @@ mod client;
 mod issuing;
 mod keys;
 mod present;
+mod records;
 mod serve;
 mod status;
 mod tools;
@@ -54,6 +55,7 @@ mod verify;
 
 pub use self::issuing::IssueArgs;
 pub use self::keys::KeyCommand;
+pub use self::records::CredentialsCommand;
 pub use self::serve::{serve_config, ServeArgs, ServeFile};
 pub use self::verify::{preloaded_resolver, VerifyArgs};
 // The commands `run` dispatches to and the helpers they share (each file opens with `use super::*`).
@@ -61,6 +63,7 @@ use self::client::*;
 use self::issuing::*;
 use self::keys::*;
 use self::present::*;
+use self::records::*;
 use self::serve::*;
 use self::status::*;
 use self::tools::*;
@@ -109,6 +112,10 @@ pub enum Command {
     /// not writable, 141 output pipe closed.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
+    /// The issuer's records: one credential with its current status, or a filtered listing
+    /// (JSON, or CSV with --csv). Goes to the running server when there is one.
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
     /// Revoke an issued credential (final). Goes to the running server when there is one.
     Revoke {
         /// The credential id.
@@ -333,6 +340,7 @@ pub async fn run(cli: Cli) -> i32 {
             run_load_test(test, json).await
         }
         Command::Canonicalize { file } => run_canonicalize(&file),
+        Command::Credentials(command) => run_credentials(&data, cli.server.as_deref(), command).await,
         Command::Revoke { id } => run_set_status(&data, cli.server.as_deref(), &id, "revocation", true).await,
         Command::Suspend { id, undo } => {
             run_set_status(&data, cli.server.as_deref(), &id, "suspension", !undo).await

@@ -164,8 +164,11 @@ pub struct IdentityObject {
 }
 
 impl IdentityObject {
-    /// A hashed recipient identifier with a fresh random salt (OB 3.0 IdentityObject).
+    /// A hashed recipient identifier with a fresh random salt (OB 3.0 IdentityObject). Email
+    /// addresses are hashed trimmed and lowercased, so that the learner's address matches
+    /// however the learning system or the learner capitalises it later.
     pub fn hashed(identity_type: &str, identifier: &str) -> IdentityObject {
+        let identifier = &normalized_identifier(identity_type, identifier);
         let mut salt_bytes = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut salt_bytes);
         let salt = hex::encode(salt_bytes);
@@ -178,14 +181,30 @@ impl IdentityObject {
         }
     }
 
-    /// Whether `identifier` is the one this object names (hashed or plain).
+    /// Whether `identifier` is the one this object names (hashed or plain). An email address
+    /// matches as given or normalized: other issuers hash the address as they received it.
     pub fn matches(&self, identifier: &str) -> bool {
-        if self.hashed {
-            hash_identifier(identifier, self.salt.as_deref().unwrap_or_default())
-                .eq_ignore_ascii_case(&self.identity_hash)
-        } else {
-            self.identity_hash == identifier
-        }
+        let normalized = normalized_identifier(&self.identity_type, identifier);
+        let candidates = [identifier, normalized.as_str()];
+        candidates.iter().any(|candidate| {
+            if self.hashed {
+                hash_identifier(candidate, self.salt.as_deref().unwrap_or_default())
+                    .eq_ignore_ascii_case(&self.identity_hash)
+            } else if self.identity_type == "emailAddress" {
+                self.identity_hash.eq_ignore_ascii_case(candidate)
+            } else {
+                self.identity_hash == *candidate
+            }
+        })
+    }
+}
+
+/// The form an identifier is hashed in: email addresses trimmed and lowercased, others as given.
+fn normalized_identifier(identity_type: &str, identifier: &str) -> String {
+    if identity_type == "emailAddress" {
+        identifier.trim().to_lowercase()
+    } else {
+        identifier.to_string()
     }
 }
 
@@ -683,6 +702,19 @@ mod tests {
         assert!(identity.identity_hash.starts_with("sha256$"));
         assert!(identity.matches("bob@example.com"));
         assert!(!identity.matches("eve@example.com"));
+        // Issued from a capitalised address, matched by any capitalisation.
+        let identity = IdentityObject::hashed("emailAddress", " Bob@Example.COM ");
+        assert!(identity.matches("bob@example.com") && identity.matches("BOB@example.com"));
+        // Another issuer hashed the address as typed: it still matches exactly.
+        let salt = "s".to_string();
+        let foreign = IdentityObject {
+            types: "IdentityObject".into(),
+            hashed: true,
+            identity_hash: hash_identifier("Bob@Example.com", &salt),
+            identity_type: "emailAddress".into(),
+            salt: Some(salt),
+        };
+        assert!(foreign.matches("Bob@Example.com") && !foreign.matches("eve@example.com"));
         assert_eq!(
             hash_identifier("test@example.com", "abc"),
             format!("sha256${}", hex::encode(Sha256::digest(b"test@example.comabc")))

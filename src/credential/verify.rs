@@ -178,6 +178,29 @@ pub fn require_recipient(report: &mut Report, identifier: &str) {
         report.verified = false;
         return;
     };
+    let RecipientMatch { named, matched } = recipient_match(&credential, identifier);
+    if !matched {
+        let detail = if named {
+            "the credential was not issued to the recipient identifier given"
+        } else {
+            "the credential's subject has neither an id nor an identifier, so it names no recipient to check"
+        };
+        report.error("RECIPIENT_MISMATCH_ERROR", detail);
+        report.verified = false;
+    }
+}
+
+/// Whether a credential's subjects name any recipient at all, and whether one of them is
+/// `identifier` (a subject `id`, or an IdentityObject's value, hashed or plain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecipientMatch {
+    pub named: bool,
+    pub matched: bool,
+}
+
+/// Compares `identifier` with the recipients `credential` names. Callers pass the signed
+/// credential (a report's, or a record the issuer signed itself).
+pub fn recipient_match(credential: &Value, identifier: &str) -> RecipientMatch {
     let subjects: Vec<&Value> = match credential.get("credentialSubject") {
         Some(Value::Array(list)) => list.iter().collect(),
         Some(one) => vec![one],
@@ -202,15 +225,7 @@ pub fn require_recipient(report: &mut Report, identifier: &str) {
             }
         }
     }
-    if !matched {
-        let detail = if named {
-            "the credential was not issued to the recipient identifier given"
-        } else {
-            "the credential's subject has neither an id nor an identifier, so it names no recipient to check"
-        };
-        report.error("RECIPIENT_MISMATCH_ERROR", detail);
-        report.verified = false;
-    }
+    RecipientMatch { named, matched }
 }
 
 /// Parses untrusted JSON within the size and depth limits (see [`crate::codec::json::from_slice_limited`]),

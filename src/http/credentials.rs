@@ -84,29 +84,39 @@ pub(super) async fn get_credential(
     State(state): State<AppState>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.service.credential(&id)?).into_response())
+    Ok(Json(state.service.credential_view(&id)?).into_response())
 }
 
-#[derive(Deserialize)]
-pub(super) struct Page {
-    limit: Option<usize>,
-    offset: Option<usize>,
+/// Parses the records query; an unknown or malformed parameter is a 400 naming it.
+fn records_query(
+    query: Result<Query<CredentialQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<CredentialQuery, ApiError> {
+    query.map(|Query(q)| q).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))
 }
 
 pub(super) async fn list_credentials(
     _: Admin,
     State(state): State<AppState>,
-    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<CredentialQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(page) =
-        page.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.body_text()))?;
-    let limit = page.limit.unwrap_or(50);
-    if limit == 0 || limit > 1000 {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "limit must be between 1 and 1000",
-        ));
-    }
-    Ok(Json(state.service.credentials(page.offset.unwrap_or(0), limit)?).into_response())
+    let query = records_query(query)?;
+    Ok(Json(state.service.query_credentials(query)?).into_response())
+}
+
+/// The same filters as `GET /credentials`, every matching record, as CSV.
+pub(super) async fn export_credentials(
+    _: Admin,
+    State(state): State<AppState>,
+    query: Result<Query<CredentialQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let query = records_query(query)?;
+    let csv = state.service.export_credentials_csv(query)?;
+    let mut response = (StatusCode::OK, csv).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8; header=present"));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"credentials.csv\""),
+    );
+    Ok(response)
 }

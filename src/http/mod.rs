@@ -32,7 +32,7 @@ use tower_http::trace::TraceLayer;
 use crate::credential::model::FieldProblem;
 use crate::credential::verify;
 use crate::http::connections::GuardedAcceptor;
-use crate::service::{self, Service, ServiceError};
+use crate::service::{self, CredentialQuery, Service, ServiceError};
 
 mod credentials;
 mod extract;
@@ -175,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .route("/presentations/verify", post(verify_presentation))
         .route("/status/{list_id}", get(status_list))
         .route("/credentials", get(list_credentials))
+        .route("/credentials.csv", get(export_credentials))
         .route("/credentials/{id}", get(get_credential))
         .route("/credentials/{id}/{file}", get(baked_badge))
         .route("/images/{key}", axum::routing::put(put_image))

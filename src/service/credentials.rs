@@ -385,9 +385,4 @@ impl Service {
             .get_credential(id)?
             .ok_or_else(|| ServiceError::NotFound(format!("no credential with id {id:?}")))
     }
-
-    pub fn credentials(&self, offset: usize, limit: usize) -> Result<Value, ServiceError> {
-        let (records, total) = self.store.list_credentials(offset, limit)?;
-        Ok(json!({"total": total, "offset": offset, "limit": limit, "credentials": records}))
-    }
 }

@@ -3,7 +3,7 @@
 //!
 //! `mod.rs` holds the `Service` (its dependencies, opening it, auth) and its error; one file per
 //! area adds its operations: [`credentials`] (issue, verify, records, baked badges), [`status`]
-//! (status entries, flips, signed lists), [`keys`] (issuer keys, rotation, did:web, DID
+//! (status entries, flips, signed lists), [`records`] (the issued records, filtered, with their current status; CSV export), [`keys`] (issuer keys, rotation, did:web, DID
 //! resolution), [`profiles`] (issuer profiles, images), [`presentations`] (challenges, verifying).
 //!
 //! Owns: every operation the edges offer and the rules they apply. May use: everything in layers
@@ -30,7 +30,9 @@ pub use self::credentials::{IssueOptions, IssueRequest, Recipient};
 mod keys;
 mod presentations;
 mod profiles;
+mod records;
 mod status;
+pub use self::records::{CredentialQuery, CurrentStatus, RecordPage, RecordView, StateFilter};
 
 pub use self::keys::{
     active_key, create_key, did_document, issuer_keys, list_keys, resolve_did, revoke_key, rotate_key,
