@@ -6,7 +6,8 @@ mod common;
 use std::sync::Arc;
 
 use common::{http_client, temp_data_dir, ServerProcess};
-use laurel::credential::baking::{bake, default_image, extract, BakeError, ImageFormat};
+use laurel::credential::badge_image::default_image;
+use laurel::credential::baking::{bake, extract, BakeError, ImageFormat};
 use laurel::credential::issue::{build_badge, issue, BadgeRequest};
 use laurel::credential::proofs::{Format, Secured};
 use laurel::credential::verify::{Verifier, VerifyOptions};
@@ -330,15 +331,14 @@ async fn http_badge_downloads_and_image_verification() {
         .unwrap();
     let svg_bytes = response.bytes().await.unwrap().to_vec();
     parse_svg(&svg_bytes);
-    assert_eq!(
-        client
-            .get(format!("{}/credentials/urn:example:baked-1/badge.png", server.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
+    // Public: the learner downloads their own badge without the admin token.
+    let public = client
+        .get(format!("{}/credentials/urn:example:baked-1/badge.png", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), StatusCode::OK);
+    assert_eq!(public.bytes().await.unwrap().to_vec(), png_bytes);
     assert_eq!(
         client
             .get(format!("{}/credentials/urn:example:none/badge.png", server.base))

@@ -558,7 +558,7 @@ fn compressed_itxt(compressed: &[u8]) -> Vec<u8> {
 
 fn baked(format: ImageFormat) -> Vec<u8> {
     let (credential, _) = signed_credential_fixture();
-    baking::bake(&baking::default_image(format), &credential.to_string()).unwrap().1
+    baking::bake(&laurel::credential::badge_image::default_image(format), &credential.to_string()).unwrap().1
 }
 
 fn svg_fragments() -> impl Strategy<Value = String> {
@@ -648,7 +648,7 @@ proptest! {
         credential in prop_oneof!["\\{[ -~]{0,200}\\}", "[A-Za-z0-9_-]{1,40}\\.[A-Za-z0-9_-]{1,40}\\.[A-Za-z0-9_-]{1,40}"],
         format in prop::sample::select(vec![ImageFormat::Png, ImageFormat::Svg]),
     ) {
-        let (_, image) = baking::bake(&baking::default_image(format), &credential).unwrap();
+        let (_, image) = baking::bake(&laurel::credential::badge_image::default_image(format), &credential).unwrap();
         let extracted = baking::extract(&image).unwrap();
         prop_assert_eq!(extracted.credential, credential.trim());
     }
@@ -664,7 +664,7 @@ proptest! {
     #[test]
     fn compressed_credential_chunks_stay_bounded(picks in prop::collection::vec(0usize..4, 1..4)) {
         let blobs = compressed_blobs();
-        let plain = baking::default_image(ImageFormat::Png);
+        let plain = laurel::credential::badge_image::default_image(ImageFormat::Png);
         let ihdr_end = PNG_SIGNATURE.len() + 8 + 13 + 4;
         let mut png = plain[..ihdr_end].to_vec();
         let chunks = picks.len();

@@ -10,7 +10,8 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{http_client, temp_data_dir, ServerProcess};
-use laurel::credential::baking::{bake, default_image, ImageFormat};
+use laurel::credential::badge_image::default_image;
+use laurel::credential::baking::{bake, ImageFormat};
 use laurel::credential::issue::{build_badge, issue, BadgeRequest};
 use laurel::credential::proofs::{Format, Secured};
 use laurel::keys::{KeyPair, KeyType};

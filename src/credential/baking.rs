@@ -435,40 +435,6 @@ fn bake_svg(svg: &[u8], credential: &str) -> Result<Vec<u8>, BakeError> {
     Ok(writer.into_inner())
 }
 
-/// The badge image used when the issuer registered none: a laurel-green medallion.
-pub fn default_image(format: ImageFormat) -> Vec<u8> {
-    match format {
-        ImageFormat::Svg => DEFAULT_SVG.as_bytes().to_vec(),
-        ImageFormat::Png => {
-            let size = 128u32;
-            let mut pixels = Vec::with_capacity((size * size * 4) as usize);
-            let center = (size as f32 - 1.0) / 2.0;
-            for y in 0..size {
-                for x in 0..size {
-                    let d = ((x as f32 - center).powi(2) + (y as f32 - center).powi(2)).sqrt();
-                    let pixel = if d < 52.0 {
-                        [0x2e, 0x7d, 0x32, 0xff]
-                    } else if d < 60.0 {
-                        [0xc9, 0xa2, 0x27, 0xff]
-                    } else {
-                        [0, 0, 0, 0]
-                    };
-                    pixels.extend_from_slice(&pixel);
-                }
-            }
-            let mut out = Vec::new();
-            let mut encoder = png::Encoder::new(&mut out, size, size);
-            encoder.set_color(png::ColorType::Rgba);
-            encoder.set_depth(png::BitDepth::Eight);
-            let written = encoder.write_header().and_then(|mut w| w.write_image_data(&pixels));
-            debug_assert!(written.is_ok());
-            out
-        }
-    }
-}
-
-const DEFAULT_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="128" height="128" viewBox="0 0 128 128"><circle cx="64" cy="64" r="60" fill="#c9a227"/><circle cx="64" cy="64" r="52" fill="#2e7d32"/><text x="64" y="72" font-family="sans-serif" font-size="20" fill="#fff" text-anchor="middle">Badge</text></svg>"##;
-
 #[cfg(test)]
 mod tests {
     use super::*;

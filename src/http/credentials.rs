@@ -55,8 +55,9 @@ pub(super) async fn verify_credential(
     Ok((status, Json(report)).into_response())
 }
 
+/// `GET /credentials/{id}/badge.png|svg`: public, so the learner (and whoever they share the
+/// link with) can download the badge; it holds nothing the credential itself does not.
 pub(super) async fn baked_badge(
-    _: Admin,
     State(state): State<AppState>,
     UrlPath((id, file)): UrlPath<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -68,9 +69,8 @@ pub(super) async fn baked_badge(
     let bytes = state.service.baked_badge(&id, format)?;
     let safe: String =
         id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).take(80).collect();
-    let mut response = (StatusCode::OK, bytes).into_response();
+    let mut response = super::profiles::image_response(format, bytes, "public, max-age=300");
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
     if let Ok(v) =
         HeaderValue::from_str(&format!("attachment; filename=\"badge-{safe}.{}\"", format.extension()))
     {

@@ -178,7 +178,9 @@ pub fn router(state: AppState) -> Router {
         .route("/credentials.csv", get(export_credentials))
         .route("/credentials/{id}", get(get_credential))
         .route("/credentials/{id}/{file}", get(baked_badge))
-        .route("/images/{key}", axum::routing::put(put_image))
+        // A wildcard, so an achievement id that is a URL can be given as is (`PUT
+        // /images/https://example.com/a/1`), not only percent-encoded.
+        .route("/images/{*key}", get(published_image).put(put_image))
         .route("/profiles", post(put_profile))
         .route("/profiles/{id}", get(get_profile))
         .route("/1.0/identifiers/{did}", get(resolve_identifier))

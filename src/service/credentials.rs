@@ -225,6 +225,9 @@ impl Service {
         }
         issue::complete(&mut credential, &did);
         self.complete_achievement_ids(&mut credential)?;
+        if kind != CredentialKind::Other {
+            self.add_image_references(&mut credential)?;
+        }
         let mut status_options = Map::new();
         if let Some(purposes) = &options.status_purposes {
             status_options.insert("statusPurposes".into(), json!(purposes));
@@ -323,46 +326,6 @@ impl Service {
         // A concurrent first issue may have stored its own: the stored one wins.
         let stored = self.store.get_meta(META)?.unwrap_or_else(|| namespace.to_string());
         uuid::Uuid::parse_str(&stored).map_err(|e| ServiceError::Internal(e.to_string()))
-    }
-
-    /// The issued credential baked into its achievement's image (or the issuer's, or the default).
-    pub fn baked_badge(
-        &self,
-        id: &str,
-        format: crate::credential::baking::ImageFormat,
-    ) -> Result<Vec<u8>, ServiceError> {
-        let record = self.credential(id)?;
-        let credential = match &record.credential {
-            Value::String(jwt) => jwt.clone(),
-            other => serde_json::to_string(other).unwrap_or_default(),
-        };
-        let achievement = match &record.credential {
-            Value::Object(_) => record
-                .credential
-                .pointer("/credentialSubject/achievement/id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            Value::String(jwt) => crate::credential::proofs::decode_jwt(jwt, "vc").ok().and_then(|d| {
-                d.credential
-                    .pointer("/credentialSubject/achievement/id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            }),
-            _ => None,
-        };
-        let mut image = None;
-        for key in achievement.iter().map(String::as_str).chain(["issuer"]) {
-            if let Some((content_type, bytes)) = self.store.get_image(key)? {
-                if content_type == format.content_type() {
-                    image = Some(bytes);
-                    break;
-                }
-            }
-        }
-        let image = image.unwrap_or_else(|| crate::credential::baking::default_image(format));
-        let (_, baked) = crate::credential::baking::bake(&image, &credential)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok(baked)
     }
 
     /// VC-API verify: `{verifiableCredential, options}` -> the report.

@@ -4,7 +4,7 @@
 //! `mod.rs` holds the `Service` (its dependencies, opening it, auth) and its error; one file per
 //! area adds its operations: [`credentials`] (issue, verify, records, baked badges), [`status`]
 //! (status entries, flips, signed lists), [`records`] (the issued records, filtered, with their current status; CSV export), [`keys`] (issuer keys, rotation, did:web, DID
-//! resolution), [`profiles`] (issuer profiles, images), [`presentations`] (challenges, verifying).
+//! resolution), [`profiles`] (issuer profiles), [`images`] (badge images: published, referenced, baked), [`presentations`] (challenges, verifying).
 //!
 //! Owns: every operation the edges offer and the rules they apply. May use: everything in layers
 //! 0-2 (`credential`, `status`, `did`, `jsonld`, `fetch`, `store`, `keys`, `codec`). Used by:
@@ -27,6 +27,7 @@ use crate::store::{CredentialRecord, Store, StoreError};
 
 mod credentials;
 pub use self::credentials::{IssueOptions, IssueRequest, Recipient};
+mod images;
 mod keys;
 mod presentations;
 mod profiles;

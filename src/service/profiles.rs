@@ -1,4 +1,4 @@
-//! Issuer profiles and the badge images baked into credentials.
+//! Issuer profiles: the name, url, email and image that issued badges carry.
 
 use super::*;
 
@@ -15,38 +15,6 @@ impl Service {
         profile.insert("id".into(), json!(did));
         profile.entry("type").or_insert_with(|| json!(["Profile"]));
         Ok(profile)
-    }
-
-    /// Registers the badge image for `key` (`issuer` or an achievement id).
-    pub fn put_image(
-        &self,
-        key: &str,
-        content_type: Option<&str>,
-        bytes: &[u8],
-    ) -> Result<Value, ServiceError> {
-        if bytes.len() > crate::credential::baking::MAX_IMAGE_BYTES {
-            return Err(ServiceError::bad(format!(
-                "images are limited to {} bytes",
-                crate::credential::baking::MAX_IMAGE_BYTES
-            )));
-        }
-        let format = crate::credential::baking::detect(bytes)
-            .ok_or_else(|| ServiceError::bad("the body is not a PNG or SVG image"))?;
-        if let Some(declared) = content_type {
-            if !declared.starts_with(format.content_type()) {
-                return Err(ServiceError::bad(format!(
-                    "the body is {} but Content-Type says {declared}",
-                    format.content_type()
-                )));
-            }
-        }
-        // A broken image is refused now rather than at baking time.
-        match crate::credential::baking::extract(bytes) {
-            Ok(_) | Err(crate::credential::baking::BakeError::NoCredential) => {}
-            Err(e) => return Err(ServiceError::bad(format!("the image is not usable: {e}"))),
-        }
-        self.store.put_image(key, format.content_type(), bytes)?;
-        Ok(json!({"key": key, "contentType": format.content_type(), "bytes": bytes.len()}))
     }
 
     /// Stores issuer profile data; `id` defaults to the issuer DID.

@@ -317,7 +317,7 @@ impl Service {
 }
 
 /// The credential inside a stored secured form: the object itself, or a JWT's payload.
-fn signed_credential(secured: &Value) -> Option<Value> {
+pub(super) fn signed_credential(secured: &Value) -> Option<Value> {
     match secured {
         Value::Object(_) => Some(secured.clone()),
         Value::String(jwt) => crate::credential::proofs::decode_jwt(jwt, "vc").ok().map(|d| d.credential),
@@ -325,7 +325,7 @@ fn signed_credential(secured: &Value) -> Option<Value> {
     }
 }
 
-fn first_achievement(credential: &Value) -> Option<AchievementRef> {
+pub(super) fn first_achievement(credential: &Value) -> Option<AchievementRef> {
     let subject = match credential.get("credentialSubject")? {
         Value::Array(list) => list.first()?,
         one => one,

@@ -1,0 +1,193 @@
+//! Badge images: registering an achievement's or the issuer's image, publishing it at a
+//! content-addressed URL that issued credentials reference (OB 3.0 `image`), and the baked
+//! badge a learner downloads (the credential inside its image, or inside a generated one that
+//! shows the achievement's name when none is registered).
+//!
+//! Why a URL and not a data URI in the credential: an image is up to 8 MiB, and a data URI
+//! would be signed into every badge, canonicalized on every verification, carried in every
+//! JWT and wallet, and copied into the baked image a second time. The URL is content-addressed
+//! (`/images/{sha256}.{png|svg}`): replacing an achievement's image later gives new badges a new
+//! URL and leaves the image an old badge was issued with where it was, so a badge never changes
+//! its picture after signing, and the URL can be cached for good.
+
+use super::*;
+
+use crate::credential::baking::{self, ImageFormat};
+
+/// The meta entry naming the published image of a registration key.
+fn reference_meta(key: &str) -> String {
+    format!("image-ref:{key}")
+}
+
+/// The images tree entry holding a published image.
+fn content_key(name: &str) -> String {
+    format!("sha256:{name}")
+}
+
+/// `{sha256 hex}.{png|svg}`: the published name of an image.
+fn published_name(format: ImageFormat, bytes: &[u8]) -> String {
+    format!("{}.{}", hex::encode(Sha256::digest(bytes)), format.extension())
+}
+
+impl Service {
+    /// Registers the badge image for `key` (`issuer` or an achievement id) and publishes it.
+    /// Answers with the URL new badges will reference.
+    pub fn put_image(
+        &self,
+        key: &str,
+        content_type: Option<&str>,
+        bytes: &[u8],
+    ) -> Result<Value, ServiceError> {
+        if key.is_empty() || key.len() > 2048 || key.chars().any(char::is_control) {
+            return Err(ServiceError::bad("the image key must be `issuer` or an achievement id"));
+        }
+        if bytes.len() > baking::MAX_IMAGE_BYTES {
+            return Err(ServiceError::bad(format!(
+                "images are limited to {} bytes",
+                baking::MAX_IMAGE_BYTES
+            )));
+        }
+        let format =
+            baking::detect(bytes).ok_or_else(|| ServiceError::bad("the body is not a PNG or SVG image"))?;
+        if let Some(declared) = content_type {
+            if !declared.starts_with(format.content_type()) {
+                return Err(ServiceError::bad(format!(
+                    "the body is {} but Content-Type says {declared}",
+                    format.content_type()
+                )));
+            }
+        }
+        // A broken image is refused now rather than at baking time.
+        match baking::extract(bytes) {
+            Ok(_) => {
+                return Err(ServiceError::bad(
+                    "the image already carries a baked credential; register the plain image",
+                ))
+            }
+            Err(baking::BakeError::NoCredential) => {}
+            Err(e) => return Err(ServiceError::bad(format!("the image is not usable: {e}"))),
+        }
+        let name = published_name(format, bytes);
+        // Published copy first, then the registration, then the pointer new badges follow: a
+        // crash in between leaves at most an unreferenced copy, never a URL without its image.
+        durable(|| -> Result<(), ServiceError> {
+            self.store.put_image(&content_key(&name), format.content_type(), bytes)?;
+            self.store.put_image(key, format.content_type(), bytes)?;
+            self.store.put_meta(&reference_meta(key), &name)?;
+            Ok(())
+        })?;
+        Ok(json!({
+            "key": key,
+            "contentType": format.content_type(),
+            "bytes": bytes.len(),
+            "url": self.image_url(&name),
+        }))
+    }
+
+    /// A published image by its name (`{sha256}.{png|svg}`), for `GET /images/{name}`.
+    pub fn published_image(&self, name: &str) -> Result<(ImageFormat, Vec<u8>), ServiceError> {
+        let missing = || ServiceError::NotFound(format!("no image named {name:?}"));
+        let (digest, extension) = name.split_once('.').ok_or_else(missing)?;
+        let format = match extension {
+            "png" => ImageFormat::Png,
+            "svg" => ImageFormat::Svg,
+            _ => return Err(missing()),
+        };
+        if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+            return Err(missing());
+        }
+        let (content_type, bytes) = self.store.get_image(&content_key(name))?.ok_or_else(missing)?;
+        if content_type != format.content_type() {
+            return Err(missing());
+        }
+        Ok((format, bytes))
+    }
+
+    fn image_url(&self, name: &str) -> String {
+        format!("{}/images/{name}", self.settings.base_url.trim_end_matches('/'))
+    }
+
+    /// The published name of the image registered for `key`, if any. Images registered before
+    /// images were published (no pointer yet) are published on first use.
+    fn published_reference(&self, key: &str) -> Result<Option<String>, ServiceError> {
+        if let Some(name) = self.store.get_meta(&reference_meta(key))? {
+            return Ok(Some(name));
+        }
+        let Some((_, bytes)) = self.store.get_image(key)? else { return Ok(None) };
+        let Some(format) = baking::detect(&bytes) else { return Ok(None) };
+        let name = published_name(format, &bytes);
+        durable(|| -> Result<(), ServiceError> {
+            self.store.put_image(&content_key(&name), format.content_type(), &bytes)?;
+            self.store.put_meta(&reference_meta(key), &name)?;
+            Ok(())
+        })?;
+        Ok(Some(name))
+    }
+
+    /// Gives an Open Badge's achievements, and its issuer, the `image` registered for them,
+    /// unless the request already names one.
+    pub(super) fn add_image_references(&self, credential: &mut Value) -> Result<(), ServiceError> {
+        let subjects: Vec<&mut Value> = match credential.get_mut("credentialSubject") {
+            Some(Value::Array(list)) => list.iter_mut().collect(),
+            Some(one) => vec![one],
+            None => vec![],
+        };
+        for subject in subjects {
+            let Some(Value::Object(achievement)) = subject.get_mut("achievement") else { continue };
+            if achievement.contains_key("image") {
+                continue;
+            }
+            let Some(id) = achievement.get("id").and_then(Value::as_str).map(str::to_string) else {
+                continue;
+            };
+            if let Some(name) = self.published_reference(&id)? {
+                achievement.insert("image".into(), json!({"id": self.image_url(&name), "type": "Image"}));
+            }
+        }
+        if let Some(Value::Object(issuer)) = credential.get_mut("issuer") {
+            if !issuer.contains_key("image") {
+                if let Some(name) = self.published_reference(ISSUER_IMAGE)? {
+                    issuer.insert("image".into(), json!({"id": self.image_url(&name), "type": "Image"}));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The issued credential baked into its achievement's image, else the issuer's, else a
+    /// generated image showing the achievement's name. A registered PNG asked for as SVG is
+    /// wrapped in one; a registered SVG asked for as PNG cannot be rasterised here, so the PNG
+    /// is generated.
+    pub fn baked_badge(&self, id: &str, format: ImageFormat) -> Result<Vec<u8>, ServiceError> {
+        let record = self.credential(id)?;
+        let secured = match &record.credential {
+            Value::String(jwt) => jwt.clone(),
+            other => serde_json::to_string(other).unwrap_or_default(),
+        };
+        let achievement =
+            records::signed_credential(&record.credential).as_ref().and_then(records::first_achievement);
+        let mut image = None;
+        let achievement_key = achievement.as_ref().and_then(|a| a.id.as_deref());
+        for key in achievement_key.into_iter().chain([ISSUER_IMAGE]) {
+            if let Some((content_type, bytes)) = self.store.get_image(key)? {
+                if content_type == format.content_type() {
+                    image = Some(bytes);
+                } else if format == ImageFormat::Svg && content_type == ImageFormat::Png.content_type() {
+                    image = Some(crate::credential::badge_image::svg_wrapping_png(&bytes));
+                }
+                if image.is_some() {
+                    break;
+                }
+            }
+        }
+        let image = image.unwrap_or_else(|| {
+            let title = achievement.as_ref().and_then(|a| a.name.as_deref()).unwrap_or("Badge");
+            crate::credential::badge_image::generated(format, title)
+        });
+        let (_, baked) = baking::bake(&image, &secured).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(baked)
+    }
+}
+
+/// The registration key of the issuer's own image.
+pub const ISSUER_IMAGE: &str = "issuer";
