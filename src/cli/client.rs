@@ -287,6 +287,7 @@ impl Remote {
                 )))
             }
             404 => ServiceError::NotFound(detail),
+            503 => ServiceError::Unavailable(detail),
             409 => ServiceError::Conflict(detail),
             400..=499 => ServiceError::BadRequest(detail, problems),
             _ => ServiceError::Internal(format!("the server at {} answered {status}: {detail}", self.base)),

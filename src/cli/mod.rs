@@ -231,6 +231,7 @@ impl CliError {
             CliError::Output(_) => EXIT_OUTPUT_ERROR,
             CliError::Io(_) => 1,
             CliError::Service(crate::service::ServiceError::Internal(_)) => 1,
+            CliError::Service(crate::service::ServiceError::Unavailable(_)) => 1,
             CliError::Key(KeyError::Io(_)) => 1,
             _ => 2,
         }
