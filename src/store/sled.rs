@@ -885,6 +885,105 @@ mod tests {
         std::fs::remove_dir_all(dir).ok();
     }
 
+    fn passphrase(text: &str) -> Passphrase {
+        zeroize::Zeroizing::new(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn keys_are_sealed_with_a_passphrase_and_refused_without_it() {
+        let dir = temp_dir();
+        let plain = KeyPair::generate(KeyType::Ed25519).unwrap();
+        let d = plain.private_jwk()["d"].as_str().unwrap().to_string();
+        {
+            // A key stored in the clear is sealed on the first open with a passphrase.
+            let store = SledStore::open(&dir).unwrap();
+            store.put("issuer", &plain).unwrap();
+        }
+        let later = KeyPair::generate(KeyType::P256).unwrap();
+        {
+            let store = reopen_with(&dir, Some("correct horse")).unwrap();
+            let raw = store.keys.get("issuer").unwrap().unwrap();
+            assert!(!String::from_utf8_lossy(&raw).contains(&d));
+            assert!(String::from_utf8_lossy(&raw).contains("argon2id+xchacha20poly1305"));
+            assert_eq!(store.get("issuer").unwrap().did(), plain.did());
+            store.put("second", &later).unwrap();
+            store.insert_credential(&record("urn:1")).unwrap();
+        }
+        {
+            let store = reopen_with(&dir, None).unwrap();
+            assert!(matches!(store.get("issuer"), Err(KeyError::Sealed(_))));
+            assert!(matches!(store.put("third", &later), Err(KeyError::Sealed(_))));
+            // Public facts and everything else stay readable.
+            let listed: Vec<String> = store.list().unwrap().into_iter().map(|k| k.did).collect();
+            assert_eq!(listed, vec![plain.did(), later.did()]);
+            assert!(store.get_credential("urn:1").unwrap().is_some());
+        }
+        let wrong = reopen_with(&dir, Some("wrong horse"));
+        assert!(matches!(wrong, Err(StoreError::Key(KeyError::WrongPassphrase))), "{:?}", wrong.err());
+        let store = reopen_with(&dir, Some("correct horse")).unwrap();
+        assert_eq!(store.get("second").unwrap().did(), later.did());
+        drop(store);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    fn reopen_with(dir: &Path, text: Option<&str>) -> Result<SledStore, StoreError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let passphrase = text.map(passphrase);
+        loop {
+            match SledStore::open_with(dir, passphrase.as_ref()) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                result => return result,
+            }
+        }
+    }
+
+    #[test]
+    fn a_backup_restores_every_tree_and_an_occupied_folder_needs_force() {
+        let (source, target) = (temp_dir(), temp_dir());
+        let backup = temp_dir().join("backup");
+        let key = KeyPair::generate(KeyType::Ed25519).unwrap();
+        let store = SledStore::open(&source).unwrap();
+        store.put("issuer", &key).unwrap();
+        store.insert_credential(&record("urn:1")).unwrap();
+        let (list, index) = store.allocate_status_index("issuer", "revocation", 131_072, "urn:1").unwrap();
+        store.set_status_bit(&list.id, index, true, &audit()).unwrap();
+        let report = store.backup(&backup).unwrap();
+        assert_eq!(report.trees.len(), TREES.len());
+        let before = store.snapshot().unwrap();
+        drop(store);
+
+        let restored = SledStore::restore(&target, &backup, false).unwrap();
+        assert_eq!((restored.records, restored.previous_moved_to), (report.records, None));
+        let store = reopen(&target);
+        assert_eq!(store.snapshot().unwrap(), before);
+        assert_eq!(store.get("issuer").unwrap().did(), key.did());
+        assert!(store.status_bit(&list.id, index).unwrap());
+        drop(store);
+        // The target now holds a database: refused, then moved aside with force.
+        let refused = SledStore::restore(&target, &backup, false).unwrap_err().to_string();
+        assert!(refused.contains("--force"), "{refused}");
+        let forced = retry_locked(|| SledStore::restore(&target, &backup, true));
+        let aside = PathBuf::from(forced.previous_moved_to.unwrap());
+        assert!(aside.join("conf").exists() || aside.read_dir().unwrap().next().is_some());
+        for dir in [source, target, backup] {
+            std::fs::remove_dir_all(dir).ok();
+        }
+    }
+
+    fn retry_locked<T>(action: impl Fn() -> Result<T, StoreError>) -> T {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match action() {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                result => return result.unwrap(),
+            }
+        }
+    }
+
     #[test]
     fn a_second_open_of_the_same_database_is_a_clear_error() {
         let dir = temp_dir();
