@@ -89,7 +89,9 @@ pub enum KeyError {
     /// The store's private keys are sealed and no passphrase was given.
     #[error("keys are sealed: set LAUREL_KEY_PASSPHRASE or LAUREL_KEY_PASSPHRASE_FILE to use key {0:?}")]
     Sealed(String),
-    #[error("wrong passphrase: LAUREL_KEY_PASSPHRASE / LAUREL_KEY_PASSPHRASE_FILE does not open the sealed keys")]
+    #[error(
+        "wrong passphrase: LAUREL_KEY_PASSPHRASE / LAUREL_KEY_PASSPHRASE_FILE does not open the sealed keys"
+    )]
     WrongPassphrase,
 }
 
@@ -470,7 +472,9 @@ impl StoredKey {
                 KeyPair::from_private_jwk(&jwk)
             }
             (None, Some(_), None) => Err(KeyError::Sealed(self.name.clone())),
-            (None, None, _) => Err(KeyError::Invalid(format!("stored key {:?} has no private JWK", self.name))),
+            (None, None, _) => {
+                Err(KeyError::Invalid(format!("stored key {:?} has no private JWK", self.name)))
+            }
         }
     }
 

@@ -34,7 +34,16 @@ fn request(id: &str) -> Value {
 
 fn start(data: &Path, env: &[(&str, &str)]) -> ServerProcess {
     let data_arg = data.to_string_lossy().to_string();
-    let args = ["--data", &data_arg, "serve", "--listen", "127.0.0.1:0", "--allow-private-network", "--admin-token", TOKEN];
+    let args = [
+        "--data",
+        &data_arg,
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--allow-private-network",
+        "--admin-token",
+        TOKEN,
+    ];
     let mut server = ServerProcess::start_args_env(data, &args, env);
     server.token = TOKEN.to_string();
     server
@@ -45,8 +54,7 @@ fn issuer_did(server: &ServerProcess) -> String {
 }
 
 async fn post(client: &reqwest::Client, server: &str, path: &str, body: &Value) -> (StatusCode, Value) {
-    let response =
-        client.post(format!("{server}{path}")).bearer_auth(TOKEN).json(body).send().await.unwrap();
+    let response = client.post(format!("{server}{path}")).bearer_auth(TOKEN).json(body).send().await.unwrap();
     (response.status(), response.json().await.unwrap_or(Value::Null))
 }
 
@@ -117,7 +125,9 @@ async fn a_backup_taken_under_load_restores_into_a_working_server() {
     let backup_started = started.elapsed();
     let output = {
         let (data, dir) = (data.clone(), dir.clone());
-        tokio::task::spawn_blocking(move || cli(&data, &["backup", dir.to_str().unwrap()], &[])).await.unwrap()
+        tokio::task::spawn_blocking(move || cli(&data, &["backup", dir.to_str().unwrap()], &[]))
+            .await
+            .unwrap()
     };
     assert!(output.status.success(), "{}", text(&output));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -149,7 +159,8 @@ async fn a_backup_taken_under_load_restores_into_a_working_server() {
         assert_eq!(state, json!(expected), "{id}");
     }
     // The restored key signs, and what it signs verifies.
-    let (status, issued) = post(&client, &restored.base, "/credentials/issue", &request("urn:example:after")).await;
+    let (status, issued) =
+        post(&client, &restored.base, "/credentials/issue", &request("urn:example:after")).await;
     assert_eq!(status, StatusCode::CREATED, "{issued}");
     let (status, report) = post(&client, &restored.base, "/credentials/verify", &issued).await;
     assert_eq!(status, StatusCode::OK, "{report}");

@@ -13,9 +13,9 @@ pub(super) async fn run_backup(data: &Path, server: Option<&str>, dir: &Path) ->
 
 pub(super) fn run_restore(data: &Path, dir: &Path, force: bool) -> Result<i32, CliError> {
     let report = crate::store::SledStore::restore(data, dir, force).map_err(|e| match e {
-        crate::store::StoreError::Locked { .. } => CliError::Input(format!(
-            "{e}; stop the server before restoring (restore replaces its database)"
-        )),
+        crate::store::StoreError::Locked { .. } => {
+            CliError::Input(format!("{e}; stop the server before restoring (restore replaces its database)"))
+        }
         other => CliError::Input(other.to_string()),
     })?;
     out!("{}", serde_json::to_string_pretty(&report).unwrap_or_default())?;

@@ -15,7 +15,10 @@ pub(super) async fn backup(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let body: BackupBody = serde_json::from_value(body).map_err(|e| {
-        ApiError::from(ServiceError::BadRequest(format!("the body must be {{\"dir\": \"/absolute/path\"}}: {e}"), vec![]))
+        ApiError::from(ServiceError::BadRequest(
+            format!("the body must be {{\"dir\": \"/absolute/path\"}}: {e}"),
+            vec![],
+        ))
     })?;
     let report = state.service.backup(Path::new(&body.dir))?;
     Ok((StatusCode::CREATED, Json(report)).into_response())

@@ -33,12 +33,15 @@ impl Service {
                 Some(k) if k.state != KeyState::Active => Err(ServiceError::bad(
                     format!("key {name:?} is {:?} and signs nothing new", k.state).to_lowercase(),
                 )),
-                _ => store.get(name).map(|key| (name.to_string(), with_identity(&self.settings, name, key))).map_err(
-                    |e| match e {
-                        crate::keys::KeyError::Sealed(_) | crate::keys::KeyError::WrongPassphrase => key_error(e),
+                _ => store
+                    .get(name)
+                    .map(|key| (name.to_string(), with_identity(&self.settings, name, key)))
+                    .map_err(|e| match e {
+                        crate::keys::KeyError::Sealed(_) | crate::keys::KeyError::WrongPassphrase => {
+                            key_error(e)
+                        }
                         _ => ServiceError::bad(format!("no key named {name:?}")),
-                    },
-                ),
+                    }),
             };
         }
         let key_type = if format == Format::EcdsaRdfc2019 { KeyType::P256 } else { KeyType::Ed25519 };

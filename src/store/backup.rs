@@ -21,8 +21,10 @@ pub const MANIFEST: &str = "manifest.json";
 pub const FORMAT: &str = "laurel-backup";
 pub const FORMAT_VERSION: u32 = 1;
 
-/// One tree's records, in key order.
-pub type TreeDump = (String, Vec<(Vec<u8>, Vec<u8>)>);
+/// Key/value records, in key order.
+pub type Records = Vec<(Vec<u8>, Vec<u8>)>;
+/// One tree's records.
+pub type TreeDump = (String, Records);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -74,7 +76,7 @@ fn encode(records: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-fn decode(file: &str, mut bytes: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+fn decode(file: &str, mut bytes: &[u8]) -> Result<Records, StoreError> {
     let take = |bytes: &mut &[u8]| -> Result<Vec<u8>, StoreError> {
         let truncated = || fail(format!("backup file {file} is truncated"));
         let len = bytes.get(..4).ok_or_else(truncated)?;
@@ -167,8 +169,9 @@ pub fn write_backup(dest: &Path, trees: &[TreeDump]) -> Result<Manifest, StoreEr
 /// manifest first; an error names the file.
 pub fn read_verified(dir: &Path) -> Result<(Manifest, Vec<TreeDump>), StoreError> {
     let manifest_path = dir.join(MANIFEST);
-    let text = std::fs::read(&manifest_path)
-        .map_err(|e| fail(format!("{}: {e} (is {} a laurel backup?)", manifest_path.display(), dir.display())))?;
+    let text = std::fs::read(&manifest_path).map_err(|e| {
+        fail(format!("{}: {e} (is {} a laurel backup?)", manifest_path.display(), dir.display()))
+    })?;
     let manifest: Manifest =
         serde_json::from_slice(&text).map_err(|e| fail(format!("{}: {e}", manifest_path.display())))?;
     if manifest.format != FORMAT || manifest.format_version != FORMAT_VERSION {
@@ -273,7 +276,8 @@ mod tests {
         let file = dest.join("credentials.records");
         let short = std::fs::read(&file).unwrap()[..6].to_vec();
         std::fs::write(&file, &short).unwrap();
-        let mut manifest: Manifest = serde_json::from_slice(&std::fs::read(dest.join(MANIFEST)).unwrap()).unwrap();
+        let mut manifest: Manifest =
+            serde_json::from_slice(&std::fs::read(dest.join(MANIFEST)).unwrap()).unwrap();
         manifest.trees[1].bytes = 6;
         manifest.trees[1].sha256 = hex::encode(Sha256::digest(&short));
         std::fs::write(dest.join(MANIFEST), serde_json::to_vec(&manifest).unwrap()).unwrap();

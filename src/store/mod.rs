@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 
 use crate::keys::{KeyError, KeyStore};
 
+pub mod backup;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
-pub mod backup;
 mod sled;
 
 pub use self::backup::{BackupReport, Manifest};

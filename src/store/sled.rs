@@ -333,12 +333,7 @@ impl SledStore {
         }
         std::fs::rename(&tmp, &db_path).map_err(|e| io(&db_path, e))?;
         std::fs::File::open(data).and_then(|d| d.sync_all()).map_err(|e| io(data, e))?;
-        Ok(RestoreReport {
-            records,
-            trees: trees.len(),
-            backup_created: manifest.created,
-            previous_moved_to,
-        })
+        Ok(RestoreReport { records, trees: trees.len(), backup_created: manifest.created, previous_moved_to })
     }
 
     /// Returns once everything committed before the call is on disk. Concurrent callers share
