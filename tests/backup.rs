@@ -111,7 +111,7 @@ async fn a_backup_taken_under_load_restores_into_a_working_server() {
         let (client, base) = (client.clone(), base.clone());
         burst.push(tokio::spawn(async move {
             let mut acknowledged = Vec::new();
-            for n in 0..15 {
+            for n in 0..25 {
                 let id = format!("urn:example:burst-{worker}-{n}");
                 let (status, body) = post(&client, &base, "/credentials/issue", &request(&id)).await;
                 assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -132,13 +132,17 @@ async fn a_backup_taken_under_load_restores_into_a_working_server() {
     assert!(output.status.success(), "{}", text(&output));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["trees"].as_array().unwrap().len(), 12, "{report}");
+    let mut after = 0;
     for handle in burst {
         for (id, at) in handle.await.unwrap() {
             if at < backup_started {
                 before.push(id);
+            } else {
+                after += 1;
             }
         }
     }
+    assert!(after > 0, "the burst ended before the backup started: nothing ran concurrently");
     // A relative path is refused over HTTP.
     let (status, body) = post(&client, &base, "/admin/backup", &json!({"dir": "relative/dir"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -268,6 +272,7 @@ async fn keys_are_sealed_at_rest_with_a_passphrase() {
     // Without the passphrase: the server runs, records read, issuing says what to set.
     let server = start(&data, &[]);
     assert_eq!(issuer_did(&server), key.did());
+    assert!(server.banner.contains("WARNING: issuing is unavailable: keys are sealed"), "{}", server.banner);
     assert_eq!(state_of(&client, &server.base, "urn:example:s1").await, (StatusCode::OK, json!("active")));
     let (status, body) = post(&client, &server.base, "/credentials/issue", &request("urn:example:s2")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");

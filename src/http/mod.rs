@@ -384,6 +384,11 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
     use std::io::Write;
     let mut banner =
         format!("Laurel listening on {scheme}://{address}\nissuer DID: {}\n", bootstrap.issuer_did);
+    // Before the token line: tools that read the banner up to it see this.
+    if let Err(ServiceError::Unavailable(detail)) = service.issuer_key() {
+        tracing::warn!(%detail, "issuing is unavailable");
+        banner.push_str(&format!("WARNING: issuing is unavailable: {detail}\n"));
+    }
     if config.admin_token.is_some() {
         banner.push_str("admin token: the one given with --admin-token / LAUREL_ADMIN_TOKEN\n");
     } else {
