@@ -11,6 +11,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+pub mod seal;
+
 /// Multicodec prefixes (varint-encoded) of the public keys did:key and Multikey carry.
 pub const ED25519_PUB_CODEC: [u8; 2] = [0xed, 0x01];
 pub const P256_PUB_CODEC: [u8; 2] = [0x80, 0x24];
@@ -84,6 +86,13 @@ pub enum KeyError {
     NotFound(String),
     #[error("key store error: {0}")]
     Io(#[from] std::io::Error),
+    /// The store's private keys are sealed and no passphrase was given.
+    #[error("keys are sealed: set LAUREL_KEY_PASSPHRASE or LAUREL_KEY_PASSPHRASE_FILE to use key {0:?}")]
+    Sealed(String),
+    #[error(
+        "wrong passphrase: LAUREL_KEY_PASSPHRASE / LAUREL_KEY_PASSPHRASE_FILE does not open the sealed keys"
+    )]
+    WrongPassphrase,
 }
 
 /// A public key, as found in a verification method.
@@ -118,6 +127,22 @@ impl PublicKey {
             PublicKey::Rsa(_) => return None,
         };
         Some(format!("z{}", bs58::encode(bytes).into_string()))
+    }
+
+    /// The key's own DID: did:key for Ed25519 and P-256, did:jwk for RSA.
+    pub fn did(&self) -> String {
+        match self.to_multikey() {
+            Some(multikey) => format!("did:key:{multikey}"),
+            None => format!("did:jwk:{}", B64URL.encode(Value::Object(self.to_jwk()).to_string())),
+        }
+    }
+
+    /// The verification method of [`PublicKey::did`].
+    pub fn verification_method(&self) -> String {
+        match self.to_multikey() {
+            Some(multikey) => format!("did:key:{multikey}#{multikey}"),
+            None => format!("{}#0", self.did()),
+        }
     }
 
     /// Decodes a `z`-prefixed multicodec public key.
@@ -390,13 +415,19 @@ impl KeyPair {
     }
 }
 
-/// A stored key: its name, when it was made, and the private JWK.
+/// A stored key: its name, when it was made, and the private JWK, in the clear or sealed
+/// (then `public_jwk` carries the public part, so listings and DID documents need no passphrase).
 #[derive(Serialize, Deserialize)]
 pub struct StoredKey {
     name: String,
     key_type: KeyType,
     created: String,
-    private_jwk: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    private_jwk: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    public_jwk: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed: Option<seal::Sealed>,
 }
 
 impl StoredKey {
@@ -405,16 +436,72 @@ impl StoredKey {
             name: name.to_string(),
             key_type: key.key_type(),
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            private_jwk: key.private_jwk(),
+            private_jwk: Some(key.private_jwk()),
+            public_jwk: None,
+            sealed: None,
+        }
+    }
+
+    pub fn is_sealed(&self) -> bool {
+        self.sealed.is_some()
+    }
+
+    /// The same key with its private JWK sealed by `sealer` (bound to the key's name).
+    pub fn sealed(self, sealer: &seal::Sealer) -> Result<StoredKey, KeyError> {
+        let Some(private) = &self.private_jwk else { return Ok(self) };
+        let key = KeyPair::from_private_jwk(private)?;
+        let plaintext = zeroize::Zeroizing::new(
+            serde_json::to_vec(private).map_err(|e| KeyError::Invalid(e.to_string()))?,
+        );
+        Ok(StoredKey {
+            sealed: Some(sealer.seal(&self.name, &plaintext)),
+            public_jwk: Some(key.public_key().to_jwk()),
+            private_jwk: None,
+            ..self
+        })
+    }
+
+    /// The key pair: a sealed key needs the sealer (else `KeyError::Sealed`).
+    pub fn key_pair_with(&self, sealer: Option<&seal::Sealer>) -> Result<KeyPair, KeyError> {
+        match (&self.private_jwk, &self.sealed, sealer) {
+            (Some(jwk), _, _) => KeyPair::from_private_jwk(jwk),
+            (None, Some(sealed), Some(sealer)) => {
+                let plaintext = sealer.open(&self.name, sealed)?;
+                let jwk: Map<String, Value> = serde_json::from_slice(&plaintext)
+                    .map_err(|e| KeyError::Invalid(format!("sealed key {:?}: {e}", self.name)))?;
+                KeyPair::from_private_jwk(&jwk)
+            }
+            (None, Some(_), None) => Err(KeyError::Sealed(self.name.clone())),
+            (None, None, _) => {
+                Err(KeyError::Invalid(format!("stored key {:?} has no private JWK", self.name)))
+            }
         }
     }
 
     pub fn key_pair(&self) -> Result<KeyPair, KeyError> {
-        KeyPair::from_private_jwk(&self.private_jwk)
+        self.key_pair_with(None)
     }
 
     pub fn info(&self, key: &KeyPair) -> KeyInfo {
         info_of(&self.name, &self.created, key)
+    }
+
+    /// Public facts, without opening a sealed key.
+    pub fn public_info(&self) -> Result<KeyInfo, KeyError> {
+        let public = match (&self.private_jwk, &self.public_jwk) {
+            (Some(jwk), _) => KeyPair::from_private_jwk(jwk)?.public_key(),
+            (None, Some(jwk)) => PublicKey::from_jwk(jwk)?,
+            (None, None) => {
+                return Err(KeyError::Invalid(format!("stored key {:?} has no public JWK", self.name)))
+            }
+        };
+        Ok(KeyInfo {
+            name: self.name.clone(),
+            key_type: public.key_type(),
+            did: public.did(),
+            verification_method: public.verification_method(),
+            created: self.created.clone(),
+        })
     }
 }
 
@@ -500,7 +587,9 @@ impl KeyStore for FileKeyStore {
             name: name.to_string(),
             key_type: key.key_type(),
             created: created.clone(),
-            private_jwk: key.private_jwk(),
+            private_jwk: Some(key.private_jwk()),
+            public_jwk: None,
+            sealed: None,
         };
         let body = serde_json::to_vec_pretty(&stored).map_err(|e| KeyError::Invalid(e.to_string()))?;
         // Write to a private temporary file, fsync, then rename: a crash leaves either no key or all of it.
@@ -528,7 +617,7 @@ impl KeyStore for FileKeyStore {
         })?;
         let stored: StoredKey = serde_json::from_slice(&body)
             .map_err(|e| KeyError::Invalid(format!("{}: {e}", path.display())))?;
-        KeyPair::from_private_jwk(&stored.private_jwk)
+        stored.key_pair()
     }
 
     fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
@@ -541,7 +630,7 @@ impl KeyStore for FileKeyStore {
             let body = std::fs::read(&path)?;
             let stored: StoredKey = serde_json::from_slice(&body)
                 .map_err(|e| KeyError::Invalid(format!("{}: {e}", path.display())))?;
-            let key = KeyPair::from_private_jwk(&stored.private_jwk)?;
+            let key = stored.key_pair()?;
             keys.push(info_of(&stored.name, &stored.created, &key));
         }
         keys.sort_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));

@@ -53,9 +53,15 @@ impl ServerProcess {
     /// Starts the real binary with exactly `args` (the data folder must be `data`, given by the
     /// args or a config file) and waits until it listens. The first banner lines are kept.
     pub fn start_args(data: &std::path::Path, args: &[&str]) -> ServerProcess {
+        Self::start_args_env(data, args, &[])
+    }
+
+    /// Like `start_args`, with extra environment variables for the server.
+    pub fn start_args_env(data: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         use std::io::BufRead;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_laurel"))
             .args(args)
+            .envs(env.iter().copied())
             .env("LAUREL_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())

@@ -180,6 +180,17 @@ impl Backend {
         }
     }
 
+    /// A backup to the absolute directory `dir` (on the server's machine when remote).
+    pub(super) async fn backup(&self, dir: &Path) -> Result<Value, CliError> {
+        match self {
+            Backend::Local(service) => to_json(&service.backup(dir)?),
+            Backend::Remote(remote) => {
+                let body = json!({"dir": dir.to_string_lossy()});
+                remote.call(reqwest::Method::POST, "/admin/backup", Some(&body)).await
+            }
+        }
+    }
+
     /// The settings the service issues with (for warnings the CLI prints).
     pub(super) fn settings(&self) -> Option<&crate::service::ServiceSettings> {
         match self {
@@ -287,6 +298,7 @@ impl Remote {
                 )))
             }
             404 => ServiceError::NotFound(detail),
+            503 => ServiceError::Unavailable(detail),
             409 => ServiceError::Conflict(detail),
             400..=499 => ServiceError::BadRequest(detail, problems),
             _ => ServiceError::Internal(format!("the server at {} answered {status}: {detail}", self.base)),

@@ -43,6 +43,7 @@ macro_rules! note {
 }
 
 // After the macros: `out!` and `note!` are textually scoped, and the command files use them.
+mod backup;
 mod client;
 mod issuing;
 mod keys;
@@ -59,6 +60,7 @@ pub use self::records::CredentialsCommand;
 pub use self::serve::{serve_config, ServeArgs, ServeFile};
 pub use self::verify::{preloaded_resolver, VerifyArgs};
 // The commands `run` dispatches to and the helpers they share (each file opens with `use super::*`).
+use self::backup::*;
 use self::client::*;
 use self::issuing::*;
 use self::keys::*;
@@ -126,6 +128,22 @@ pub enum Command {
         id: String,
         #[arg(long)]
         undo: bool,
+    },
+    /// Write a consistent backup of the data folder's database to the new directory DIR, while
+    /// the server runs (through its POST /admin/backup; DIR is then on the server's machine)
+    /// or not. Private keys are copied as stored (sealed if sealing is on).
+    Backup {
+        /// Directory to create (it must not exist).
+        dir: PathBuf,
+    },
+    /// Restore a backup into the data folder (the server must be stopped). Every file is
+    /// checked against the manifest first; a folder that holds a database is refused unless
+    /// --force, which moves that database aside to DATA/db.before-restore-<time>.
+    Restore {
+        /// A directory written by `laurel backup`.
+        dir: PathBuf,
+        #[arg(long)]
+        force: bool,
     },
     /// Fetch a status list (or any JSON document) into the offline cache used by `verify --cache`.
     FetchStatus {
@@ -231,6 +249,7 @@ impl CliError {
             CliError::Output(_) => EXIT_OUTPUT_ERROR,
             CliError::Io(_) => 1,
             CliError::Service(crate::service::ServiceError::Internal(_)) => 1,
+            CliError::Service(crate::service::ServiceError::Unavailable(_)) => 1,
             CliError::Key(KeyError::Io(_)) => 1,
             _ => 2,
         }
@@ -345,6 +364,8 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Suspend { id, undo } => {
             run_set_status(&data, cli.server.as_deref(), &id, "suspension", !undo).await
         }
+        Command::Backup { dir } => run_backup(&data, cli.server.as_deref(), &dir).await,
+        Command::Restore { dir, force } => run_restore(&data, &dir, force),
         Command::FetchStatus { url, cache, allow_private_network } => {
             run_fetch_status(&url, cache, allow_private_network).await
         }
@@ -363,7 +384,8 @@ pub async fn run(cli: Cli) -> i32 {
 }
 
 fn open_store(data: &Path) -> Result<crate::store::SledStore, CliError> {
-    crate::store::SledStore::open(data).map_err(|e| match e {
+    let passphrase = crate::keys::seal::passphrase_from_env()?;
+    crate::store::SledStore::open_with(data, passphrase.as_ref()).map_err(|e| match e {
         crate::store::StoreError::Locked { .. } => CliError::Input(format!(
             "{e}; while the server runs, use its HTTP API (POST /keys/rotate, /keys/{{name}}/revoke, /credentials/status)"
         )),

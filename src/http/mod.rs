@@ -34,6 +34,7 @@ use crate::credential::verify;
 use crate::http::connections::GuardedAcceptor;
 use crate::service::{self, CredentialQuery, Service, ServiceError};
 
+mod admin;
 mod credentials;
 mod extract;
 mod keys;
@@ -45,6 +46,7 @@ mod status;
 pub use self::extract::{Admin, JsonBody};
 pub use self::problem::ApiError;
 // The handlers and helpers the router and the area files share (each opens with `use super::*`).
+use self::admin::*;
 use self::credentials::*;
 use self::extract::*;
 use self::keys::*;
@@ -188,6 +190,7 @@ pub fn router(state: AppState) -> Router {
         .route("/keys", get(list_keys).post(create_key))
         .route("/keys/rotate", post(rotate_key))
         .route("/keys/{name}/revoke", post(revoke_key))
+        .route("/admin/backup", post(backup))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
@@ -278,7 +281,8 @@ pub fn open_data_folder(
     record_settings: bool,
 ) -> Result<(Service, service::Bootstrap), ServerError> {
     std::fs::create_dir_all(data)?;
-    let store = Arc::new(crate::store::SledStore::open(data)?);
+    let passphrase = crate::keys::seal::passphrase_from_env().map_err(crate::store::StoreError::Key)?;
+    let store = Arc::new(crate::store::SledStore::open_with(data, passphrase.as_ref())?);
     let settings = if record_settings {
         let text = serde_json::to_string(&settings).map_err(|e| ServerError::Config(e.to_string()))?;
         crate::store::Store::put_meta(store.as_ref(), SETTINGS_META, &text)?;
@@ -382,6 +386,11 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
     use std::io::Write;
     let mut banner =
         format!("Laurel listening on {scheme}://{address}\nissuer DID: {}\n", bootstrap.issuer_did);
+    // Before the token line: tools that read the banner up to it see this.
+    if let Err(ServiceError::Unavailable(detail)) = service.issuer_key() {
+        tracing::warn!(%detail, "issuing is unavailable");
+        banner.push_str(&format!("WARNING: issuing is unavailable: {detail}\n"));
+    }
     if config.admin_token.is_some() {
         banner.push_str("admin token: the one given with --admin-token / LAUREL_ADMIN_TOKEN\n");
     } else {

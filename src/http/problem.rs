@@ -26,6 +26,9 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::NotFound(d) => ApiError::new(StatusCode::NOT_FOUND, "Not found", d),
             ServiceError::Conflict(d) => ApiError::new(StatusCode::CONFLICT, "Conflict", d),
+            ServiceError::Unavailable(d) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable", d)
+            }
             ServiceError::Internal(d) => {
                 tracing::error!(error = %d, "internal error");
                 ApiError::new(

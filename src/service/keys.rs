@@ -36,7 +36,12 @@ impl Service {
                 _ => store
                     .get(name)
                     .map(|key| (name.to_string(), with_identity(&self.settings, name, key)))
-                    .map_err(|_| ServiceError::bad(format!("no key named {name:?}"))),
+                    .map_err(|e| match e {
+                        crate::keys::KeyError::Sealed(_) | crate::keys::KeyError::WrongPassphrase => {
+                            key_error(e)
+                        }
+                        _ => ServiceError::bad(format!("no key named {name:?}")),
+                    }),
             };
         }
         let key_type = if format == Format::EcdsaRdfc2019 { KeyType::P256 } else { KeyType::Ed25519 };
@@ -56,7 +61,7 @@ impl Service {
             save_issuer_keys(store, &keys, &audit)?;
         }
         // Whether this request or a concurrent one created it, the stored key is the one.
-        let stored = store.get(ISSUER_P256_KEY).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let stored = store.get(ISSUER_P256_KEY).map_err(key_error)?;
         Ok((ISSUER_P256_KEY.to_string(), with_identity(&self.settings, ISSUER_P256_KEY, stored)))
     }
 
@@ -113,7 +118,7 @@ pub fn issuer_keys(store: &dyn Store) -> Result<Vec<IssuerKey>, ServiceError> {
             let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             let mut keys = Vec::new();
             for name in [ISSUER_KEY, ISSUER_P256_KEY] {
-                if store.get(name).is_ok() {
+                if !matches!(store.get(name), Err(crate::keys::KeyError::NotFound(_))) {
                     keys.push(IssuerKey { name: name.into(), state: KeyState::Active, changed: now.clone() });
                 }
             }
@@ -144,7 +149,10 @@ pub(super) fn load_key(
     settings: &ServiceSettings,
     name: &str,
 ) -> Result<KeyPair, ServiceError> {
-    let key = store.get(name).map_err(|e| ServiceError::Internal(format!("key {name}: {e}")))?;
+    let key = store.get(name).map_err(|e| match key_error(e) {
+        ServiceError::Internal(detail) => ServiceError::Internal(format!("key {name}: {detail}")),
+        other => other,
+    })?;
     Ok(with_identity(settings, name, key))
 }
 

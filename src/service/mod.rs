@@ -25,6 +25,7 @@ use crate::did::{self, KeyFormat, ResolveError};
 use crate::keys::{KeyPair, KeyType};
 use crate::store::{CredentialRecord, Store, StoreError};
 
+mod backup;
 mod credentials;
 pub use self::credentials::{IssueOptions, IssueRequest, Recipient};
 mod images;
@@ -62,6 +63,10 @@ pub enum ServiceError {
     Conflict(String),
     #[error("{0}")]
     Internal(String),
+    /// The operation cannot run as the service is configured (sealed keys and no passphrase);
+    /// the detail says what the operator must do.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl ServiceError {
@@ -74,8 +79,20 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Duplicate(_) => ServiceError::Conflict(e.to_string()),
+            StoreError::Key(key) => key_error(key),
             other => ServiceError::Internal(other.to_string()),
         }
+    }
+}
+
+/// A key store failure: sealed keys without (or with a wrong) passphrase are `Unavailable`,
+/// with the message that says what to set; anything else is internal.
+pub(crate) fn key_error(e: crate::keys::KeyError) -> ServiceError {
+    match e {
+        crate::keys::KeyError::Sealed(_) | crate::keys::KeyError::WrongPassphrase => {
+            ServiceError::Unavailable(e.to_string())
+        }
+        other => ServiceError::Internal(other.to_string()),
     }
 }
 
@@ -187,15 +204,18 @@ impl Service {
         settings: ServiceSettings,
         admin_token: Option<&str>,
     ) -> Result<(Service, Bootstrap), ServiceError> {
+        // Sealed keys without the passphrase: the service opens (records, status lists and
+        // verification need no private key); signing fails with the message that says what to set.
         let issuer = match store.get(ISSUER_KEY) {
-            Ok(key) => key,
+            Ok(key) => Some(key),
             Err(crate::keys::KeyError::NotFound(_)) => {
                 let key =
                     KeyPair::generate(KeyType::Ed25519).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                store.put(ISSUER_KEY, &key).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                key
+                store.put(ISSUER_KEY, &key).map_err(key_error)?;
+                Some(key)
             }
-            Err(e) => return Err(ServiceError::Internal(e.to_string())),
+            Err(crate::keys::KeyError::Sealed(_)) => None,
+            Err(e) => return Err(key_error(e)),
         };
         let mut generated_token = None;
         let admin_token_hash = match admin_token {
@@ -243,9 +263,13 @@ impl Service {
             )?;
         }
         // The key that signs now: after a rotation that is no longer the first start's key.
-        let issuer_did = match service.issuer_key() {
-            Ok(active) => active.did(),
-            Err(_) => with_identity(&service.settings, ISSUER_KEY, issuer).did(),
+        let issuer_did = match (service.issuer_key(), issuer) {
+            (Ok(active), _) => active.did(),
+            (Err(_), Some(issuer)) => with_identity(&service.settings, ISSUER_KEY, issuer).did(),
+            (Err(_), None) => service.settings.did_web.clone().unwrap_or_else(|| {
+                let keys = service.store.list().unwrap_or_default();
+                keys.into_iter().find(|k| k.name == ISSUER_KEY).map(|k| k.did).unwrap_or_default()
+            }),
         };
         Ok((service, Bootstrap { issuer_did, generated_token }))
     }

@@ -11,11 +11,13 @@ use serde_json::{Map, Value};
 
 use crate::keys::{KeyError, KeyStore};
 
+pub mod backup;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod sled;
 
-pub use self::sled::SledStore;
+pub use self::backup::{BackupReport, Manifest};
+pub use self::sled::{RestoreReport, SledStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -31,6 +33,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error("{0}")]
+    Backup(String),
 }
 
 /// One issued credential as the issuer keeps it.
@@ -140,4 +144,10 @@ pub trait Store: KeyStore + Send + Sync {
     /// Sets a metadata value and appends an audit entry, atomically and durably.
     fn put_meta_audited(&self, name: &str, value: &str, audit: &AuditEntry) -> Result<(), StoreError>;
     fn get_image(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+    /// Writes a consistent snapshot of everything stored to the new directory `dest` (see
+    /// `store::backup` for the format). Writes wait while the snapshot is read, not while it
+    /// is written out.
+    fn backup(&self, dest: &std::path::Path) -> Result<BackupReport, StoreError> {
+        Err(StoreError::Backup(format!("this store cannot back up to {}", dest.display())))
+    }
 }

@@ -16,6 +16,14 @@
 //! | `status_signed` | list id                    | JSON {fingerprint, credential}: cache of the signed list |
 //! | `images`      | `issuer` or an achievement id | content type, a NUL byte, image bytes   |
 //!
+//! `meta` also holds `key_seal` (JSON `SealRecord`: Argon2id parameters, salt, check value)
+//! once the keys are sealed; a sealed key's value then has `public_jwk` and `sealed` in place
+//! of `private_jwk`.
+//!
+//! Backups: every write that commits takes `write_gate` shared for its transaction; a backup
+//! takes it exclusively while it reads every tree, so the snapshot is one point in time across
+//! trees (sled has no multi-tree snapshot).
+//!
 //! Every write the client is told about commits in one sled transaction, then `flush()`es and
 //! `sync_all()`s the database files: sled's flush uses `sync_file_range` on Linux, which does not
 //! flush the disk's write cache.
@@ -28,15 +36,35 @@
 //! version's cache) is simply re-signed from the durable bits on the next read.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
+use crate::keys::seal::{Passphrase, SealRecord, Sealer};
 use crate::keys::{KeyError, KeyInfo, KeyPair, KeyStore, StoredKey};
 
+use super::backup::{BackupReport, TreeDump};
 use super::{AuditEntry, CredentialRecord, StatusListMeta, Store, StoreError};
+
+/// Every tree, by name: what a backup holds and a restore writes.
+pub const TREES: [&str; 12] = [
+    "keys",
+    "meta",
+    "credentials",
+    "issue_order",
+    "profiles",
+    "audit",
+    "status_lists",
+    "status_current",
+    "status_used",
+    "status_bits",
+    "status_signed",
+    "images",
+];
+/// Meta key of the sealing record.
+const KEY_SEAL: &str = "key_seal";
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
@@ -72,6 +100,24 @@ pub struct SledStore {
     /// so the search for a free index (outside the transaction, which holds sled's global lock)
     /// sees what the transaction will.
     allocation_lock: Mutex<()>,
+    /// Shared by every committing write, exclusive while a backup reads (see the module doc).
+    write_gate: RwLock<()>,
+    /// The derived sealing key, when the keys are sealed and the passphrase was given.
+    sealer: Option<Sealer>,
+    /// Whether the keys are sealed (`meta` has `key_seal`).
+    sealed: bool,
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreReport {
+    pub records: u64,
+    pub trees: usize,
+    pub backup_created: String,
+    /// Where the database that was there before went (with --force).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_moved_to: Option<String>,
 }
 
 /// Write tickets handed out and made durable, for group commit.
@@ -95,7 +141,64 @@ fn from_json<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> Result<T
 
 impl SledStore {
     /// Opens (or creates) the database in `dir`, with clear errors for a locked or corrupt one.
+    /// Sealed keys stay sealed (see [`SledStore::open_with`]).
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        Self::open_with(dir, None)
+    }
+
+    /// Opens the database with the key passphrase, if any. With one, the sealing key is derived
+    /// (once: Argon2id), checked (a wrong passphrase is `KeyError::WrongPassphrase`), and any
+    /// key still in the clear is sealed now. Without one, a sealed store opens, but its keys
+    /// cannot be used or added (`KeyError::Sealed`); everything else reads as usual.
+    pub fn open_with(dir: &Path, passphrase: Option<&Passphrase>) -> Result<SledStore, StoreError> {
+        let mut store = Self::open_db(dir)?;
+        let record: Option<SealRecord> =
+            store.meta.get(KEY_SEAL)?.map(|b| from_json(&b, "key sealing record")).transpose()?;
+        store.sealed = record.is_some();
+        let Some(passphrase) = passphrase else { return Ok(store) };
+        let (sealer, new_record) = match record {
+            Some(record) => (Sealer::unlock(passphrase, &record)?, None),
+            None => {
+                let (sealer, record) = Sealer::create(passphrase)?;
+                (sealer, Some(record))
+            }
+        };
+        store.seal_clear_keys(&sealer, new_record.as_ref())?;
+        store.sealer = Some(sealer);
+        store.sealed = true;
+        Ok(store)
+    }
+
+    /// Seals every key still in the clear (and records the sealing, for a store sealed now) in
+    /// one transaction.
+    fn seal_clear_keys(&self, sealer: &Sealer, new_record: Option<&SealRecord>) -> Result<(), StoreError> {
+        let mut changes = Vec::new();
+        for item in self.keys.iter() {
+            let (name, bytes) = item?;
+            let stored: StoredKey = from_json(&bytes, "stored key")?;
+            if !stored.is_sealed() {
+                changes.push((name, json_bytes(&stored.sealed(sealer)?)?));
+            }
+        }
+        if changes.is_empty() && new_record.is_none() {
+            return Ok(());
+        }
+        let record = new_record.map(json_bytes).transpose()?;
+        (&self.keys, &self.meta)
+            .transaction(|(keys, meta)| {
+                for (name, bytes) in &changes {
+                    keys.insert(name.clone(), bytes.as_slice())?;
+                }
+                if let Some(record) = &record {
+                    meta.insert(KEY_SEAL, record.as_slice())?;
+                }
+                Ok::<(), ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(transaction_error)?;
+        self.make_durable()
+    }
+
+    fn open_db(dir: &Path) -> Result<SledStore, StoreError> {
         let path = dir.join("db");
         std::fs::create_dir_all(&path)
             .map_err(|e| StoreError::Open { path: path.display().to_string(), detail: e.to_string() })?;
@@ -134,7 +237,103 @@ impl SledStore {
             sync_state: Mutex::new(SyncState::default()),
             sync_done: std::sync::Condvar::new(),
             allocation_lock: Mutex::new(()),
+            write_gate: RwLock::new(()),
+            sealer: None,
+            sealed: false,
         })
+    }
+
+    /// Held (shared) by a write for its transaction; a backup waits for it.
+    fn gate(&self) -> RwLockReadGuard<'_, ()> {
+        self.write_gate.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tree_named(&self, name: &str) -> &sled::Tree {
+        match name {
+            "keys" => &self.keys,
+            "meta" => &self.meta,
+            "credentials" => &self.credentials,
+            "issue_order" => &self.issue_order,
+            "profiles" => &self.profiles,
+            "audit" => &self.audit,
+            "status_lists" => &self.status_lists,
+            "status_current" => &self.status_current,
+            "status_used" => &self.status_used,
+            "status_bits" => &self.status_bits,
+            "status_signed" => &self.status_signed,
+            _ => &self.images,
+        }
+    }
+
+    /// Every tree's records at one point in time: writers are held back while they are read.
+    fn snapshot(&self) -> Result<Vec<TreeDump>, StoreError> {
+        let _exclusive = self.write_gate.write().unwrap_or_else(|p| p.into_inner());
+        let mut trees = Vec::new();
+        for name in TREES {
+            let mut records = Vec::new();
+            for item in self.tree_named(name).iter() {
+                let (key, value) = item?;
+                records.push((key.to_vec(), value.to_vec()));
+            }
+            trees.push((name.to_string(), records));
+        }
+        Ok(trees)
+    }
+
+    /// Restores the backup at `backup` into the data folder `data`, which no process may hold.
+    /// Every file is verified before anything is written; the records go to `DATA/db.restore-tmp`,
+    /// which then replaces `DATA/db`. A database already there is refused unless `force`, and
+    /// then moved aside to `DATA/db.before-restore-<time>` (never deleted).
+    pub fn restore(data: &Path, backup: &Path, force: bool) -> Result<RestoreReport, StoreError> {
+        let (manifest, trees) = super::backup::read_verified(backup)?;
+        if let Some(unknown) = trees.iter().find(|(name, _)| !TREES.contains(&name.as_str())) {
+            return Err(StoreError::Backup(format!("the backup holds an unknown tree {:?}", unknown.0)));
+        }
+        let io = |what: &Path, e: std::io::Error| StoreError::Backup(format!("{}: {e}", what.display()));
+        std::fs::create_dir_all(data).map_err(|e| io(data, e))?;
+        let db_path = data.join("db");
+        if db_path.exists() {
+            // Opening it both checks that no server holds it and counts what it holds.
+            let existing = Self::open_db(data)?;
+            let records: usize = TREES.iter().map(|name| existing.tree_named(name).len()).sum();
+            drop(existing);
+            if records > 0 && !force {
+                return Err(StoreError::Backup(format!(
+                    "{} already holds a database ({records} records); restore into an empty data folder, or pass --force to move it aside to db.before-restore-<time>",
+                    data.display()
+                )));
+            }
+        }
+        let tmp = data.join("db.restore-tmp");
+        if tmp.exists() {
+            // Only an interrupted restore leaves it; it never holds live data.
+            std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
+        }
+        let mut records = 0u64;
+        {
+            let db = sled::Config::new().path(&tmp).open()?;
+            for (name, entries) in &trees {
+                let tree = db.open_tree(name)?;
+                let mut batch = sled::Batch::default();
+                for (key, value) in entries {
+                    batch.insert(key.as_slice(), value.as_slice());
+                }
+                tree.apply_batch(batch)?;
+                records += entries.len() as u64;
+            }
+            db.flush()?;
+        }
+        sync_dir_files(&tmp, std::time::SystemTime::UNIX_EPOCH).map_err(|e| io(&tmp, e))?;
+        let mut previous_moved_to = None;
+        if db_path.exists() {
+            let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+            let aside = data.join(format!("db.before-restore-{stamp}"));
+            std::fs::rename(&db_path, &aside).map_err(|e| io(&aside, e))?;
+            previous_moved_to = Some(aside.display().to_string());
+        }
+        std::fs::rename(&tmp, &db_path).map_err(|e| io(&db_path, e))?;
+        std::fs::File::open(data).and_then(|d| d.sync_all()).map_err(|e| io(data, e))?;
+        Ok(RestoreReport { records, trees: trees.len(), backup_created: manifest.created, previous_moved_to })
     }
 
     /// Returns once everything committed before the call is on disk. Concurrent callers share
@@ -193,6 +392,7 @@ impl SledStore {
     ) -> Result<(), StoreError> {
         let audit_bytes = json_bytes(audit)?;
         let audit_key = self.next_sequence()?;
+        let gate = self.gate();
         (tree, &self.audit)
             .transaction(|(records, log)| {
                 records.insert(key, value)?;
@@ -200,6 +400,7 @@ impl SledStore {
                 Ok::<(), ConflictableTransactionError<StoreError>>(())
             })
             .map_err(transaction_error)?;
+        drop(gate);
         self.make_durable()
     }
 }
@@ -243,12 +444,19 @@ impl SledStore {
 
 impl KeyStore for SledStore {
     fn put(&self, name: &str, key: &KeyPair) -> Result<KeyInfo, KeyError> {
-        let stored = StoredKey::new(name, key);
+        let mut stored = StoredKey::new(name, key);
+        if self.sealed {
+            // A sealed store never takes a key in the clear.
+            let sealer = self.sealer.as_ref().ok_or_else(|| KeyError::Sealed(name.to_string()))?;
+            stored = stored.sealed(sealer)?;
+        }
         let bytes = serde_json::to_vec(&stored).map_err(|e| KeyError::Invalid(e.to_string()))?;
+        let gate = self.gate();
         let previous = self
             .keys
             .compare_and_swap(name.as_bytes(), None as Option<&[u8]>, Some(bytes))
             .map_err(|e| KeyError::Invalid(e.to_string()))?;
+        drop(gate);
         if previous.is_err() {
             return Err(KeyError::Invalid(format!("a key named {name:?} already exists")));
         }
@@ -264,7 +472,7 @@ impl KeyStore for SledStore {
             .ok_or_else(|| KeyError::NotFound(name.to_string()))?;
         let stored: StoredKey =
             serde_json::from_slice(&bytes).map_err(|e| KeyError::Invalid(e.to_string()))?;
-        stored.key_pair()
+        stored.key_pair_with(self.sealer.as_ref())
     }
 
     fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
@@ -273,8 +481,8 @@ impl KeyStore for SledStore {
             let (_, bytes) = item.map_err(|e| KeyError::Invalid(e.to_string()))?;
             let stored: StoredKey =
                 serde_json::from_slice(&bytes).map_err(|e| KeyError::Invalid(e.to_string()))?;
-            let key = stored.key_pair()?;
-            keys.push(stored.info(&key));
+            // Public facts only: a sealed key lists without the passphrase.
+            keys.push(stored.public_info()?);
         }
         keys.sort_by(|a, b| a.created.cmp(&b.created).then(a.name.cmp(&b.name)));
         Ok(keys)
@@ -287,7 +495,9 @@ impl Store for SledStore {
     }
 
     fn put_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let gate = self.gate();
         self.meta.insert(name.as_bytes(), value.as_bytes())?;
+        drop(gate);
         self.make_durable()
     }
 
@@ -299,6 +509,7 @@ impl Store for SledStore {
             Some(serde_json::json!({"format": record.format})),
         ))?;
         let (order_key, audit_key) = (self.next_sequence()?, self.next_sequence()?);
+        let gate = self.gate();
         (&self.credentials, &self.issue_order, &self.audit)
             .transaction(|(credentials, order, audit)| {
                 if credentials.get(record.id.as_bytes())?.is_some() {
@@ -312,6 +523,7 @@ impl Store for SledStore {
                 Ok(())
             })
             .map_err(transaction_error)?;
+        drop(gate);
         self.make_durable()
     }
 
@@ -395,6 +607,7 @@ impl Store for SledStore {
         })?;
         let slot = index_key(&list.id, index);
         let corrupt = |detail: String| ConflictableTransactionError::Abort(StoreError::Corrupt(detail));
+        let _gate = self.gate();
         // The metadata is read again and updated inside the transaction: whatever else changed
         // it since the read above is kept, never overwritten with an older copy.
         let meta = (&self.status_lists, &self.status_current, &self.status_used)
@@ -428,6 +641,7 @@ impl Store for SledStore {
         let audit_bytes = json_bytes(audit)?;
         let audit_key = self.next_sequence()?;
         let bit_key = index_key(list_id, index);
+        let gate = self.gate();
         // Only the bit and the audit entry are written: a list's metadata has no part in its
         // bits, so a flip and an allocation cannot undo each other.
         let previous = (&self.status_lists, &self.status_bits, &self.audit)
@@ -449,6 +663,7 @@ impl Store for SledStore {
                 Ok(previous)
             })
             .map_err(transaction_error)?;
+        drop(gate);
         self.make_durable()?;
         Ok(previous)
     }
@@ -501,6 +716,22 @@ impl Store for SledStore {
         Ok(Some((String::from_utf8_lossy(&value[..split]).into_owned(), value[split + 1..].to_vec())))
     }
 
+    fn backup(&self, dest: &Path) -> Result<BackupReport, StoreError> {
+        let started = std::time::Instant::now();
+        let trees = self.snapshot()?;
+        let writes_paused_ms = started.elapsed().as_millis() as u64;
+        let manifest = super::backup::write_backup(dest, &trees)?;
+        Ok(BackupReport {
+            dir: dest.display().to_string(),
+            created: manifest.created,
+            records: manifest.trees.iter().map(|t| t.records).sum(),
+            bytes: manifest.trees.iter().map(|t| t.bytes).sum(),
+            writes_paused_ms,
+            total_ms: started.elapsed().as_millis() as u64,
+            trees: manifest.trees,
+        })
+    }
+
     fn cache_list_credential(
         &self,
         list_id: &str,
@@ -509,6 +740,7 @@ impl Store for SledStore {
     ) -> Result<(), StoreError> {
         // A cache: losing it in a crash only costs a re-signature. Readers racing here may leave
         // either one's entry; each names its own bits, so neither is ever served for others.
+        let _gate = self.gate();
         self.status_signed.insert(
             list_id.as_bytes(),
             json_bytes(&serde_json::json!({"fingerprint": fingerprint, "credential": credential}))?,
@@ -646,6 +878,105 @@ mod tests {
         }
         drop(store);
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    fn passphrase(text: &str) -> Passphrase {
+        zeroize::Zeroizing::new(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn keys_are_sealed_with_a_passphrase_and_refused_without_it() {
+        let dir = temp_dir();
+        let plain = KeyPair::generate(KeyType::Ed25519).unwrap();
+        let d = plain.private_jwk()["d"].as_str().unwrap().to_string();
+        {
+            // A key stored in the clear is sealed on the first open with a passphrase.
+            let store = SledStore::open(&dir).unwrap();
+            store.put("issuer", &plain).unwrap();
+        }
+        let later = KeyPair::generate(KeyType::P256).unwrap();
+        {
+            let store = reopen_with(&dir, Some("correct horse")).unwrap();
+            let raw = store.keys.get("issuer").unwrap().unwrap();
+            assert!(!String::from_utf8_lossy(&raw).contains(&d));
+            assert!(String::from_utf8_lossy(&raw).contains("argon2id+xchacha20poly1305"));
+            assert_eq!(store.get("issuer").unwrap().did(), plain.did());
+            store.put("second", &later).unwrap();
+            store.insert_credential(&record("urn:1")).unwrap();
+        }
+        {
+            let store = reopen_with(&dir, None).unwrap();
+            assert!(matches!(store.get("issuer"), Err(KeyError::Sealed(_))));
+            assert!(matches!(store.put("third", &later), Err(KeyError::Sealed(_))));
+            // Public facts and everything else stay readable.
+            let listed: Vec<String> = store.list().unwrap().into_iter().map(|k| k.did).collect();
+            assert_eq!(listed, vec![plain.did(), later.did()]);
+            assert!(store.get_credential("urn:1").unwrap().is_some());
+        }
+        let wrong = reopen_with(&dir, Some("wrong horse"));
+        assert!(matches!(wrong, Err(StoreError::Key(KeyError::WrongPassphrase))), "{:?}", wrong.err());
+        let store = reopen_with(&dir, Some("correct horse")).unwrap();
+        assert_eq!(store.get("second").unwrap().did(), later.did());
+        drop(store);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    fn reopen_with(dir: &Path, text: Option<&str>) -> Result<SledStore, StoreError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let passphrase = text.map(passphrase);
+        loop {
+            match SledStore::open_with(dir, passphrase.as_ref()) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                result => return result,
+            }
+        }
+    }
+
+    #[test]
+    fn a_backup_restores_every_tree_and_an_occupied_folder_needs_force() {
+        let (source, target) = (temp_dir(), temp_dir());
+        let backup = temp_dir().join("backup");
+        let key = KeyPair::generate(KeyType::Ed25519).unwrap();
+        let store = SledStore::open(&source).unwrap();
+        store.put("issuer", &key).unwrap();
+        store.insert_credential(&record("urn:1")).unwrap();
+        let (list, index) = store.allocate_status_index("issuer", "revocation", 131_072, "urn:1").unwrap();
+        store.set_status_bit(&list.id, index, true, &audit()).unwrap();
+        let report = store.backup(&backup).unwrap();
+        assert_eq!(report.trees.len(), TREES.len());
+        let before = store.snapshot().unwrap();
+        drop(store);
+
+        let restored = SledStore::restore(&target, &backup, false).unwrap();
+        assert_eq!((restored.records, restored.previous_moved_to), (report.records, None));
+        let store = reopen(&target);
+        assert_eq!(store.snapshot().unwrap(), before);
+        assert_eq!(store.get("issuer").unwrap().did(), key.did());
+        assert!(store.status_bit(&list.id, index).unwrap());
+        drop(store);
+        // The target now holds a database: refused, then moved aside with force.
+        let refused = SledStore::restore(&target, &backup, false).unwrap_err().to_string();
+        assert!(refused.contains("--force"), "{refused}");
+        let forced = retry_locked(|| SledStore::restore(&target, &backup, true));
+        let aside = PathBuf::from(forced.previous_moved_to.unwrap());
+        assert!(aside.join("conf").exists() || aside.read_dir().unwrap().next().is_some());
+        for dir in [source, target, backup] {
+            std::fs::remove_dir_all(dir).ok();
+        }
+    }
+
+    fn retry_locked<T>(action: impl Fn() -> Result<T, StoreError>) -> T {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match action() {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                result => return result.unwrap(),
+            }
+        }
     }
 
     #[test]
