@@ -40,6 +40,9 @@ pub struct IssueArgs {
     /// Attach no status entry (the badge can then never be revoked).
     #[arg(long)]
     pub no_status: bool,
+    /// The credential's id (default: a new urn:uuid), e.g. to revoke it by a known name later.
+    #[arg(long)]
+    pub id: Option<String>,
     /// Output file (default: standard output).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -109,6 +112,9 @@ fn issue_request(args: &IssueArgs) -> Result<IssueRequest, CliError> {
     }
     if args.key.is_some() {
         options.key = args.key.clone();
+    }
+    if args.id.is_some() {
+        options.credential_id = args.id.clone();
     }
     if !args.status.is_empty() {
         options.status_purposes = Some(args.status.clone());

@@ -174,9 +174,10 @@ pub enum Command {
         /// The signed credential (JSON or JWT).
         #[arg(long)]
         credential: String,
-        /// The PNG or SVG image (format detected from content).
+        /// The PNG or SVG image (format detected from content). Without it, a generated medal
+        /// showing the achievement's name (SVG when the output ends in .svg, else PNG).
         #[arg(long)]
-        image: String,
+        image: Option<String>,
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -344,7 +345,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Present { holder, challenge, domain, output, credentials } => {
             run_present(&data, &holder, challenge, domain, output, &credentials).await
         }
-        Command::Bake { credential, image, output } => run_bake(&credential, &image, &output),
+        Command::Bake { credential, image, output } => run_bake(&credential, image.as_deref(), &output),
         Command::Extract { image } => run_extract(&image),
         Command::Bench { iterations, json } => run_bench(iterations, json).await,
         Command::LoadTest { url, token, endpoint, concurrency, seconds, with_status, json } => {

@@ -59,17 +59,34 @@ pub(super) fn run_canonicalize(file: &str) -> Result<i32, CliError> {
     }
 }
 
-pub(super) fn run_bake(credential: &str, image: &str, output: &Path) -> Result<i32, CliError> {
-    let compact = match unwrap_credential(read_json_or_jwt(
-        credential,
-        crate::credential::baking::MAX_CREDENTIAL_BYTES,
-    )?) {
-        Value::String(jwt) => jwt,
-        object => serde_json::to_string(&object).unwrap_or_default(),
+pub(super) fn run_bake(credential: &str, image: Option<&str>, output: &Path) -> Result<i32, CliError> {
+    let credential_value =
+        unwrap_credential(read_json_or_jwt(credential, crate::credential::baking::MAX_CREDENTIAL_BYTES)?);
+    let compact = match &credential_value {
+        Value::String(jwt) => jwt.clone(),
+        object => serde_json::to_string(object).unwrap_or_default(),
     };
-    let image_bytes = read_input(image, crate::credential::baking::MAX_IMAGE_BYTES)?;
+    let (image_bytes, image_name) = match image {
+        Some(image) => (read_input(image, crate::credential::baking::MAX_IMAGE_BYTES)?, image.to_string()),
+        None => {
+            // No image given: a medal showing the achievement's name, in the output's format.
+            let format = match output.extension().and_then(|e| e.to_str()) {
+                Some(ext) if ext.eq_ignore_ascii_case("svg") => crate::credential::baking::ImageFormat::Svg,
+                _ => crate::credential::baking::ImageFormat::Png,
+            };
+            let decoded = match &credential_value {
+                Value::String(jwt) => crate::credential::proofs::decode_jwt(jwt, "vc")
+                    .ok()
+                    .map(|d| d.credential)
+                    .unwrap_or_default(),
+                object => object.clone(),
+            };
+            let name = crate::credential::badge_image::achievement_name(&decoded).unwrap_or("Badge");
+            (crate::credential::badge_image::generated(format, name), "the generated image".to_string())
+        }
+    };
     let (format, baked) = crate::credential::baking::bake(&image_bytes, &compact)
-        .map_err(|e| CliError::Input(format!("{image}: {e}")))?;
+        .map_err(|e| CliError::Input(format!("{image_name}: {e}")))?;
     std::fs::write(output, baked).map_err(|e| CliError::Input(format!("{}: {e}", output.display())))?;
     note!("baked into {} ({})", output.display(), format.content_type());
     Ok(0)

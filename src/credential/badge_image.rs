@@ -31,6 +31,15 @@ pub fn generated(format: ImageFormat, title: &str) -> Vec<u8> {
     }
 }
 
+/// The name of a credential's (first) achievement, the text a generated image shows.
+pub fn achievement_name(credential: &serde_json::Value) -> Option<&str> {
+    let subject = match credential.get("credentialSubject")? {
+        serde_json::Value::Array(list) => list.first()?,
+        one => one,
+    };
+    subject.pointer("/achievement/name")?.as_str()
+}
+
 /// The generated image with no name to show (for tools and tests that bake their own badge).
 pub fn default_image(format: ImageFormat) -> Vec<u8> {
     generated(format, "Badge")
