@@ -147,7 +147,6 @@ async fn registered_images_are_referenced_published_and_baked() {
     let png = public_get(&format!("{}/credentials/urn:example:img-4/badge.png", server.base)).await;
     let png = png.bytes().await.unwrap().to_vec();
     assert!(baking::extract(&png).is_ok());
-    assert_ne!(png.len(), 0);
 
     // Unknown names and malformed ones are 404; a baked image cannot be registered.
     for name in ["0000000000000000000000000000000000000000000000000000000000000000.png", "../db", "x.gif"] {

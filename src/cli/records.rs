@@ -24,9 +24,9 @@ pub struct ListArgs {
     /// The achievement's id or exact name.
     #[arg(long)]
     achievement: Option<String>,
-    /// The current state.
-    #[arg(long, value_enum)]
-    status: Option<StateArg>,
+    /// The current state: active, revoked, suspended or expired.
+    #[arg(long)]
+    status: Option<StateFilter>,
     /// Issued at or after: RFC 3339, or YYYY-MM-DD (its start, UTC).
     #[arg(long)]
     issued_after: Option<String>,
@@ -44,31 +44,12 @@ pub struct ListArgs {
     csv: bool,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum StateArg {
-    Active,
-    Revoked,
-    Suspended,
-    Expired,
-}
-
-impl From<StateArg> for StateFilter {
-    fn from(state: StateArg) -> StateFilter {
-        match state {
-            StateArg::Active => StateFilter::Active,
-            StateArg::Revoked => StateFilter::Revoked,
-            StateArg::Suspended => StateFilter::Suspended,
-            StateArg::Expired => StateFilter::Expired,
-        }
-    }
-}
-
 impl From<ListArgs> for CredentialQuery {
     fn from(args: ListArgs) -> CredentialQuery {
         CredentialQuery {
             recipient: args.recipient,
             achievement: args.achievement,
-            status: args.status.map(StateFilter::from),
+            status: args.status,
             issued_after: args.issued_after,
             issued_before: args.issued_before,
             offset: args.offset,

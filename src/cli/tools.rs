@@ -74,14 +74,13 @@ pub(super) fn run_bake(credential: &str, image: Option<&str>, output: &Path) -> 
                 Some(ext) if ext.eq_ignore_ascii_case("svg") => crate::credential::baking::ImageFormat::Svg,
                 _ => crate::credential::baking::ImageFormat::Png,
             };
-            let decoded = match &credential_value {
-                Value::String(jwt) => crate::credential::proofs::decode_jwt(jwt, "vc")
-                    .ok()
-                    .map(|d| d.credential)
-                    .unwrap_or_default(),
-                object => object.clone(),
-            };
-            let name = crate::credential::badge_image::achievement_name(&decoded).unwrap_or("Badge");
+            let decoded = crate::credential::proofs::credential_of(&credential_value);
+            let name = decoded
+                .as_deref()
+                .and_then(crate::credential::model::first_achievement)
+                .and_then(|a| a.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("Badge");
             (crate::credential::badge_image::generated(format, name), "the generated image".to_string())
         }
     };

@@ -31,15 +31,6 @@ pub fn generated(format: ImageFormat, title: &str) -> Vec<u8> {
     }
 }
 
-/// The name of a credential's (first) achievement, the text a generated image shows.
-pub fn achievement_name(credential: &serde_json::Value) -> Option<&str> {
-    let subject = match credential.get("credentialSubject")? {
-        serde_json::Value::Array(list) => list.first()?,
-        one => one,
-    };
-    subject.pointer("/achievement/name")?.as_str()
-}
-
 /// The generated image with no name to show (for tools and tests that bake their own badge).
 pub fn default_image(format: ImageFormat) -> Vec<u8> {
     generated(format, "Badge")
@@ -56,14 +47,10 @@ pub fn svg_wrapping_png(png: &[u8]) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Width and height from a PNG's IHDR chunk.
+/// Width and height from a PNG's header.
 fn png_size(png: &[u8]) -> Option<(u32, u32)> {
-    if png.len() < 24 || png[..8] != super::baking::PNG_SIGNATURE || &png[12..16] != b"IHDR" {
-        return None;
-    }
-    let width = u32::from_be_bytes(png[16..20].try_into().ok()?);
-    let height = u32::from_be_bytes(png[20..24].try_into().ok()?);
-    (width > 0 && height > 0 && width <= 16_384 && height <= 16_384).then_some((width, height))
+    let reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().ok()?;
+    Some((reader.info().width, reader.info().height))
 }
 
 fn palette(title: &str) -> ([u8; 3], [u8; 3], [u8; 3]) {
@@ -71,9 +58,12 @@ fn palette(title: &str) -> ([u8; 3], [u8; 3], [u8; 3]) {
     PALETTES[sum as usize % PALETTES.len()]
 }
 
-/// The name as display text: control characters dropped, whitespace runs made one space.
+/// The name as display text: control characters (and the non-characters XML forbids) made spaces, whitespace runs made one space.
 fn display_text(title: &str) -> String {
-    let cleaned: String = title.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let cleaned: String = title
+        .chars()
+        .map(|c| if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') { ' ' } else { c })
+        .collect();
     let words: Vec<&str> = cleaned.split_whitespace().collect();
     if words.is_empty() {
         "Badge".to_string()
@@ -153,23 +143,10 @@ fn hex(rgb: [u8; 3]) -> String {
     format!("#{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2])
 }
 
-/// Escapes text for XML content and attribute values.
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 forbids even escaped.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
-            '\u{FFFE}' | '\u{FFFF}' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+/// Escapes text for XML content and attribute values: quick-xml's escaping, as the baking
+/// code uses; [`display_text`] has already replaced the control characters XML forbids.
+fn xml_escape(text: &str) -> std::borrow::Cow<'_, str> {
+    quick_xml::escape::escape(text)
 }
 
 /// The 8x8 glyph of `c`: row bytes, bit 0 the leftmost pixel.

@@ -315,6 +315,29 @@ pub fn credential_kind(credential: &Value) -> CredentialKind {
 }
 
 /// The issuer's id: `issuer` as a string, or `issuer.id`.
+/// The credential's subjects: `credentialSubject` as one object or a list of them.
+pub fn subjects(credential: &Value) -> Vec<&Value> {
+    match credential.get("credentialSubject") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one) => vec![one],
+        None => vec![],
+    }
+}
+
+/// [`subjects`], to complete them.
+pub fn subjects_mut(credential: &mut Value) -> Vec<&mut Value> {
+    match credential.get_mut("credentialSubject") {
+        Some(Value::Array(list)) => list.iter_mut().collect(),
+        Some(one) => vec![one],
+        None => vec![],
+    }
+}
+
+/// The first subject's `achievement`: what a badge is for.
+pub fn first_achievement(credential: &Value) -> Option<&Value> {
+    subjects(credential).first()?.get("achievement")
+}
+
 pub fn issuer_id(credential: &Value) -> Option<&str> {
     credential.get("issuer").and_then(crate::jsonld::node::node_id)
 }

@@ -339,12 +339,7 @@ impl Verifier {
         options: &PresentationOptions,
         report: &mut PresentationReport,
     ) {
-        let subjects: Vec<&Value> = match credential.get("credentialSubject") {
-            Some(Value::Array(list)) => list.iter().collect(),
-            Some(one) => vec![one],
-            None => vec![],
-        };
-        for subject in subjects {
+        for subject in model::subjects(credential) {
             if let Some(id) = subject.get("id").and_then(Value::as_str) {
                 if id.starts_with("did:") && did::did_of(id) != holder {
                     let detail =

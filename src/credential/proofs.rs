@@ -621,6 +621,16 @@ pub struct DecodedJwt {
 
 const REGISTERED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 
+/// The credential a stored secured form carries: the object itself, or a compact JWT's payload
+/// (decoded, its signature not checked: for reading back what this service signed).
+pub fn credential_of(secured: &Value) -> Option<std::borrow::Cow<'_, Value>> {
+    match secured {
+        Value::Object(_) => Some(std::borrow::Cow::Borrowed(secured)),
+        Value::String(jwt) => decode_jwt(jwt, "vc").ok().map(|d| std::borrow::Cow::Owned(d.credential)),
+        _ => None,
+    }
+}
+
 /// Decodes a compact JWT, rejecting anything malformed before any cryptography runs.
 pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, ProofError> {
     let token = token.trim();

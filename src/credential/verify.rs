@@ -201,11 +201,7 @@ pub struct RecipientMatch {
 /// Compares `identifier` with the recipients `credential` names. Callers pass the signed
 /// credential (a report's, or a record the issuer signed itself).
 pub fn recipient_match(credential: &Value, identifier: &str) -> RecipientMatch {
-    let subjects: Vec<&Value> = match credential.get("credentialSubject") {
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(one) => vec![one],
-        None => vec![],
-    };
+    let subjects = model::subjects(credential);
     let mut named = false;
     let mut matched = false;
     for subject in subjects {

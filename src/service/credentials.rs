@@ -134,11 +134,7 @@ fn add_hashed_recipient(credential: &mut Value, recipient: &Recipient) -> Result
 
 /// Refuses a subject identifier that publishes personal data in clear (see [`Service::issue`]).
 fn refuse_plain_identifiers(credential: &Value) -> Result<(), ServiceError> {
-    let subjects: Vec<&Value> = match credential.get("credentialSubject") {
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(one) => vec![one],
-        None => vec![],
-    };
+    let subjects = model::subjects(credential);
     let mut problems = Vec::new();
     for (s, subject) in subjects.iter().enumerate() {
         let identifiers: Vec<&Value> = match subject.get("identifier") {
@@ -295,12 +291,7 @@ impl Service {
     /// while another issuer's achievement of the same name is not.
     fn complete_achievement_ids(&self, credential: &mut Value) -> Result<(), ServiceError> {
         let namespace = self.achievement_namespace()?;
-        let subjects: Vec<&mut Value> = match credential.get_mut("credentialSubject") {
-            Some(Value::Array(list)) => list.iter_mut().collect(),
-            Some(one) => vec![one],
-            None => vec![],
-        };
-        for subject in subjects {
+        for subject in model::subjects_mut(credential) {
             if let Some(Value::Object(achievement)) = subject.get_mut("achievement") {
                 if achievement.contains_key("id") {
                     continue;

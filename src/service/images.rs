@@ -103,8 +103,9 @@ impl Service {
         Ok((format, bytes))
     }
 
+    /// Under the base URL, as status lists are (`serve` stores it without a trailing `/`).
     fn image_url(&self, name: &str) -> String {
-        format!("{}/images/{name}", self.settings.base_url.trim_end_matches('/'))
+        format!("{}/images/{name}", self.settings.base_url)
     }
 
     /// The published name of the image registered for `key`, if any. Images registered before
@@ -127,12 +128,7 @@ impl Service {
     /// Gives an Open Badge's achievements, and its issuer, the `image` registered for them,
     /// unless the request already names one.
     pub(super) fn add_image_references(&self, credential: &mut Value) -> Result<(), ServiceError> {
-        let subjects: Vec<&mut Value> = match credential.get_mut("credentialSubject") {
-            Some(Value::Array(list)) => list.iter_mut().collect(),
-            Some(one) => vec![one],
-            None => vec![],
-        };
-        for subject in subjects {
+        for subject in model::subjects_mut(credential) {
             let Some(Value::Object(achievement)) = subject.get_mut("achievement") else { continue };
             if achievement.contains_key("image") {
                 continue;
@@ -164,25 +160,23 @@ impl Service {
             Value::String(jwt) => jwt.clone(),
             other => serde_json::to_string(other).unwrap_or_default(),
         };
-        let achievement =
-            records::signed_credential(&record.credential).as_ref().and_then(records::first_achievement);
+        let credential = crate::credential::proofs::credential_of(&record.credential);
+        let achievement = credential.as_deref().and_then(model::first_achievement);
+        let text = |key: &str| achievement.and_then(|a| a.get(key)).and_then(Value::as_str);
         let mut image = None;
-        let achievement_key = achievement.as_ref().and_then(|a| a.id.as_deref());
-        for key in achievement_key.into_iter().chain([ISSUER_IMAGE]) {
-            if let Some((content_type, bytes)) = self.store.get_image(key)? {
-                if content_type == format.content_type() {
-                    image = Some(bytes);
-                } else if format == ImageFormat::Svg && content_type == ImageFormat::Png.content_type() {
-                    image = Some(crate::credential::badge_image::svg_wrapping_png(&bytes));
-                }
-                if image.is_some() {
-                    break;
-                }
+        for key in text("id").into_iter().chain([ISSUER_IMAGE]) {
+            let Some((content_type, bytes)) = self.store.get_image(key)? else { continue };
+            if content_type == format.content_type() {
+                image = Some(bytes);
+            } else if format == ImageFormat::Svg && content_type == ImageFormat::Png.content_type() {
+                image = Some(crate::credential::badge_image::svg_wrapping_png(&bytes));
+            } else {
+                continue;
             }
+            break;
         }
         let image = image.unwrap_or_else(|| {
-            let title = achievement.as_ref().and_then(|a| a.name.as_deref()).unwrap_or("Badge");
-            crate::credential::badge_image::generated(format, title)
+            crate::credential::badge_image::generated(format, text("name").unwrap_or("Badge"))
         });
         let (_, baked) = baking::bake(&image, &secured).map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok(baked)

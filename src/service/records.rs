@@ -29,6 +29,16 @@ pub enum StateFilter {
     Expired,
 }
 
+impl std::str::FromStr for StateFilter {
+    type Err = String;
+
+    /// `active`, `revoked`, `suspended` or `expired` (the CLI's `--status`).
+    fn from_str(text: &str) -> Result<StateFilter, String> {
+        serde_json::from_value(Value::String(text.to_string()))
+            .map_err(|_| format!("{text:?} is not one of active, revoked, suspended, expired"))
+    }
+}
+
 /// A records query. Unknown parameters are refused (a misspelt filter silently ignored would
 /// list everything, which is how `?recipient=` was ignored before).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -70,6 +80,9 @@ pub struct RecordView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub achievement: Option<AchievementRef>,
     pub current_status: CurrentStatus,
+    /// The signed `validUntil`, for the CSV export (the JSON record carries the credential).
+    #[serde(skip)]
+    pub valid_until: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -102,6 +115,20 @@ pub const CSV_COLUMNS: [&str; 9] = [
     "status",
     "valid_until",
 ];
+
+/// The parts of a [`RecordView`] besides the record.
+struct Derived {
+    achievement: Option<AchievementRef>,
+    current_status: CurrentStatus,
+    valid_until: Option<String>,
+}
+
+impl Derived {
+    fn into_view(self, record: CredentialRecord) -> RecordView {
+        let Derived { achievement, current_status, valid_until } = self;
+        RecordView { record, achievement, current_status, valid_until }
+    }
+}
 
 struct Filters {
     query: CredentialQuery,
@@ -152,9 +179,6 @@ impl Service {
         push_csv_row(&mut out, CSV_COLUMNS.iter().copied());
         for view in &records {
             let achievement = view.achievement.clone().unwrap_or(AchievementRef { id: None, name: None });
-            let credential = signed_credential(&view.record.credential);
-            let valid_until =
-                credential.as_ref().and_then(|c| c.get("validUntil")).and_then(Value::as_str).unwrap_or("");
             push_csv_row(
                 &mut out,
                 [
@@ -166,7 +190,7 @@ impl Service {
                     achievement.id.as_deref().unwrap_or(""),
                     achievement.name.as_deref().unwrap_or(""),
                     view.current_status.state,
-                    valid_until,
+                    view.valid_until.as_deref().unwrap_or(""),
                 ],
             );
         }
@@ -223,17 +247,20 @@ impl Service {
         {
             return Ok(None);
         }
-        let credential = signed_credential(&record.credential);
+        // Decoded once per record (a JWT record is a base64 payload): every filter and the view
+        // read this one value.
+        let credential = crate::credential::proofs::credential_of(&record.credential);
         if let Some(recipient) = &filters.query.recipient {
             let named = credential
-                .as_ref()
-                .map(|c| crate::credential::verify::recipient_match(c, recipient.trim()).matched)
-                .unwrap_or(false);
+                .as_deref()
+                .is_some_and(|c| crate::credential::verify::recipient_match(c, recipient.trim()).matched);
             if !named {
                 return Ok(None);
             }
         }
-        let view = self.view(record)?;
+        let derived = self.derive(&record, credential.as_deref())?;
+        drop(credential);
+        let view = derived.into_view(record);
         if let Some(wanted) = &filters.query.achievement {
             let hit = view
                 .achievement
@@ -259,10 +286,22 @@ impl Service {
     }
 
     fn view(&self, record: CredentialRecord) -> Result<RecordView, ServiceError> {
-        let credential = signed_credential(&record.credential);
-        let achievement = credential.as_ref().and_then(first_achievement);
-        let current_status = self.current_status(&record, credential.as_ref())?;
-        Ok(RecordView { record, achievement, current_status })
+        let credential = crate::credential::proofs::credential_of(&record.credential);
+        let derived = self.derive(&record, credential.as_deref())?;
+        drop(credential);
+        Ok(derived.into_view(record))
+    }
+
+    /// What a record's view adds to it, read from its signed `credential`.
+    fn derive(&self, record: &CredentialRecord, credential: Option<&Value>) -> Result<Derived, ServiceError> {
+        let achievement = credential.and_then(model::first_achievement).map(|achievement| {
+            let text = |key: &str| achievement.get(key).and_then(Value::as_str).map(str::to_string);
+            AchievementRef { id: text("id"), name: text("name") }
+        });
+        let valid_until =
+            credential.and_then(|c| c.get("validUntil")).and_then(Value::as_str).map(str::to_string);
+        let current_status = self.current_status(record, credential)?;
+        Ok(Derived { achievement, current_status, valid_until })
     }
 
     /// Reads the committed bit of each status entry Laurel manages for `record`.
@@ -314,25 +353,6 @@ impl Service {
         };
         Ok(CurrentStatus { state, revoked, suspended, expired, managed: !entries.is_empty() })
     }
-}
-
-/// The credential inside a stored secured form: the object itself, or a JWT's payload.
-pub(super) fn signed_credential(secured: &Value) -> Option<Value> {
-    match secured {
-        Value::Object(_) => Some(secured.clone()),
-        Value::String(jwt) => crate::credential::proofs::decode_jwt(jwt, "vc").ok().map(|d| d.credential),
-        _ => None,
-    }
-}
-
-pub(super) fn first_achievement(credential: &Value) -> Option<AchievementRef> {
-    let subject = match credential.get("credentialSubject")? {
-        Value::Array(list) => list.first()?,
-        one => one,
-    };
-    let achievement = subject.get("achievement")?;
-    let text = |key: &str| achievement.get(key).and_then(Value::as_str).map(str::to_string);
-    Some(AchievementRef { id: text("id"), name: text("name") })
 }
 
 fn push_csv_row<'a>(out: &mut String, cells: impl IntoIterator<Item = &'a str>) {
