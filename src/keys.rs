@@ -1,4 +1,5 @@
-//! Signing keys: generation (Ed25519, P-256, RSA-2048), public key encodings, and the key store.
+//! Signing keys: generation (Ed25519, P-256, RSA-2048), public key encodings (also P-384 and
+//! P-521, which Laurel verifies but never issues with), and the key store.
 //!
 //! Foundation layer: uses nothing in the crate; used by `store` (the `KeyStore` trait it
 //! implements), `did`, `credential`, `service`.
@@ -16,10 +17,12 @@ pub mod seal;
 /// Multicodec prefixes (varint-encoded) of the public keys did:key and Multikey carry.
 pub const ED25519_PUB_CODEC: [u8; 2] = [0xed, 0x01];
 pub const P256_PUB_CODEC: [u8; 2] = [0x80, 0x24];
+pub const P384_PUB_CODEC: [u8; 2] = [0x81, 0x24];
+pub const P521_PUB_CODEC: [u8; 2] = [0x82, 0x24];
 pub const ED25519_PRIV_CODEC: [u8; 2] = [0x80, 0x26];
 
-/// Longest multicodec public key Laurel reads (a compressed P-256 key with its codec: 35 bytes).
-pub const MAX_MULTIKEY_BYTES: usize = 35;
+/// Longest multicodec public key Laurel reads (a compressed P-521 key with its codec: 69 bytes).
+pub const MAX_MULTIKEY_BYTES: usize = 69;
 
 /// The most base58 characters `bytes` bytes can take: each character carries log2(58) ≈ 5.858
 /// bits, and a leading zero byte takes one character ('1'), never more.
@@ -52,6 +55,10 @@ pub enum KeyType {
     Ed25519,
     P256,
     Rsa,
+    /// Verified (ES384, did:key P-384), never generated or issued with.
+    P384,
+    /// Verified (ES512, did:key P-521), never generated or issued with.
+    P521,
 }
 
 impl std::str::FromStr for KeyType {
@@ -61,7 +68,22 @@ impl std::str::FromStr for KeyType {
             "ed25519" => Ok(KeyType::Ed25519),
             "p256" | "p-256" | "es256" => Ok(KeyType::P256),
             "rsa" | "rsa2048" | "rs256" => Ok(KeyType::Rsa),
+            "p384" | "p-384" | "es384" => Ok(KeyType::P384),
+            "p521" | "p-521" | "es512" => Ok(KeyType::P521),
             other => Err(KeyError::UnknownKeyType(other.to_string())),
+        }
+    }
+}
+
+impl KeyType {
+    /// The JWS algorithm (RFC 7518) a key of this type signs with.
+    pub fn jws_alg(self) -> &'static str {
+        match self {
+            KeyType::Ed25519 => "EdDSA",
+            KeyType::P256 => "ES256",
+            KeyType::Rsa => "RS256",
+            KeyType::P384 => "ES384",
+            KeyType::P521 => "ES512",
         }
     }
 }
@@ -72,13 +94,15 @@ impl fmt::Display for KeyType {
             KeyType::Ed25519 => "ed25519",
             KeyType::P256 => "p256",
             KeyType::Rsa => "rsa",
+            KeyType::P384 => "p384",
+            KeyType::P521 => "p521",
         })
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("unknown key type {0:?} (expected ed25519, p256 or rsa)")]
+    #[error("unknown key type {0:?} (expected ed25519, p256 or rsa; p384 and p521 are verified only)")]
     UnknownKeyType(String),
     #[error("invalid key material: {0}")]
     Invalid(String),
@@ -96,13 +120,24 @@ pub enum KeyError {
 }
 
 /// A public key, as found in a verification method.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum PublicKey {
     Ed25519(ed25519_dalek::VerifyingKey),
     P256(p256::ecdsa::VerifyingKey),
     /// RSA keys are only used through JOSE, so the JWK is the representation.
     Rsa(Map<String, Value>),
+    P384(p384::ecdsa::VerifyingKey),
+    P521(p521::ecdsa::VerifyingKey),
 }
+
+/// Two keys are the same key when their public JWKs are (RFC 7638 compares the same members).
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &PublicKey) -> bool {
+        self.key_type() == other.key_type() && self.to_jwk() == other.to_jwk()
+    }
+}
+
+impl Eq for PublicKey {}
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -116,7 +151,24 @@ impl PublicKey {
             PublicKey::Ed25519(_) => KeyType::Ed25519,
             PublicKey::P256(_) => KeyType::P256,
             PublicKey::Rsa(_) => KeyType::Rsa,
+            PublicKey::P384(_) => KeyType::P384,
+            PublicKey::P521(_) => KeyType::P521,
         }
+    }
+
+    /// The RFC 7638 JWK thumbprint (SHA-256, base64url): the key's identity across encodings.
+    pub fn thumbprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let jwk = self.to_jwk();
+        // RFC 7638 §3.2: the required members only, in lexicographic order, no whitespace.
+        let members: &[&str] = match self {
+            PublicKey::Ed25519(_) => &["crv", "kty", "x"],
+            PublicKey::Rsa(_) => &["e", "kty", "n"],
+            _ => &["crv", "kty", "x", "y"],
+        };
+        let canonical: Map<String, Value> =
+            members.iter().filter_map(|m| jwk.get(*m).map(|v| (m.to_string(), v.clone()))).collect();
+        B64URL.encode(Sha256::digest(Value::Object(canonical).to_string().as_bytes()))
     }
 
     /// Multibase (base58btc) multicodec encoding, as in did:key and Multikey.
@@ -124,6 +176,8 @@ impl PublicKey {
         let bytes = match self {
             PublicKey::Ed25519(k) => [&ED25519_PUB_CODEC[..], k.as_bytes()].concat(),
             PublicKey::P256(k) => [&P256_PUB_CODEC[..], k.to_encoded_point(true).as_bytes()].concat(),
+            PublicKey::P384(k) => [&P384_PUB_CODEC[..], k.to_encoded_point(true).as_bytes()].concat(),
+            PublicKey::P521(k) => [&P521_PUB_CODEC[..], k.to_encoded_point(true).as_bytes()].concat(),
             PublicKey::Rsa(_) => return None,
         };
         Some(format!("z{}", bs58::encode(bytes).into_string()))
@@ -152,7 +206,7 @@ impl PublicKey {
             .ok_or_else(|| KeyError::Invalid("a multibase key must be base58btc (start with 'z')".into()))?;
         let bytes = decode_base58_bounded(encoded, MAX_MULTIKEY_BYTES).map_err(|e| match e {
             Base58Error::TooLong { .. } => {
-                KeyError::Invalid(format!("the multibase key is too long for an Ed25519 or P-256 key: {e}"))
+                KeyError::Invalid(format!("the multibase key is too long for an Ed25519 or ECDSA key: {e}"))
             }
             Base58Error::Invalid(_) => KeyError::Invalid(format!("bad base58btc: {e}")),
         })?;
@@ -173,8 +227,20 @@ impl PublicKey {
             let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(raw)
                 .map_err(|_| KeyError::Invalid("not a valid P-256 point".into()))?;
             Ok(PublicKey::P256(key))
+        } else if let Some(raw) = bytes.strip_prefix(&P384_PUB_CODEC[..]) {
+            let raw = compressed_point(raw, 49, "P-384")?;
+            let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(raw)
+                .map_err(|_| KeyError::Invalid("not a valid P-384 point".into()))?;
+            Ok(PublicKey::P384(key))
+        } else if let Some(raw) = bytes.strip_prefix(&P521_PUB_CODEC[..]) {
+            let raw = compressed_point(raw, 67, "P-521")?;
+            let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(raw)
+                .map_err(|_| KeyError::Invalid("not a valid P-521 point".into()))?;
+            Ok(PublicKey::P521(key))
         } else {
-            Err(KeyError::Invalid("unsupported multicodec key type (expected Ed25519 or P-256)".into()))
+            Err(KeyError::Invalid(
+                "unsupported multicodec key type (expected Ed25519, P-256, P-384 or P-521)".into(),
+            ))
         }
     }
 
@@ -189,6 +255,8 @@ impl PublicKey {
                        "x": B64URL.encode(point.x().expect("uncompressed point has x")),
                        "y": B64URL.encode(point.y().expect("uncompressed point has y"))})
             }
+            PublicKey::P384(k) => ec_jwk("P-384", k.to_encoded_point(false).as_bytes()),
+            PublicKey::P521(k) => ec_jwk("P-521", k.to_encoded_point(false).as_bytes()),
             PublicKey::Rsa(jwk) => Value::Object(public_rsa_members(jwk)),
         };
         match value {
@@ -229,6 +297,18 @@ impl PublicKey {
                     .map_err(|_| KeyError::Invalid("not a valid P-256 point".into()))?;
                 Ok(PublicKey::P256(key))
             }
+            (Some("EC"), Some("P-384")) => {
+                let point = uncompressed_point(&text("x")?, &text("y")?, 48, "P-384")?;
+                let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(&point)
+                    .map_err(|_| KeyError::Invalid("not a valid P-384 point".into()))?;
+                Ok(PublicKey::P384(key))
+            }
+            (Some("EC"), Some("P-521")) => {
+                let point = uncompressed_point(&text("x")?, &text("y")?, 66, "P-521")?;
+                let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(&point)
+                    .map_err(|_| KeyError::Invalid("not a valid P-521 point".into()))?;
+                Ok(PublicKey::P521(key))
+            }
             (Some("RSA"), _) => {
                 let modulus = text("n")?;
                 text("e")?;
@@ -247,6 +327,32 @@ impl PublicKey {
             ))),
         }
     }
+}
+
+/// A compressed SEC1 point of `len` bytes.
+fn compressed_point<'a>(raw: &'a [u8], len: usize, curve: &str) -> Result<&'a [u8], KeyError> {
+    if raw.len() != len {
+        return Err(KeyError::Invalid(format!(
+            "a compressed {curve} public key is {len} bytes, not {}",
+            raw.len()
+        )));
+    }
+    Ok(raw)
+}
+
+/// The uncompressed SEC1 point (0x04 || x || y) of JWK coordinates of `len` bytes each.
+fn uncompressed_point(x: &[u8], y: &[u8], len: usize, curve: &str) -> Result<Vec<u8>, KeyError> {
+    if x.len() != len || y.len() != len {
+        return Err(KeyError::Invalid(format!("{curve} JWK coordinates must be {len} bytes")));
+    }
+    Ok([&[0x04][..], x, y].concat())
+}
+
+/// The JWK of an uncompressed SEC1 point.
+fn ec_jwk(curve: &str, uncompressed: &[u8]) -> Value {
+    let coordinates = &uncompressed[1..];
+    let (x, y) = coordinates.split_at(coordinates.len() / 2);
+    json!({"kty": "EC", "crv": curve, "x": B64URL.encode(x), "y": B64URL.encode(y)})
 }
 
 fn public_rsa_members(jwk: &Map<String, Value>) -> Map<String, Value> {
@@ -297,6 +403,11 @@ impl KeyPair {
                     .generate_key_pair(2048)
                     .map_err(|e| KeyError::Invalid(e.to_string()))?;
                 Secret::Rsa(pair.to_jwk_key_pair().as_ref().clone())
+            }
+            KeyType::P384 | KeyType::P521 => {
+                return Err(KeyError::Invalid(format!(
+                    "{key_type} keys are verified, never issued with (issue with ed25519, p256 or rsa)"
+                )))
             }
         };
         Ok(KeyPair { secret, identity: None })
@@ -406,6 +517,12 @@ impl KeyPair {
                     .map_err(|_| KeyError::Invalid("bad P-256 private key".into()))?,
             ),
             PublicKey::Rsa(_) => Secret::Rsa(jwk.clone()),
+            key @ (PublicKey::P384(_) | PublicKey::P521(_)) => {
+                return Err(KeyError::Invalid(format!(
+                    "{} keys are verified, never issued with (import ed25519, p256 or rsa)",
+                    key.key_type()
+                )))
+            }
         };
         let pair = KeyPair { secret, identity: None };
         if pair.public_key() != PublicKey::from_jwk(jwk)? {
@@ -683,14 +800,14 @@ mod tests {
     #[test]
     fn base58_limits_are_the_longest_encodings() {
         // All-0xff bytes give the longest encoding of a length; all-zero the shortest.
-        for bytes in [1, 32, 34, 35, 64] {
+        for bytes in [1, 32, 34, 35, 64, 69] {
             let longest = bs58::encode(vec![0xffu8; bytes]).into_string();
             assert!(longest.len() <= base58_max_chars(bytes), "{bytes}: {}", longest.len());
             assert!(longest.len() + 1 >= base58_max_chars(bytes), "{bytes}: a tight bound");
             assert_eq!(decode_base58_bounded(&longest, bytes).unwrap(), vec![0xffu8; bytes]);
         }
         assert_eq!(base58_max_chars(64), 88);
-        assert_eq!(base58_max_chars(MAX_MULTIKEY_BYTES), 48);
+        assert_eq!(base58_max_chars(MAX_MULTIKEY_BYTES), 95);
     }
 
     #[test]

@@ -93,8 +93,9 @@ async fn the_1edtech_baked_fixtures_extract_to_their_credentials() {
         let credential: Value = if name.contains("json") {
             serde_json::from_str(&extracted.credential).unwrap_or_else(|e| panic!("{name}: {e}"))
         } else {
-            // These fixtures carry their key in the JWT header ("jwk"), which Laurel refuses to
-            // trust; the payload is read directly here.
+            // These fixtures carry their key in the JWT header ("jwk") and no "kid". Laurel uses
+            // such a key only when the issuer's own profile lists it, and the profile (at an
+            // https URL on 1edtech.edu) is not available offline: the key alone is not trusted.
             use base64::Engine;
             let payload = extracted.credential.split('.').nth(1).unwrap();
             let claims: Value = serde_json::from_slice(
@@ -102,7 +103,17 @@ async fn the_1edtech_baked_fixtures_extract_to_their_credentials() {
             )
             .unwrap();
             let report = verifier().verify_value(&json!(extracted.credential)).await;
-            assert!(report.errors.iter().any(|e| e.detail.contains("\"jwk\"")), "{name}");
+            let issuer =
+                claims.pointer("/vc/issuer/id").or(claims.pointer("/issuer/id")).and_then(Value::as_str);
+            assert!(!report.verified, "{name}");
+            assert!(
+                report
+                    .errors
+                    .iter()
+                    .any(|e| e.detail.contains(issuer.unwrap()) && e.detail.contains("offline")),
+                "{name}: {:?}",
+                report.errors
+            );
             claims.get("vc").cloned().unwrap_or(claims)
         };
         let types = laurel::credential::model::types_of(credential.get("type"));

@@ -274,3 +274,61 @@ fn cli_rotate_and_revoke_with_confirmation() {
     let out = laurel(&["key", "revoke", "issuer", "--yes"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A key signs for a did:web issuer only if the issuer's DID document lists it: a key made while
+/// the issuer runs as did:web (RSA too, as a JsonWebKey) is listed and verifies; a standalone key
+/// made before is refused rather than signed under a method the document does not have.
+#[tokio::test]
+async fn only_keys_in_the_did_document_sign_for_a_did_web_issuer() {
+    let port = free_port();
+    let host = format!("127.0.0.1%3A{port}");
+    let data = temp_data_dir("web-keys");
+    let made = common::laurel_cli(&data, &["key", "new", "--type", "rsa", "--name", "standalone"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let issuer = ServerProcess::start_on(
+        &data,
+        &format!("127.0.0.1:{port}"),
+        &["--self-signed", "--did-web", &host, "--admin-token", "t"],
+    );
+    let client = http_client();
+    let r = client
+        .post(format!("{}/keys", issuer.base))
+        .bearer_auth("t")
+        .json(&json!({"type": "rsa", "name": "rsa"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    let p384 = client
+        .post(format!("{}/keys", issuer.base))
+        .bearer_auth("t")
+        .json(&json!({"type": "p384"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p384.status(), StatusCode::BAD_REQUEST, "P-384 is verified, never issued with");
+    let issue = |key: &str| {
+        let request = json!({"credential": badge(9), "options": {"format": "jwt", "key": key}});
+        let client = client.clone();
+        let url = format!("{}/credentials/issue", issuer.base);
+        async move { client.post(url).bearer_auth("t").json(&request).send().await.unwrap() }
+    };
+    let r = issue("rsa").await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let jwt = r.json::<Value>().await.unwrap()["verifiableCredential"].clone();
+    let report = fresh_verifier().verify_value(&jwt).await;
+    assert!(report.verified, "{:#?}", report.errors);
+    assert_eq!(report.proofs[0].verification_method, format!("did:web:{host}#rsa"));
+    let document: Value = get_json(&client, format!("{}/.well-known/did.json", issuer.base)).await;
+    let rsa = document["verificationMethod"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == json!(format!("did:web:{host}#rsa")));
+    assert_eq!(rsa.unwrap()["type"], json!("JsonWebKey"), "{document}");
+
+    let r = issue("standalone").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let problem: Value = r.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("not in the DID document"), "{problem}");
+}

@@ -262,8 +262,10 @@ fn json_value() -> impl Strategy<Value = Value> {
 fn header_value() -> impl Strategy<Value = Value> {
     let alg = prop_oneof![
         Just(None),
-        prop::sample::select(vec!["EdDSA", "ES256", "RS256", "none", "HS256", "", "eddsa"])
-            .prop_map(|a| Some(json!(a))),
+        prop::sample::select(vec![
+            "EdDSA", "ES256", "ES384", "ES512", "RS256", "RS512", "PS256", "none", "HS256", "", "eddsa",
+        ])
+        .prop_map(|a| Some(json!(a))),
         json_scalar().prop_map(Some),
     ];
     let forbidden = prop::sample::subsequence(vec!["jwk", "jku", "x5u", "x5c", "crit"], 0..=2);
@@ -274,8 +276,14 @@ fn header_value() -> impl Strategy<Value = Value> {
             if let Some(alg) = alg {
                 header.insert("alg".into(), alg);
             }
-            for key in forbidden {
-                header.insert(key.into(), json!({"kty": "OKP"}));
+            for (i, key) in forbidden.into_iter().enumerate() {
+                // A public JWK, a private one, or not an object.
+                let value = match i % 3 {
+                    0 => json!({"kty": "OKP"}),
+                    1 => json!({"kty": "OKP", "d": "AA"}),
+                    _ => json!("key"),
+                };
+                header.insert(key.into(), value);
             }
             if let Some(typ) = typ {
                 header.insert("typ".into(), json!(typ));
@@ -306,8 +314,12 @@ fn payload_value() -> impl Strategy<Value = Value> {
 /// The refusals `decode_jwt` promises, computed independently.
 fn jwt_should_decode(header: &Value, payload: &Value) -> bool {
     let (Some(header), Some(payload)) = (header.as_object(), payload.as_object()) else { return false };
-    let alg_ok = matches!(header.get("alg").and_then(Value::as_str), Some("EdDSA" | "ES256" | "RS256"));
-    let no_embedded_keys = ["jwk", "jku", "x5u", "x5c", "crit"].iter().all(|k| !header.contains_key(*k));
+    let alg_ok = header.get("alg").and_then(Value::as_str).is_some_and(|alg| proofs::JWT_ALGS.contains(&alg));
+    // `jwk` may select one of the issuer's keys (a public JWK object); key URLs, certificate
+    // chains and unknown critical extensions are refused.
+    let no_remote_keys = ["jku", "x5u", "x5c", "crit"].iter().all(|k| !header.contains_key(*k));
+    let jwk_ok = header.get("jwk").is_none_or(|jwk| jwk.as_object().is_some_and(|j| !j.contains_key("d")));
+    let no_embedded_keys = no_remote_keys && jwk_ok;
     let vc_ok = payload.get("vc").is_none_or(Value::is_object);
     alg_ok && no_embedded_keys && vc_ok
 }

@@ -11,6 +11,10 @@ pub enum KeyCommand {
         /// Name of the key in the store (default: derived from its type and time).
         #[arg(long)]
         name: Option<String>,
+        /// The did:web the issuer runs as (default: the one the server last ran with). Under
+        /// did:web the key joins the issuer's DID document; without, it is its own did:key.
+        #[arg(long, env = "LAUREL_DID_WEB")]
+        did_web: Option<String>,
     },
     /// List stored keys (public facts only).
     List {
@@ -50,7 +54,8 @@ pub(super) async fn run_key(data: &Path, server: Option<&str>, command: KeyComma
     }
     let mut backend = Backend::open(data, server).await?;
     match command {
-        KeyCommand::New { key_type, name } => {
+        KeyCommand::New { key_type, name, did_web } => {
+            backend.override_did_web(did_web)?;
             let key_type: KeyType = key_type.parse()?;
             let key = backend.create_key(key_type, name.as_deref()).await?;
             out!("{}\t{}\t{}", key.name, key.key_type, key.did)?;

@@ -49,9 +49,16 @@ pub fn preloaded_resolver(preloads: &[String]) -> Result<LocalResolver, CliError
         let (url, file) = entry
             .split_once('=')
             .ok_or_else(|| CliError::Usage(format!("--preload takes URL=FILE, got {entry:?}")))?;
+        // A JSON document, or a JWT-secured one (a status list signed as a JWT).
         let document = read_json_or_jwt(file, 4 << 20)?;
-        if !document.is_object() {
-            return Err(CliError::Input(format!("{file}: a pinned document must be a JSON object")));
+        match &document {
+            Value::Object(_) => {}
+            Value::String(text) if crate::codec::looks_like_compact_jws(text) => {}
+            _ => {
+                return Err(CliError::Input(format!(
+                    "{file}: a pinned document must be a JSON object or a compact JWT"
+                )))
+            }
         }
         resolver.pinned.insert(url, document);
     }

@@ -324,6 +324,24 @@ pub const HIGH_S_WARNING: &str =
      normalized low-S form. Both forms are valid signatures of the same data (ECDSA malleability), \
      so nothing signed is in doubt, but the issuer's signer does not normalize S as Laurel does";
 
+/// Verifies an ECDSA signature (r || s) over `$message` with `$key` of the curve crate `$curve`
+/// (each verifying key hashes with its curve's digest: SHA-256, SHA-384, SHA-512), in low-S form.
+/// A macro because p521's key is its own type, outside the generic `ecdsa::VerifyingKey<C>`.
+macro_rules! verify_ecdsa {
+    ($key:expr, $curve:ident, $name:literal, $message:expr, $signature:expr) => {{
+        use signature::Verifier;
+        let sig = $curve::ecdsa::Signature::from_slice($signature)
+            .map_err(|_| ProofError::Malformed(concat!("not a ", $name, " signature").into()))?;
+        let (sig, remark) = match sig.normalize_s() {
+            Some(low) => (low, Some(HIGH_S_WARNING)),
+            None => (sig, None),
+        };
+        $key.verify($message, &sig)
+            .map_err(|_| ProofError::Invalid("the signature does not match the signed data".into()))?;
+        Ok(remark)
+    }};
+}
+
 /// Verifies a raw signature with the method's key, refusing a key of the wrong type. Returns a
 /// remark for a signature that verified but is not in canonical form.
 fn verify_signature(
@@ -340,23 +358,14 @@ fn verify_signature(
                 .map_err(|_| ProofError::Invalid("the signature does not match the signed data".into()))?;
             Ok(None)
         }
-        (PublicKey::P256(k), KeyType::P256) => {
-            use signature::Verifier;
-            let sig = p256::ecdsa::Signature::from_slice(signature)
-                .map_err(|_| ProofError::Malformed("not a P-256 signature".into()))?;
-            // (r, n - s) verifies whenever (r, s) does. Laurel normalizes rather than refuses:
-            // the twin proves exactly what the original does (same key, same signed data), and
-            // OpenSSL and WebCrypto signers, which issue much of the field's ES256, do not
-            // normalize, so refusing would reject about half of their credentials. Nothing in
-            // Laurel identifies a credential by its signature bytes. Laurel itself signs low-S.
-            let (sig, remark) = match sig.normalize_s() {
-                Some(low) => (low, Some(HIGH_S_WARNING)),
-                None => (sig, None),
-            };
-            k.verify(message, &sig)
-                .map_err(|_| ProofError::Invalid("the signature does not match the signed data".into()))?;
-            Ok(remark)
-        }
+        // (r, n - s) verifies whenever (r, s) does. Laurel normalizes rather than refuses: the
+        // twin proves exactly what the original does (same key, same signed data), and OpenSSL
+        // and WebCrypto signers, which issue much of the field's ES256, do not normalize, so
+        // refusing would reject about half of their credentials. Nothing in Laurel identifies a
+        // credential by its signature bytes. Laurel itself signs low-S.
+        (PublicKey::P256(k), KeyType::P256) => verify_ecdsa!(k, p256, "P-256", message, signature),
+        (PublicKey::P384(k), KeyType::P384) => verify_ecdsa!(k, p384, "P-384", message, signature),
+        (PublicKey::P521(k), KeyType::P521) => verify_ecdsa!(k, p521, "P-521", message, signature),
         (key, expected) => Err(ProofError::KeyMismatch(format!(
             "the verification method holds a {} key but the proof needs {expected}",
             key.key_type()
@@ -579,6 +588,7 @@ impl ProofFormat for Jwt {
                 let signer = josekit::jws::RS256.signer_from_jwk(&jwk).map_err(generation)?;
                 josekit::jws::serialize_compact(&payload_bytes, &header, &signer)
             }
+            other => return Err(ProofError::Generation(format!("Laurel does not issue with {other} keys"))),
         }
         .map_err(generation)?;
         Ok(Secured::Jwt(token))
@@ -595,6 +605,30 @@ fn low_s_jws(token: String) -> String {
         Ok(bytes) => format!("{signing_input}.{}", B64URL.encode(crate::keys::low_s_p256(&bytes))),
         Err(_) => token,
     }
+}
+
+/// Verifies an RSA JWS signature (PKCS#1 v1.5 or PSS) through josekit.
+fn verify_rsa_jws(
+    alg: &str,
+    jwk: &Map<String, Value>,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), ProofError> {
+    use josekit::jws::{self, JwsVerifier};
+    let jwk = josekit::jwk::Jwk::from_map(jwk.clone()).map_err(|e| ProofError::Malformed(e.to_string()))?;
+    let malformed = |e: josekit::JoseError| ProofError::Malformed(e.to_string());
+    let verifier: Box<dyn JwsVerifier> = match alg {
+        "RS256" => Box::new(jws::RS256.verifier_from_jwk(&jwk).map_err(malformed)?),
+        "RS384" => Box::new(jws::RS384.verifier_from_jwk(&jwk).map_err(malformed)?),
+        "RS512" => Box::new(jws::RS512.verifier_from_jwk(&jwk).map_err(malformed)?),
+        "PS256" => Box::new(jws::PS256.verifier_from_jwk(&jwk).map_err(malformed)?),
+        "PS384" => Box::new(jws::PS384.verifier_from_jwk(&jwk).map_err(malformed)?),
+        "PS512" => Box::new(jws::PS512.verifier_from_jwk(&jwk).map_err(malformed)?),
+        other => return Err(ProofError::KeyMismatch(format!("JWT alg {other} is not an RSA algorithm"))),
+    };
+    verifier
+        .verify(message, signature)
+        .map_err(|_| ProofError::Invalid("the JWT signature does not match".into()))
 }
 
 /// The three JWT shapes found in the field.
@@ -618,6 +652,11 @@ pub struct DecodedJwt {
     signing_input: String,
     signature: Vec<u8>,
 }
+
+/// The JWS algorithms Laurel verifies (OB 3.0 requires RS256 and permits the others; RFC 7518).
+/// It issues with EdDSA, ES256 and RS256 only.
+pub const JWT_ALGS: [&str; 10] =
+    ["EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
 
 const REGISTERED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 
@@ -659,19 +698,33 @@ pub fn decode_jwt(token: &str, credential_claim: &str) -> Result<DecodedJwt, Pro
     let payload = object(payload_b64, "payload")?;
     let signature = decode(signature_b64, "signature")?;
     match header.get("alg").and_then(Value::as_str) {
-        Some("EdDSA" | "ES256" | "RS256") => {}
+        Some(alg) if JWT_ALGS.contains(&alg) => {}
         Some(alg) => {
             return Err(ProofError::KeyMismatch(format!(
-                "JWT alg {alg:?} is not allowed (allowed: EdDSA, ES256, RS256)"
+                "JWT alg {alg:?} is not allowed (allowed: {}; never \"none\" or an HMAC)",
+                JWT_ALGS.join(", ")
             )))
         }
         None => return Err(ProofError::Malformed("the JWT header has no \"alg\"".into())),
     }
-    for embedded in ["jwk", "jku", "x5u", "x5c"] {
-        if header.contains_key(embedded) {
+    // A key URL would make the verifier fetch whatever the signer points at, and a certificate
+    // chain needs roots Laurel is not configured with. `jwk` is allowed: it only selects one of
+    // the keys the issuer's own document lists (`DecodedJwt::verify`).
+    for remote in ["jku", "x5u", "x5c"] {
+        if header.contains_key(remote) {
             return Err(ProofError::KeyMismatch(format!(
-                "the JWT header carries \"{embedded}\"; keys come only from the issuer's verification method"
+                "the JWT header carries \"{remote}\"; keys come only from the issuer's own document"
             )));
+        }
+    }
+    match header.get("jwk") {
+        None => {}
+        Some(Value::Object(jwk)) if !jwk.contains_key("d") => {}
+        Some(Value::Object(_)) => {
+            return Err(ProofError::KeyMismatch("the JWT header's \"jwk\" holds a private key".into()))
+        }
+        Some(_) => {
+            return Err(ProofError::Malformed("the JWT header's \"jwk\" must be a JSON object".into()))
         }
     }
     if header.contains_key("crit") {
@@ -739,7 +792,10 @@ impl DecodedJwt {
         problems
     }
 
-    /// Verifies the signature with the key of the verification method `kid` names.
+    /// Verifies the signature with the key of the issuer's verification method: the one `kid`
+    /// names, or without `kid` the one whose key is the `jwk` header's (OB 3.0 §8.2.4.1), or the
+    /// issuer's only key. A `jwk` header never supplies a key by itself: it must be one the
+    /// issuer's own document lists for `purpose`, and equal the key `kid` names when both are set.
     pub async fn verify(
         &self,
         resolver: &dyn DidResolver,
@@ -749,30 +805,54 @@ impl DecodedJwt {
             Some(iss) => Some(iss.to_string()),
             None => model::issuer_id(&self.credential).map(str::to_string),
         };
-        let method_url = match (self.header.get("kid").and_then(Value::as_str), &issuer) {
-            (Some(kid), Some(iss)) if kid.starts_with('#') => format!("{iss}{kid}"),
-            (Some(kid), _) => kid.to_string(),
-            (None, Some(iss)) => iss.clone(),
-            (None, None) => {
+        let header_key = match self.header.get("jwk").and_then(Value::as_object) {
+            Some(jwk) => Some(PublicKey::from_jwk(jwk).map_err(|e| {
+                ProofError::Malformed(format!("the JWT header's \"jwk\" is not a usable public key: {e}"))
+            })?),
+            None => None,
+        };
+        let kid = self.header.get("kid").and_then(Value::as_str);
+        let method = match (kid, &issuer, &header_key) {
+            (None, Some(iss), Some(key)) => {
+                let controller = if iss.starts_with("did:") { did::did_of(iss) } else { iss.as_str() };
+                did::resolve_method_by_key(resolver, controller, key, purpose).await.map_err(|e| match e {
+                    ResolveError::KeyNotListed { .. } => ProofError::KeyMismatch(format!(
+                        "the JWT header's \"jwk\" is not the issuer's key: {e}"
+                    )),
+                    other => ProofError::Resolve(other),
+                })?
+            }
+            (None, None, _) => {
                 return Err(ProofError::Malformed("the JWT has neither \"kid\" nor an issuer".into()))
             }
+            (kid, Some(iss), _) => {
+                let method_url = match kid {
+                    Some(kid) if kid.starts_with('#') => format!("{iss}{kid}"),
+                    Some(kid) => kid.to_string(),
+                    None => iss.clone(),
+                };
+                did::resolve_verification_method(resolver, &method_url, purpose).await?
+            }
+            (Some(kid), None, _) => did::resolve_verification_method(resolver, kid, purpose).await?,
         };
-        let method = did::resolve_verification_method(resolver, &method_url, purpose).await?;
+        if let Some(key) = &header_key {
+            if key != &method.public_key {
+                return Err(ProofError::KeyMismatch(format!(
+                    "the JWT header's \"jwk\" (JWK thumbprint {}) is not the key of {}, which its \"kid\" names",
+                    key.thumbprint(),
+                    method.id
+                )));
+            }
+        }
         let message = self.signing_input.as_bytes();
         let mut warnings = Vec::new();
         let remark = match (self.alg(), &method.public_key) {
             ("EdDSA", key) => verify_signature(key, KeyType::Ed25519, message, &self.signature)?,
             ("ES256", key) => verify_signature(key, KeyType::P256, message, &self.signature)?,
-            ("RS256", PublicKey::Rsa(jwk)) => {
-                use josekit::jws::JwsVerifier;
-                let jwk = josekit::jwk::Jwk::from_map(jwk.clone())
-                    .map_err(|e| ProofError::Malformed(e.to_string()))?;
-                let verifier = josekit::jws::RS256
-                    .verifier_from_jwk(&jwk)
-                    .map_err(|e| ProofError::Malformed(e.to_string()))?;
-                verifier
-                    .verify(message, &self.signature)
-                    .map_err(|_| ProofError::Invalid("the JWT signature does not match".into()))?;
+            ("ES384", key) => verify_signature(key, KeyType::P384, message, &self.signature)?,
+            ("ES512", key) => verify_signature(key, KeyType::P521, message, &self.signature)?,
+            (alg @ ("RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512"), PublicKey::Rsa(jwk)) => {
+                verify_rsa_jws(alg, jwk, message, &self.signature)?;
                 None
             }
             (alg, key) => {

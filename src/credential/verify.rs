@@ -231,12 +231,7 @@ pub fn parse_json_limited(bytes: &[u8], options: &VerifyOptions) -> Result<Value
         .map_err(|e| Problem::new("PARSING_ERROR", e.to_string()))
 }
 
-fn looks_like_jwt(text: &str) -> bool {
-    let text = text.trim();
-    text.split('.').count() == 3
-        && !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-}
+use crate::codec::looks_like_compact_jws as looks_like_jwt;
 
 /// Proofs checked on one document: each costs a canonicalization (a chained one, an expansion
 /// too), so an attacker's hundred proofs would multiply the work.
@@ -413,7 +408,7 @@ impl Verifier {
             verified_lists: self.verified_lists.clone(),
         };
         let verify_list = move |list: Value| -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<(), String>> + Send>,
+            Box<dyn std::future::Future<Output = Result<Value, String>> + Send>,
         > {
             let verifier = list_verifier.clone();
             Box::pin(async move {
@@ -429,7 +424,9 @@ impl Verifier {
                     .get(&digest)
                     .is_some_and(recent)
                 {
-                    return Ok(());
+                    return proofs::credential_of(&list)
+                        .map(std::borrow::Cow::into_owned)
+                        .ok_or_else(|| "the status list is not a credential".to_string());
                 }
                 let report = verifier.verify_value(&list).await;
                 if report.verified {
@@ -441,7 +438,7 @@ impl Verifier {
                         }
                     }
                     cache.insert(digest, now);
-                    Ok(())
+                    report.credential.ok_or_else(|| "the status list carries no credential".to_string())
                 } else {
                     Err(report.errors.iter().map(|e| e.detail.clone()).collect::<Vec<_>>().join("; "))
                 }

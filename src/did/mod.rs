@@ -14,7 +14,10 @@ use serde_json::{json, Map, Value};
 
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::jsonld::contexts;
-use crate::keys::{decode_base58_bounded, Base58Error, PublicKey, ED25519_PUB_CODEC, P256_PUB_CODEC};
+use crate::keys::{
+    decode_base58_bounded, Base58Error, PublicKey, ED25519_PUB_CODEC, P256_PUB_CODEC, P384_PUB_CODEC,
+    P521_PUB_CODEC,
+};
 
 /// DID resolution errors, named as in DID Resolution (`didResolutionMetadata.error`).
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -47,6 +50,11 @@ pub enum ResolveError {
     ControllerMismatch { method: String, claimed: String, document: String },
     #[error("verification method {0:?} is malformed: {1}")]
     MalformedMethod(String, String),
+    #[error(
+        "the key given with the proof (JWK thumbprint {thumbprint}) is not one {controller} lists \
+         under {purpose} in its own document"
+    )]
+    KeyNotListed { controller: String, thumbprint: String, purpose: String },
 }
 
 impl ResolveError {
@@ -58,7 +66,9 @@ impl ResolveError {
             ResolveError::InvalidPublicKeyLength(..) => "invalidPublicKeyLength",
             ResolveError::UnsupportedPublicKeyType(_) => "unsupportedPublicKeyType",
             ResolveError::Offline(_) | ResolveError::MethodNotFound(_) | ResolveError::Fetch(_) => "notFound",
-            ResolveError::NotAuthorized(..) | ResolveError::MalformedMethod(..) => "invalidDidUrl",
+            ResolveError::NotAuthorized(..)
+            | ResolveError::MalformedMethod(..)
+            | ResolveError::KeyNotListed { .. } => "invalidDidUrl",
             ResolveError::DocumentIdMismatch { .. } | ResolveError::ControllerMismatch { .. } => {
                 "invalidDidDocument"
             }
@@ -228,6 +238,10 @@ pub fn did_key_public_key(did: &str, specific: &str) -> Result<PublicKey, Resolv
         (32, 2)
     } else if bytes.starts_with(&P256_PUB_CODEC) {
         (33, 2)
+    } else if bytes.starts_with(&P384_PUB_CODEC) {
+        (49, 2)
+    } else if bytes.starts_with(&P521_PUB_CODEC) {
+        (67, 2)
     } else {
         return Err(ResolveError::UnsupportedPublicKeyType(did.to_string()));
     };
@@ -462,6 +476,41 @@ pub async fn resolve_verification_method(
         },
         _ => Err(ResolveError::MethodNotFound(method_url.to_string())),
     }
+}
+
+/// Finds, in `controller`'s own document, the method authorized for `purpose` whose key is
+/// `key` (compared as keys, whatever encoding each side uses): how a JWT that carries its key in
+/// a `jwk` header and names no `kid` is bound to its issuer. A key the header carries is never
+/// trusted for itself; it only selects one of the keys the controller already lists.
+pub async fn resolve_method_by_key(
+    resolver: &dyn DidResolver,
+    controller: &str,
+    key: &PublicKey,
+    purpose: &str,
+) -> Result<VerificationMethod, ResolveError> {
+    let document = if controller.starts_with("did:") {
+        resolver.resolve(controller).await?
+    } else {
+        resolver.fetch_document(controller).await?
+    };
+    let mut candidates: Vec<&Value> = as_list(document.get("verificationMethod"));
+    candidates.extend(as_list(document.get(purpose)).into_iter().filter(|v| v.is_object()));
+    for candidate in candidates {
+        let Some(id) = candidate.get("id").and_then(Value::as_str) else { continue };
+        // Every link is checked as for a named method; a candidate that fails any is skipped.
+        if let Ok(method) =
+            method_in_document(&document, controller, &absolute_id(id, controller), purpose, false)
+        {
+            if &method.public_key == key {
+                return Ok(method);
+            }
+        }
+    }
+    Err(ResolveError::KeyNotListed {
+        controller: controller.to_string(),
+        thumbprint: key.thumbprint(),
+        purpose: purpose.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -313,7 +313,12 @@ impl Fetcher {
         let mut response = self
             .client
             .get(parsed)
-            .header("accept", "application/vc+ld+json, application/ld+json, application/json")
+            // JSON first; a JWT-secured credential (a status list, VC-JOSE-COSE) as well.
+            .header(
+                "accept",
+                "application/vc+ld+json, application/ld+json, application/json, \
+                 application/vc+jwt;q=0.9, application/jwt;q=0.8",
+            )
             .send()
             .await
             .map_err(network)?;
@@ -336,11 +341,22 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        let limits = JsonLimits { max_bytes: self.policy.max_bytes, ..Default::default() };
-        let document = crate::codec::json::from_slice_limited(&body, &limits)
-            .map_err(|e| FetchError::NotJson(url.to_string(), e.to_string()))?;
+        let document = parse_document(&body, self.policy.max_bytes)
+            .map_err(|detail| FetchError::NotJson(url.to_string(), detail))?;
         Ok((Fetched { document, fetched_at: chrono::Utc::now(), source: "network" }, max_age))
     }
+}
+
+/// A fetched body as a document: JSON (strictly parsed, capped), or a compact JWT as a JSON
+/// string (the JWT-secured form of a credential; the caller verifies it).
+pub fn parse_document(body: &[u8], max_bytes: usize) -> Result<Value, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "the document is not UTF-8".to_string())?;
+    if crate::codec::looks_like_compact_jws(text) {
+        return Ok(Value::String(text.trim().to_string()));
+    }
+    let limits = JsonLimits { max_bytes, ..Default::default() };
+    crate::codec::json::from_slice_limited(body, &limits)
+        .map_err(|e| format!("neither JSON nor a compact JWT: {e}"))
 }
 
 /// A status list credential's `ttl` (milliseconds) as a cache lifetime.

@@ -117,7 +117,8 @@ pub(super) struct NewKey {
     name: Option<String>,
 }
 
-/// `POST /keys {type?: ed25519|p256|rsa, name?}`: a standalone key (signs only when named).
+/// `POST /keys {type?: ed25519|p256|rsa, name?}`: a key that signs only when named; standalone
+/// (its own did:key/did:jwk), or under did:web one of the issuer's keys in its DID document.
 pub(super) async fn create_key(
     _: Admin,
     State(state): State<AppState>,

@@ -261,14 +261,7 @@ impl Service {
                     .map(str::to_string)
             });
         let format_name = match (&issued.secured, format) {
-            (Secured::Jwt(_), _) => format!(
-                "jwt-{}",
-                match key.key_type() {
-                    KeyType::Ed25519 => "eddsa",
-                    KeyType::P256 => "es256",
-                    KeyType::Rsa => "rs256",
-                }
-            ),
+            (Secured::Jwt(_), _) => format!("jwt-{}", key.key_type().jws_alg().to_ascii_lowercase()),
             (_, Format::EcdsaRdfc2019) => "ecdsa-rdfc-2019".to_string(),
             _ => "eddsa-rdfc-2022".to_string(),
         };

@@ -33,6 +33,15 @@ impl Service {
                 Some(k) if k.state != KeyState::Active => Err(ServiceError::bad(
                     format!("key {name:?} is {:?} and signs nothing new", k.state).to_lowercase(),
                 )),
+                // Under did:web the issuer's document lists only registered keys; a credential
+                // signed with any other would name a method the document does not have.
+                None if self.settings.did_web.is_some() && store.get(name).is_ok() => {
+                    Err(ServiceError::bad(format!(
+                        "key {name:?} is not in the DID document of {}, so what it signed would not verify; \
+                     keys made with `laurel key new` while the issuer runs as did:web are listed there",
+                        self.settings.did_web.as_deref().unwrap_or_default()
+                    )))
+                }
                 _ => store
                     .get(name)
                     .map(|key| (name.to_string(), with_identity(&self.settings, name, key)))
@@ -73,14 +82,7 @@ impl Service {
             let mut jwk = key.public_key().to_jwk();
             jwk.insert("kid".into(), json!(key.verification_method()));
             jwk.insert("use".into(), json!("sig"));
-            jwk.insert(
-                "alg".into(),
-                json!(match key.key_type() {
-                    KeyType::Ed25519 => "EdDSA",
-                    KeyType::P256 => "ES256",
-                    KeyType::Rsa => "RS256",
-                }),
-            );
+            jwk.insert("alg".into(), json!(key.key_type().jws_alg()));
             keys.push(Value::Object(jwk));
         }
         Ok(json!({"keys": keys}))
@@ -409,7 +411,8 @@ pub fn create_key(
     key_type: KeyType,
     name: Option<&str>,
 ) -> Result<KeyListing, ServiceError> {
-    let key = KeyPair::generate(key_type).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    // P-384 and P-521 are verified only: asking for one is the caller's mistake, not a fault.
+    let key = KeyPair::generate(key_type).map_err(|e| ServiceError::bad(e.to_string()))?;
     let stored_name = match name {
         Some(name) => {
             valid_key_name(name)?;
@@ -433,6 +436,17 @@ pub fn create_key(
             stored.ok_or_else(|| ServiceError::Internal("no free key name".into()))?
         }
     };
+    // Without did:web a new key is standalone: it signs as its own did:key/did:jwk, whose
+    // document is the key itself. Under did:web it can only sign as the issuer, so it becomes one
+    // of the issuer's keys: the DID document and the JWKS list it, and what it signs verifies.
+    if settings.did_web.is_some() {
+        let mut keys = issuer_keys(store)?;
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        keys.push(IssuerKey { name: stored_name.clone(), state: KeyState::Active, changed: now });
+        let detail = json!({"type": key_type.to_string()});
+        let audit = crate::store::AuditEntry::now("key-create", &stored_name, Some(detail));
+        save_issuer_keys(store, &keys, &audit)?;
+    }
     list_keys(store, settings)?
         .into_iter()
         .find(|k| k.name == stored_name)

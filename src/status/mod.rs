@@ -104,8 +104,9 @@ fn problem(code: &'static str, detail: impl Into<String>) -> StatusProblem {
     StatusProblem { code, detail: detail.into() }
 }
 
-/// Verifies a status list credential: a callback so `verify` can run its full check on it.
-pub type ListVerifier<'a> = &'a (dyn Fn(Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
+/// Verifies a status list credential (JSON, or a JWT as a string) and answers with the
+/// credential it carries: a callback so `verify` can run its full check on it.
+pub type ListVerifier<'a> = &'a (dyn Fn(Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, String>> + Send>>
          + Send
          + Sync);
 
@@ -201,7 +202,11 @@ async fn check_bitstring_entry(
     let fetched = resolver.fetch(list_url).await.map_err(|e| {
         problem("STATUS_RETRIEVAL_ERROR", format!("cannot retrieve the status list {list_url}: {e}"))
     })?;
-    let list = fetched.document;
+    // Verified first, then read: the verifier answers with the credential the list carries (a
+    // JWT-secured list's payload, all of it signed), so every check below reads signed data.
+    let list = verify_list(fetched.document.clone()).await.map_err(|e| {
+        problem("STATUS_VERIFICATION_ERROR", format!("the status list {list_url} does not verify: {e}"))
+    })?;
     let list_types = types_of(list.get("type"));
     if !list_types.contains(&"BitstringStatusListCredential") {
         return Err(problem(
@@ -209,9 +214,6 @@ async fn check_bitstring_entry(
             format!("{list_url} is not a BitstringStatusListCredential"),
         ));
     }
-    verify_list(list.clone()).await.map_err(|e| {
-        problem("STATUS_VERIFICATION_ERROR", format!("the status list {list_url} does not verify: {e}"))
-    })?;
     let list_issuer = list.get("issuer").and_then(node_id).unwrap_or_default();
     if list_issuer != issuer {
         return Err(problem(
