@@ -218,8 +218,9 @@ class Gen:
     def status_lists(self):
         """JWT-secured Bitstring Status Lists of did:web:issuer.example
         (EdDSA): status/1 revocation (bit 1 set), status/2 suspension (bit 2
-        set); and a Data-Integrity-secured JSON list status/3 (revocation,
-        bit 1 set), which openbadgeslib's verifier refuses to trust as signed."""
+        set); and Data-Integrity-secured JSON lists status/3 (revocation, bit 1
+        set) and status/4 (suspension, bit 2 set), which openbadgeslib's
+        verifier refuses to trust as signed."""
         issuer, preload = self.publish_did_web('ed25519')
         priv = self.keys['ed25519'][0]
         lists = {}
@@ -236,13 +237,15 @@ class Gen:
             token = OB3Signer(privkey_pem=priv, algorithm='EdDSA').sign_payload(payload)
             rel = self.write('status/%s.jwt' % num, token)
             lists[purpose] = (url, {url: rel})
-        url3 = '%s/status/3' % WEB_ROOT
-        vc3 = build_status_list_credential(issuer, url3, 'revocation', [1],
-                                           issued=VALID_FROM)
-        signed3 = add_data_integrity_proof(vc3, priv, issuer + '#key-1',
-                                           created=DI_CREATED)
-        rel3 = self.write_json('status/3.json', signed3)
-        lists['di-revocation'] = (url3, {url3: rel3})
+        for num, purpose, bits in (('3', 'revocation', [1]),
+                                   ('4', 'suspension', [2])):
+            url = '%s/status/%s' % (WEB_ROOT, num)
+            vc = build_status_list_credential(issuer, url, purpose, bits,
+                                              issued=VALID_FROM)
+            signed = add_data_integrity_proof(vc, priv, issuer + '#key-1',
+                                              created=DI_CREATED)
+            rel = self.write_json('status/%s.json' % num, signed)
+            lists['di-' + purpose] = (url, {url: rel})
         return issuer, preload, lists
 
     # ── the whole set ────────────────────────────────────────────────────────
@@ -292,6 +295,7 @@ class Gen:
         rev_url, rev_pre = lists['revocation']
         sus_url, sus_pre = lists['suspension']
         di_url, di_pre = lists['di-revocation']
+        dis_url, dis_pre = lists['di-suspension']
         vm = web_did + '#key-1'
         states = (('clear', 0, 0, 'verified'), ('revoked', 1, 0, 'revoked'),
                   ('suspended', 0, 2, 'suspended'))
@@ -322,6 +326,22 @@ class Gen:
                      'an eddsa-rdfc-2022 proof (add_data_integrity_proof); '
                      'openbadgeslib refuses to verify a non-JWT list, so run '
                      'with --no-list-proof (list proof unchecked)' % di_url,
+                     preload, args=['--no-list-proof'])
+        # DI credentials over the DI-secured lists (revocation status/3,
+        # suspension status/4): every document here is JSON-LD with a DI proof
+        for state, rev_idx, sus_idx, expected in states:
+            status = [status_entry(di_url, 'revocation', rev_idx),
+                      status_entry(dis_url, 'suspension', sus_idx)]
+            preload = dict(web_preload, **di_pre, **dis_pre)
+            cred = self.credential(web_did, status=status)
+            rel = self.write_json('status/di-dilist-%s.json' % state,
+                                  self.di(cred, 'ed25519', vm))
+            self.add(rel, 'di', 'eddsa-rdfc-2022', web_did, expected,
+                     'credentialStatus: revocation index %d of %s, suspension '
+                     'index %d of %s; both lists are JSON with an eddsa-rdfc-2022 '
+                     'proof (add_data_integrity_proof), which openbadgeslib cannot '
+                     'verify, so run with --no-list-proof'
+                     % (rev_idx, di_url, sus_idx, dis_url),
                      preload, args=['--no-list-proof'])
         # ... and without --no-list-proof openbadgeslib rejects it
         status = [status_entry(di_url, 'revocation', 0)]

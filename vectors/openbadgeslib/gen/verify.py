@@ -102,6 +102,16 @@ def install_shims(download):
     import openbadgeslib.ob3.ldp as ldp_mod
     from openbadgeslib.ob3.verifier import OB3VerificationError
 
+    # Belt and braces: no socket may connect, whatever code path tries.
+    import socket
+
+    def _no_network(*_a, **_k):
+        raise OSError('verify.py is offline: network access blocked')
+    socket.socket.connect = _no_network
+    socket.socket.connect_ex = _no_network
+    socket.create_connection = _no_network
+    socket.getaddrinfo = _no_network
+
     util.download_file = download
     did_mod.download_file = download
     status_mod.download_file = download
