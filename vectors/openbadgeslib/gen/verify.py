@@ -7,7 +7,9 @@ Usage:
 
 FILE is a compact JWT-VC (text; surrounding whitespace is ignored), a Data
 Integrity credential (a JSON document with an embedded `proof`), or a baked
-PNG/SVG carrying either. The format is detected from the content.
+PNG/SVG carrying either. The format is detected from the content. A VC-API
+response `{"verifiableCredential": ...}` and a `data:application/vc+jwt,`
+envelope are unwrapped first.
 
 Trust: with no --pubkey the issuer DID is read from the credential (`iss` /
 `issuer.id`) and resolved the way openbadgeslib's own `verify_badge(...,
@@ -157,7 +159,27 @@ def extract(data):
     text = data.decode('utf-8').strip()
     if text.startswith('<'):
         return OB3Verifier.extract_token_from_svg(data).strip(), 'svg'
-    return text, None
+    return unwrap(text), None
+
+
+def unwrap(text):
+    """Accept a VC-API response {"verifiableCredential": ...} and a
+    data:application/vc+jwt, envelope too: return the bare JWT or DI JSON."""
+    if text.startswith('{'):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(doc, dict) and 'proof' not in doc \
+                and 'verifiableCredential' in doc:
+            inner = doc['verifiableCredential']
+            return unwrap(inner.strip() if isinstance(inner, str)
+                          else json.dumps(inner))
+        return text
+    for prefix in ('data:application/vc+jwt,', 'data:application/jwt,'):
+        if text.startswith(prefix):
+            return text[len(prefix):].strip()
+    return text
 
 
 def main(argv=None):
