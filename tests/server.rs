@@ -462,3 +462,54 @@ async fn sigterm_shuts_down_gracefully_and_flushes() {
     let server = ServerProcess::start(&data, &["--admin-token", "t"]);
     assert_eq!(get(&server, &format!("/credentials/{id}"), Some("t")).await.0, StatusCode::OK);
 }
+
+/// VC DM 2.0 §5.3 over HTTP: the issuer refuses a relatedResource whose digest is not the
+/// resource's (before a status index is spent); the verifier reports a tampered one as an
+/// error, and an unobtainable one as a warning.
+#[tokio::test]
+async fn related_resource_digests_are_checked_when_issuing_and_verifying() {
+    let data = temp_data_dir("srv-related");
+    let server = ServerProcess::start(&data, &[]);
+    let token = Some(server.token.as_str());
+    // The digest VC DM 2.0 (B.1) publishes for its base context, as a bare SHA-256 multibase.
+    let published = "uWZVc7WaX1h4D8rJVb-vlMIqxaEKEb1tYbX8fet7JJzQ";
+    let with = |resource: Value| {
+        let mut credential = badge();
+        credential["relatedResource"] = resource;
+        json!({"credential": credential})
+    };
+    let good = json!([{"id": "https://www.w3.org/ns/credentials/v2", "digestMultibase": published}]);
+    let (status, issued, _) = post(&server, "/credentials/issue", &with(good), token).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+
+    let wrong = json!([{"id": "https://www.w3.org/ns/credentials/v2", "digestMultibase": "uM4RgWQc3RUDtjJCSgTJtTfvpZ7SPEg_LNO0ESlovQC0"}]);
+    let (status, problem, content_type) =
+        post(&server, "/credentials/issue", &with(wrong.clone()), token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert!(content_type.starts_with("application/problem+json"));
+    assert!(problem["detail"].as_str().unwrap().contains("does not match"), "{problem}");
+
+    // Verifying: the signed credential with its resource's digest changed after signing.
+    let mut tampered = issued["verifiableCredential"].clone();
+    tampered["relatedResource"] = wrong;
+    let (_, report, _) =
+        post(&server, "/credentials/verify", &json!({"verifiableCredential": tampered}), None).await;
+    assert!(
+        report["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["detail"].as_str().unwrap().contains("relatedResource")),
+        "{report}"
+    );
+
+    let (_, report, _) = post(
+        &server,
+        "/credentials/verify",
+        &json!({"verifiableCredential": issued["verifiableCredential"]}),
+        None,
+    )
+    .await;
+    assert_eq!(report["verified"], json!(true), "{report}");
+    assert!(report["checks"].as_array().unwrap().contains(&json!("related-resources")), "{report}");
+}

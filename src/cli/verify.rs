@@ -60,7 +60,8 @@ pub fn preloaded_resolver(preloads: &[String]) -> Result<LocalResolver, CliError
                 )))
             }
         }
-        resolver.pinned.insert(url, document);
+        let bytes = read_input(file, 4 << 20)?;
+        resolver.pinned.insert_with_bytes(url, document, bytes);
     }
     Ok(resolver)
 }

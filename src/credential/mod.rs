@@ -3,7 +3,8 @@
 //!
 //! Owns: the typed model and its structural checks ([`model`]); building and signing a badge
 //! ([`issue`]); the proof formats, Data Integrity and JWT ([`proofs`]); what a signature covers
-//! ([`signed`]); the verifier and its report ([`verify`]); presentations ([`presentation`]);
+//! ([`signed`]); the verifier and its report ([`verify`]); related resources' digests
+//! ([`related`]); presentations ([`presentation`]);
 //! baking into PNG/SVG ([`baking`]) and the images generated for badges without one
 //! ([`badge_image`]).
 //! May use: `status` (a verifier checks `credentialStatus`), `did` (keys come from DID
@@ -16,5 +17,6 @@ pub mod issue;
 pub mod model;
 pub mod presentation;
 pub mod proofs;
+pub mod related;
 pub mod signed;
 pub mod verify;

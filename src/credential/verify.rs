@@ -396,6 +396,21 @@ impl Verifier {
         }
     }
 
+    /// `relatedResource` digests: a mismatch is an error, an unobtainable resource a warning.
+    async fn check_related(&self, credential: &Value, report: &mut Report) {
+        if credential.get("relatedResource").is_none() {
+            return;
+        }
+        report.check("related-resources");
+        for problem in crate::credential::related::check(credential, self.resolver.as_ref()).await {
+            if problem.error {
+                report.error(problem.code, problem.detail);
+            } else {
+                report.warning(problem.code, problem.detail);
+            }
+        }
+    }
+
     async fn check_status(&self, credential: &Value, report: &mut Report) {
         if credential.get("credentialStatus").is_none() || self.options.status_policy == StatusPolicy::Skip {
             return;
@@ -575,6 +590,7 @@ impl Verifier {
             self.bind_issuer(&verified, &mut report);
         }
         self.check_dates(credential, &mut report);
+        self.check_related(credential, &mut report).await;
         self.check_status(credential, &mut report).await;
         self.check_endorsements(credential, &mut report).await;
         report.finish()
@@ -660,6 +676,7 @@ impl Verifier {
             }
         }
         self.check_dates(&credential, &mut report);
+        self.check_related(&credential, &mut report).await;
         self.check_status(&credential, &mut report).await;
         report.finish()
     }

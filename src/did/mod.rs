@@ -94,20 +94,35 @@ pub trait DidResolver: Send + Sync {
     async fn fetch_document(&self, url: &str) -> Result<Value, ResolveError> {
         Ok(self.fetch(url).await?.document)
     }
+    /// A resource's bytes exactly as published (a `relatedResource` whose digest is checked).
+    async fn fetch_bytes(&self, url: &str) -> Result<Vec<u8>, ResolveError> {
+        Err(ResolveError::Offline(url.to_string()))
+    }
 }
 
 /// Documents pinned by URL or DID (`--preload URL=FILE`), so verification needs no network.
 #[derive(Debug, Default, Clone)]
 pub struct Pinned {
     documents: HashMap<String, Arc<Value>>,
+    /// The files' bytes too, where known: a digest is over the bytes, not the parsed document.
+    bytes: HashMap<String, Arc<Vec<u8>>>,
 }
 
 impl Pinned {
     pub fn insert(&mut self, url: impl Into<String>, document: Value) {
         self.documents.insert(url.into(), Arc::new(document));
     }
+    /// Pins a document with the bytes it was read from.
+    pub fn insert_with_bytes(&mut self, url: impl Into<String>, document: Value, bytes: Vec<u8>) {
+        let url = url.into();
+        self.bytes.insert(url.clone(), Arc::new(bytes));
+        self.insert(url, document);
+    }
     pub fn get(&self, url: &str) -> Option<Arc<Value>> {
         self.documents.get(url).cloned()
+    }
+    pub fn get_bytes(&self, url: &str) -> Option<Arc<Vec<u8>>> {
+        self.bytes.get(url).cloned()
     }
 }
 
@@ -166,6 +181,16 @@ impl DidResolver for LocalResolver {
         }
         match &self.fetcher {
             Some(fetcher) => Ok(fetcher.fetch_json(url).await?),
+            None => Err(ResolveError::Offline(url.to_string())),
+        }
+    }
+
+    async fn fetch_bytes(&self, url: &str) -> Result<Vec<u8>, ResolveError> {
+        if let Some(bytes) = self.pinned.get_bytes(url) {
+            return Ok((*bytes).clone());
+        }
+        match &self.fetcher {
+            Some(fetcher) => Ok(fetcher.fetch_bytes(url).await?),
             None => Err(ResolveError::Offline(url.to_string())),
         }
     }

@@ -282,7 +282,24 @@ impl Fetcher {
         }
     }
 
+    /// A resource's raw bytes from the network (never cached: a digest is checked against
+    /// them), under the same policy as documents: HTTPS, public addresses, size and time caps.
+    pub async fn fetch_bytes(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        if self.policy.offline {
+            return Err(FetchError::Offline(url.to_string()));
+        }
+        Ok(self.fetch_body(url).await?.0)
+    }
+
     async fn fetch_network(&self, url: &str) -> Result<(Fetched, Option<Duration>), FetchError> {
+        let (body, max_age) = self.fetch_body(url).await?;
+        let document = parse_document(&body, self.policy.max_bytes)
+            .map_err(|detail| FetchError::NotJson(url.to_string(), detail))?;
+        Ok((Fetched { document, fetched_at: chrono::Utc::now(), source: "network" }, max_age))
+    }
+
+    /// GETs `url` under the policy: its body and the `max-age` it was served with.
+    async fn fetch_body(&self, url: &str) -> Result<(Vec<u8>, Option<Duration>), FetchError> {
         let parsed = url::Url::parse(url).map_err(|_| FetchError::BadUrl(url.to_string()))?;
         match parsed.scheme() {
             "https" => {}
@@ -341,9 +358,7 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        let document = parse_document(&body, self.policy.max_bytes)
-            .map_err(|detail| FetchError::NotJson(url.to_string(), detail))?;
-        Ok((Fetched { document, fetched_at: chrono::Utc::now(), source: "network" }, max_age))
+        Ok((body, max_age))
     }
 }
 

@@ -33,6 +33,70 @@ pub const OB_CONTEXTS: [&str; 4] = [OB_V3P0_3_0_3, OB_V3P0_3_0_2, OB_V3P0_3_0_1,
 const CREDENTIALS_EXAMPLES_V2_BODY: &str =
     r#"{"@context":{"@vocab":"https://www.w3.org/ns/credentials/examples#"}}"#;
 
+/// The digests of a context's bytes as its publisher serves them at its URL. Registry packages
+/// (which Laurel bundles) serialize some contexts differently, and a `relatedResource` digest is
+/// over the published bytes (VC DM 2.0 B.1 and the Bitstring Status List spec publish theirs).
+/// Computed from the publishers' own files: w3c/vc-data-model@979c4af1 (contexts/credentials/v1,
+/// v2; v2 equals VC DM 2.0 B.1), w3c/vc-bitstring-status-list@74fcae11 (contexts/v1.jsonld) and
+/// 1EdTech/openbadges-specification@4f9d0b63 (ob_v3p0/context*.json, served at purl.imsglobal.org).
+#[derive(Debug)]
+pub struct PublishedDigests {
+    pub url: &'static str,
+    pub sha256: &'static str,
+    pub sha384: &'static str,
+    pub sha512: &'static str,
+}
+
+pub const PUBLISHED: &[PublishedDigests] = &[
+    PublishedDigests {
+        url: "https://www.w3.org/ns/credentials/v2",
+        sha256: "59955ced6697d61e03f2b2556febe5308ab16842846f5b586d7f1f7adec92734",
+        sha384: "97f1eb8e5042356c805fdd61afa2c557663785e0794dcafa21e138fd38def18cb360133c221aa31d6896a6bf3e65b614",
+        sha512: "5d55452bd2dcf8a29f5a290473eb242b1c5fb77d4e68f1a0aa87baa4dba2694852d65ec63d48ac04a99d956f9f7153b9406f84d2d04c74869b02c239a1d81305",
+    },
+    PublishedDigests {
+        url: "https://www.w3.org/2018/credentials/v1",
+        sha256: "ab4ddd9a531758807a79a5b450510d61ae8d147eab966cc9a200c07095b0cdcc",
+        sha384: "82c3b3eab863754bbfd2b9f17d8d6db9f61169f301cbf0b05e1fc4beb5f5c51dd4d2e888c274f49c3fbb2408f61faed1",
+        sha512: "536a40b390dda94a9e39196c00090f62668e8184fe3c8c02c4a22c85666e68bf6e85d3dc7f2dba85b2b62ef95d97de24132568d8504db43f2c9c82d2e88418d2",
+    },
+    PublishedDigests {
+        url: "https://www.w3.org/ns/credentials/status/v1",
+        sha256: "fda5add353231e6a6884a46b12e6c75464281900cb348284d9c360f62381d9f7",
+        sha384: "ac0ef813833ebd666b6170a61c5adacc6d7d2f5a040d16c2928e8414d4fa07f64d70313021e02bf4f97bdd123ed9a84e",
+        sha512: "ff2ca7667b990373b46b12535e6b8de8eae270143278715ad935b159216521e514cb1ccd8517410a2429527e24d8fc96f88f8b734887a2602e6ee07b83b66fed",
+    },
+    PublishedDigests {
+        url: "https://purl.imsglobal.org/spec/ob/v3p0/context.json",
+        sha256: "b077fa134d909d92c1dcd1c153f2af1b244aeb415967fdc1467d7fc5dd48ac10",
+        sha384: "cc77157457841319e05ab0d9657fe144150a626c1f0fd89c0e639f58d468edb5513597d9f14459310c86ec6b975b74cc",
+        sha512: "6e9f47891f44591dc432245136dacdda016c1ba984faa79ebddb4ca69d2827301ffbfe2e5132d0a751d33fd0fb963c74fa7616a27185080248c49ad11e034f2a",
+    },
+    PublishedDigests {
+        url: "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json",
+        sha256: "d582f3564282fb3b709136d28412e78e70b678b4dbc2f0221f67d84932748355",
+        sha384: "410e4d78c8f236cd46b8bfd16d9ae498dae1fc4eebef0ef679bd821b87fc3334d96f6b585dde226471a7ba2cc9367195",
+        sha512: "d5c9fecf908b1d743e57f1c14f4fb49a8e7418261355b7d1dc1772c6af6afa7fc155e31d154c7cb17f71f93c6a453e541234ec406bd43f2443df072be9ac6eb6",
+    },
+    PublishedDigests {
+        url: "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json",
+        sha256: "00666ad080ba407687ed1846b7f5e7495f5019042b202a727de47c48a1755c53",
+        sha384: "7e000a9c71becc13b359560470d4d1b00f8d154ca052c54cdd20c7de6b87af5afc82aa2d2e571a94bff762b9155ea874",
+        sha512: "78b1442f25e2eececf4d7b274f0619ec84ccd6b81e95e7b01e55899d533e143678e9fa78b4c78c3e37c14a829c365838fa30a43371d47b65142933df758dd19b",
+    },
+    PublishedDigests {
+        url: "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        sha256: "ef2fa9c7846dce233cc166b43639027278be4ee44f00bb1d45c75de2dd0cd761",
+        sha384: "c859f6c00a1e0013ee79c1e5cc7566b6dfa6c28971c46ce1ab3221cdfba2b6c6d86e630e567d03c0c780bc2f9ad517a4",
+        sha512: "efb12b27bf61402ca251e395626310dc0a3db076a4d7e4a9bdbef9fef967655d9b2bc73b93e12ea8248c283904f4d700706c73a9ad6252ffc6eb907d97c70b76",
+    },
+];
+
+/// The published digests of a bundled context, where recorded.
+pub fn published_digests(url: &str) -> Option<&'static PublishedDigests> {
+    PUBLISHED.iter().find(|p| p.url == url)
+}
+
 /// (URL, document) for every context Laurel knows. Provenance: `contexts/SOURCES.md`.
 pub const BUNDLED: &[(&str, &str)] = &[
     (CREDENTIALS_V1, include_str!("../../contexts/credentials-v1.jsonld")),

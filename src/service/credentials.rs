@@ -224,6 +224,27 @@ impl Service {
         if kind != CredentialKind::Other {
             self.add_image_references(&mut credential)?;
         }
+        // Issue strictly: a related resource whose digest is not the resource's is refused before
+        // a status index is spent (one that cannot be obtained is the verifier's warning).
+        let mismatched: Vec<String> =
+            crate::credential::related::check(&credential, self.verifier.resolver.as_ref())
+                .await
+                .into_iter()
+                .filter(|problem| problem.error)
+                .map(|problem| problem.detail)
+                .collect();
+        if !mismatched.is_empty() {
+            return Err(ServiceError::BadRequest(
+                mismatched.join("; "),
+                mismatched
+                    .iter()
+                    .map(|message| FieldProblem {
+                        path: "$.relatedResource".into(),
+                        message: message.clone(),
+                    })
+                    .collect(),
+            ));
+        }
         let mut status_options = Map::new();
         if let Some(purposes) = &options.status_purposes {
             status_options.insert("statusPurposes".into(), json!(purposes));

@@ -133,6 +133,10 @@ impl crate::did::DidResolver for OwnStatusLists {
         }
         self.inner.fetch(url).await
     }
+
+    async fn fetch_bytes(&self, url: &str) -> Result<Vec<u8>, ResolveError> {
+        self.inner.fetch_bytes(url).await
+    }
 }
 
 /// The status purposes requested in issue options (`statusPurposes` or `credentialStatus`).
