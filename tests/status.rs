@@ -621,3 +621,94 @@ async fn cli_revoke_suspend_fetch_status_and_offline_verify() {
         assert_eq!(laurel::status::read_entry(&bits, index, 1), Some(expected), "{}", entry["statusPurpose"]);
     }
 }
+
+/// The `message` purpose (Bitstring Status List §2.1): issued with `statusSize` 1, both
+/// `statusMessage` values and a `statusReference`; setting its bit changes the message the
+/// verifier reports and never the verdict. The CLI asks for the same through its flags.
+#[tokio::test]
+async fn message_status_is_issued_set_and_reported() {
+    let data = temp_data_dir("status-message");
+    let server = ServerProcess::start(&data, &["--admin-token", "m"]);
+    let client = http_client();
+    let base = server.base.clone();
+    let messages =
+        json!([{"status": "0x0", "message": "enrolled"}, {"status": "0x1", "message": "graduated"}]);
+    let body = json!({"credential": vc(1), "options": {"statusPurposes": ["revocation", "message"], "statusMessage": messages, "statusReference": "https://example.edu/status-codes"}});
+    let (status, issued) = post(&client, format!("{base}/credentials/issue"), Some("m"), &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let credential = issued["verifiableCredential"].clone();
+    let entries = credential["credentialStatus"].as_array().unwrap();
+    let message_entry = entries.iter().find(|e| e["statusPurpose"] == "message").unwrap();
+    assert_eq!(message_entry["statusSize"], json!(1));
+    assert_eq!(message_entry["statusMessage"], messages);
+    assert_eq!(message_entry["statusReference"], json!("https://example.edu/status-codes"));
+    let list: Value =
+        get_json(&client, message_entry["statusListCredential"].as_str().unwrap().to_string()).await;
+    assert_eq!(list["credentialSubject"]["statusPurpose"], json!("message"));
+
+    let verify = |credential: Value| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            post(
+                &client,
+                format!("{base}/credentials/verify"),
+                None,
+                &json!({"verifiableCredential": credential}),
+            )
+            .await
+            .1
+        }
+    };
+    let message_of = |report: &Value| {
+        report["status"].as_array().unwrap().iter().find(|s| s["purpose"] == "message").unwrap()["message"]
+            .clone()
+    };
+    let report = verify(credential.clone()).await;
+    assert_eq!(report["verified"], json!(true), "{report}");
+    assert_eq!(message_of(&report), json!("enrolled"), "{report}");
+    let set = json!({"credentialId": "urn:example:status-1", "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "message"}, "status": true});
+    assert_eq!(post(&client, format!("{base}/credentials/status"), Some("m"), &set).await.0, StatusCode::OK);
+    let report = verify(credential).await;
+    assert_eq!(report["verified"], json!(true), "a message never fails verification: {report}");
+    assert_eq!(message_of(&report), json!("graduated"), "{report}");
+
+    // Refused: no messages, one value missing, a size Laurel cannot store, messages without the purpose.
+    for options in [
+        json!({"statusPurposes": ["message"]}),
+        json!({"statusPurposes": ["message"], "statusMessage": [{"status": "0x0", "message": "a"}]}),
+        json!({"statusPurposes": ["message"], "statusMessage": messages, "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "message", "statusSize": 2}}),
+        json!({"statusPurposes": ["revocation"], "statusMessage": messages}),
+        json!({"statusPurposes": ["message"], "statusMessage": messages, "statusReference": "not a url"}),
+    ] {
+        let (status, problem) = post(
+            &client,
+            format!("{base}/credentials/issue"),
+            Some("m"),
+            &json!({"credential": vc(2), "options": options}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{options}: {problem}");
+    }
+    drop(server);
+
+    let out = common::laurel_cli(
+        &data,
+        &[
+            "issue",
+            "--achievement",
+            "Messages",
+            "--subject",
+            "did:example:m",
+            "--status",
+            "message",
+            "--status-message",
+            "0x0=enrolled",
+            "--status-message",
+            "0x1=graduated",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let credential: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(credential["credentialStatus"]["statusMessage"][1]["message"], json!("graduated"));
+}

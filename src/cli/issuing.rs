@@ -34,9 +34,15 @@ pub struct IssueArgs {
     /// di (eddsa-rdfc-2022), ecdsa (ecdsa-rdfc-2019) or jwt.
     #[arg(long, default_value = "di")]
     pub format: String,
-    /// Status entries to attach (comma-separated): revocation (default), suspension.
+    /// Status entries to attach (comma-separated): revocation (default), suspension, message.
     #[arg(long, value_delimiter = ',', conflicts_with = "no_status")]
     pub status: Vec<String>,
+    /// For `--status message`: what a value means, as VALUE=TEXT (give 0x0=... and 0x1=...).
+    #[arg(long = "status-message", value_name = "VALUE=TEXT")]
+    pub status_messages: Vec<String>,
+    /// For `--status message`: a URL explaining the status (repeatable).
+    #[arg(long = "status-reference", value_name = "URL")]
+    pub status_references: Vec<String>,
     /// Attach no status entry (the badge can then never be revoked).
     #[arg(long)]
     pub no_status: bool,
@@ -122,6 +128,24 @@ fn issue_request(args: &IssueArgs) -> Result<IssueRequest, CliError> {
     if args.no_status {
         options.credential_status = Some(Value::Bool(false));
     }
+    if !args.status_messages.is_empty() {
+        let mut messages = Vec::new();
+        for entry in &args.status_messages {
+            let (status, message) = entry.split_once('=').ok_or_else(|| {
+                CliError::Usage(format!("--status-message takes VALUE=TEXT, got {entry:?}"))
+            })?;
+            messages.push(crate::service::StatusMessage {
+                status: status.trim().into(),
+                message: message.into(),
+            });
+        }
+        options.status_message = Some(messages);
+    }
+    options.status_reference = match args.status_references.as_slice() {
+        [] => None,
+        [one] => Some(json!(one)),
+        many => Some(json!(many)),
+    };
     Ok(request)
 }
 

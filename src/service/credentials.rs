@@ -34,9 +34,16 @@ pub struct IssueOptions {
     /// Name of the stored key to sign with (default: the active key for the format).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    /// Status entries to attach: `revocation` (default), `suspension`.
+    /// Status entries to attach: `revocation` (default), `suspension`, `message`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_purposes: Option<Vec<String>>,
+    /// For the `message` purpose: what each value of its bit means, `[{status: "0x0", message},
+    /// {status: "0x1", message}]` (Bitstring Status List `statusMessage`; `statusSize` is 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<Vec<StatusMessage>>,
+    /// For the `message` purpose: a URL (or URLs) explaining the status (`statusReference`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reference: Option<Value>,
     /// `false`: no status entry; `{type: BitstringStatusListEntry, statusPurpose}`: one for that
     /// purpose (the VC-API form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +52,15 @@ pub struct IssueOptions {
     /// number in clear (`hashed: false`). Refused unless set: see [`Service::issue`].
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub publish_plain_identifier: bool,
+}
+
+/// One value of a `message` status and what it means.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StatusMessage {
+    /// The value as hex with `0x` (`0x0`, `0x1`).
+    pub status: String,
+    pub message: String,
 }
 
 /// The recipient of an issue request, added to `credentialSubject` as a salted hash.
@@ -252,6 +268,12 @@ impl Service {
         if let Some(status) = &options.credential_status {
             status_options.insert("credentialStatus".into(), status.clone());
         }
+        if let Some(messages) = &options.status_message {
+            status_options.insert("statusMessage".into(), json!(messages));
+        }
+        if let Some(reference) = &options.status_reference {
+            status_options.insert("statusReference".into(), reference.clone());
+        }
         let opted_out = options.credential_status == Some(Value::Bool(false));
         let status_entries =
             if credential.get("credentialStatus").is_some() || key.key_type() == KeyType::Rsa || opted_out {
@@ -262,9 +284,10 @@ impl Service {
                 let legacy = credential.pointer("/@context/0").and_then(Value::as_str)
                     == Some(crate::jsonld::contexts::CREDENTIALS_V1);
                 let purposes = status_purposes(&status_options, legacy)?;
+                let message_fields = message_entry_fields(&status_options, &purposes)?;
                 let id = credential.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
                 (!purposes.is_empty())
-                    .then(|| self.attach_status(&mut credential, &key_name, &purposes, &id))
+                    .then(|| self.attach_status(&mut credential, &key_name, &purposes, &message_fields, &id))
                     .transpose()?
             };
         let issued = issue::issue_full(credential, &key, format).await?;

@@ -27,7 +27,7 @@ use crate::store::{CredentialRecord, Store, StoreError};
 
 mod backup;
 mod credentials;
-pub use self::credentials::{IssueOptions, IssueRequest, Recipient};
+pub use self::credentials::{IssueOptions, IssueRequest, Recipient, StatusMessage};
 mod images;
 mod keys;
 mod presentations;
@@ -42,8 +42,8 @@ pub use self::keys::{
 };
 // Shared between the area files (each opens with `use super::*`).
 use self::keys::{load_key, save_issuer_keys, ISSUER_KEYS};
+use self::status::{message_entry_fields, status_purposes, OwnStatusLists};
 pub use self::status::{set_status, signed_status_list, StatusUpdate};
-use self::status::{status_purposes, OwnStatusLists};
 
 /// Name of the Ed25519 issuer key created on first start.
 pub const ISSUER_KEY: &str = "issuer";

@@ -11,6 +11,7 @@ impl Service {
         credential: &mut Value,
         key_name: &str,
         purposes: &[String],
+        message_fields: &Map<String, Value>,
         credential_id: &str,
     ) -> Result<Value, ServiceError> {
         let mut entries = Vec::new();
@@ -26,13 +27,19 @@ impl Service {
                 )
             })?;
             let list_url = format!("{}/status/{}", self.settings.base_url, list.id);
-            entries.push(json!({
+            let mut entry = json!({
                 "id": format!("{list_url}#{index}"),
                 "type": "BitstringStatusListEntry",
                 "statusPurpose": purpose,
                 "statusListIndex": index.to_string(),
                 "statusListCredential": list_url,
-            }));
+            });
+            if purpose == "message" {
+                if let Value::Object(entry) = &mut entry {
+                    entry.extend(message_fields.clone());
+                }
+            }
+            entries.push(entry);
         }
         let value = if entries.len() == 1 { entries.remove(0) } else { Value::Array(entries) };
         if let Some(Value::Array(contexts)) = credential.get_mut("@context") {
@@ -182,13 +189,83 @@ pub(super) fn status_purposes(
     }
     purposes.dedup();
     for p in &purposes {
-        if !matches!(p.as_str(), "revocation" | "suspension") {
+        if !matches!(p.as_str(), "revocation" | "suspension" | "message") {
             return Err(ServiceError::bad(format!(
-                "status purpose {p:?} is not supported (revocation, suspension)"
+                "status purpose {p:?} is not supported (revocation, suspension, message)"
             )));
         }
     }
     Ok(purposes)
+}
+
+/// The fields a `message` entry carries (Bitstring Status List §2.1): `statusSize` 1, the
+/// `statusMessage` for both values of its bit, and `statusReference` if given. Read from
+/// `statusMessage`/`statusReference` in the options or in `options.credentialStatus`. A message
+/// status means nothing without its messages, so they are required.
+pub(super) fn message_entry_fields(
+    options: &Map<String, Value>,
+    purposes: &[String],
+) -> Result<Map<String, Value>, ServiceError> {
+    let entry = options.get("credentialStatus").and_then(Value::as_object);
+    let field = |name: &str| options.get(name).or_else(|| entry.and_then(|e| e.get(name)));
+    let mut fields = Map::new();
+    if !purposes.iter().any(|p| p == "message") {
+        for name in ["statusMessage", "statusReference", "statusSize"] {
+            if field(name).is_some() {
+                return Err(ServiceError::bad(format!("{name} is only for the \"message\" status purpose")));
+            }
+        }
+        return Ok(fields);
+    }
+    match field("statusSize") {
+        None => {}
+        Some(size) if size.as_u64() == Some(1) => {}
+        Some(size) => {
+            return Err(ServiceError::bad(format!(
+                "statusSize {size} is not supported: Laurel's message lists hold one bit per credential (statusSize 1)"
+            )))
+        }
+    }
+    let messages = field("statusMessage").ok_or_else(|| {
+        ServiceError::bad(
+            "the \"message\" purpose needs statusMessage: [{\"status\": \"0x0\", \"message\": ...}, {\"status\": \"0x1\", \"message\": ...}]",
+        )
+    })?;
+    let messages = messages.as_array().ok_or_else(|| ServiceError::bad("statusMessage must be an array"))?;
+    let mut statuses = Vec::new();
+    for message in messages {
+        let status = message.get("status").and_then(Value::as_str);
+        let text = message.get("message").and_then(Value::as_str);
+        match (status, text) {
+            (Some(status), Some(text)) if !text.trim().is_empty() => {
+                statuses.push(status.to_ascii_lowercase())
+            }
+            _ => {
+                return Err(ServiceError::bad(
+                    "each statusMessage entry needs \"status\" (hex, 0x...) and a non-empty \"message\"",
+                ))
+            }
+        }
+    }
+    statuses.sort();
+    if statuses != ["0x0", "0x1"] {
+        return Err(ServiceError::bad(
+            "statusMessage must give exactly the values 0x0 and 0x1 (statusSize 1 has 2 values)",
+        ));
+    }
+    if let Some(reference) = field("statusReference") {
+        let urls: Vec<&Value> = match reference {
+            Value::Array(list) => list.iter().collect(),
+            one => vec![one],
+        };
+        if urls.is_empty() || !urls.iter().all(|u| u.as_str().is_some_and(|u| url::Url::parse(u).is_ok())) {
+            return Err(ServiceError::bad("statusReference must be a URL or an array of URLs"));
+        }
+        fields.insert("statusReference".into(), reference.clone());
+    }
+    fields.insert("statusSize".into(), json!(1));
+    fields.insert("statusMessage".into(), Value::Array(messages.clone()));
+    Ok(fields)
 }
 
 /// A status change as both edges ask for it: `laurel revoke` / `laurel suspend` build one from
