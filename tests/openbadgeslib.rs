@@ -6,8 +6,9 @@
 //!    lists clear, revoked and suspended; tampered copies) get the verdict the specs call for in
 //!    Laurel, offline, every document pinned with `--preload`.
 //! 2. Laurel's credentials (JWT EdDSA/ES256/RS256, eddsa-rdfc-2022; did:key, did:jwk and did:web,
-//!    with status lists before and after a revocation) verify in openbadgeslib's verifier
-//!    (gen/verify.py, offline), and tampered copies fail there.
+//!    with status lists before and after a revocation, Data Integrity or JWT-secured as the
+//!    verifier asks) verify in openbadgeslib's verifier (gen/verify.py, offline), and tampered
+//!    copies fail there.
 //!
 //! Where openbadgeslib itself departs from the specs, Laurel is not bent; the test says so:
 //! - It refuses Data Integrity-signed status lists (`_verify_list_proof` checks JWT lists only),
@@ -255,11 +256,14 @@ async fn laurel_did_web_credentials_and_their_status_verify_in_openbadgeslib() {
         let credential = laurel::credential::proofs::credential_of(&secured).unwrap().into_owned();
         let id = credential["id"].as_str().unwrap().to_string();
         let file = write_credential(&work, &format!("{format}.cred"), &secured);
-        let lists = |tag: &str| {
+        // The credential's status lists, saved as served: Data Integrity JSON by default, a JWT
+        // when asked for with `Accept: application/vc+jwt`.
+        let lists = |tag: &str, jwt: bool| {
             let client = client.clone();
             let credential = credential.clone();
             let work = work.clone();
             let tag = tag.to_string();
+            let did = (did_url.clone(), did_json.clone());
             async move {
                 let mut preloads = Vec::new();
                 let entries = match &credential["credentialStatus"] {
@@ -268,23 +272,48 @@ async fn laurel_did_web_credentials_and_their_status_verify_in_openbadgeslib() {
                 };
                 for (i, entry) in entries.iter().enumerate() {
                     let url = entry["statusListCredential"].as_str().unwrap().to_string();
-                    let list: Value = common::get_json(&client, url.clone()).await;
-                    let path = work.join(format!("list-{tag}-{i}.json"));
-                    std::fs::write(&path, list.to_string()).unwrap();
+                    let mut request = client.get(&url);
+                    if jwt {
+                        request = request.header("accept", "application/vc+jwt");
+                    }
+                    let response = request.send().await.unwrap();
+                    let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
+                    let body = response.text().await.unwrap();
+                    assert_eq!(jwt, content_type == "application/vc+jwt", "{url}: {content_type}");
+                    let path = work.join(format!("list-{tag}-{i}.{}", if jwt { "jwt" } else { "json" }));
+                    std::fs::write(&path, body).unwrap();
                     preloads.push((url, path));
                 }
+                preloads.push(did);
                 preloads
             }
         };
-        let mut preloads = lists(&format!("{format}-before")).await;
-        assert!(!preloads.is_empty(), "{format}: the credential has a status entry");
-        preloads.push((did_url.clone(), did_json.clone()));
-        // Laurel's lists carry Data Integrity proofs, which openbadgeslib cannot check.
+        // Laurel's default lists carry Data Integrity proofs, which openbadgeslib cannot check.
+        let preloads = lists(&format!("{format}-before"), false).await;
+        assert!(preloads.len() > 1, "{format}: the credential has a status entry");
         let (ok, report) = peer_verify(&python, &file, &preloads, &["--no-list-proof"]);
         assert!(ok, "{format}: openbadgeslib refused Laurel's did:web credential: {report}");
         let forged = write_credential(&work, &format!("{format}-tampered.cred"), &tampered(&secured));
         let (ok, _) = peer_verify(&python, &forged, &preloads, &["--no-list-proof"]);
         assert!(!ok, "{format}: openbadgeslib accepted a tampered copy");
+        // JWT-secured lists it checks in full (for a JWT badge, with the badge's key).
+        let jwt_lists = lists(&format!("{format}-before"), true).await;
+        if format == "jwt" {
+            let (ok, report) = peer_verify(&python, &file, &jwt_lists, &[]);
+            assert!(ok, "with Laurel's JWT status lists, list proofs checked: {report}");
+        }
+        let laurel_verdict = |preloads: &[(String, PathBuf)]| {
+            let mut args =
+                vec!["verify".to_string(), file.display().to_string(), "--offline".into(), "--json".into()];
+            for (url, path) in preloads {
+                args.push("--preload".into());
+                args.push(format!("{url}={}", path.display()));
+            }
+            let out = Command::new(env!("CARGO_BIN_EXE_laurel")).args(&args).output().unwrap();
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+            verdict(&report)
+        };
+        assert_eq!(laurel_verdict(&jwt_lists), "verified", "{format}: Laurel with its own JWT lists");
 
         let r = client
             .post(format!("{}/credentials/status", server.base))
@@ -294,9 +323,14 @@ async fn laurel_did_web_credentials_and_their_status_verify_in_openbadgeslib() {
             .await
             .unwrap();
         assert!(r.status().is_success(), "revoke: {}", r.text().await.unwrap());
-        let mut preloads = lists(&format!("{format}-after")).await;
-        preloads.push((did_url.clone(), did_json.clone()));
+        let preloads = lists(&format!("{format}-after"), false).await;
         let (ok, report) = peer_verify(&python, &file, &preloads, &["--no-list-proof"]);
         assert!(!ok && report["status"] == json!("revoked"), "{format}: after revocation: {report}");
+        let jwt_lists = lists(&format!("{format}-after"), true).await;
+        assert_eq!(laurel_verdict(&jwt_lists), "revoked", "{format}: Laurel with its own JWT lists");
+        if format == "jwt" {
+            let (ok, report) = peer_verify(&python, &file, &jwt_lists, &[]);
+            assert!(!ok && report["status"] == json!("revoked"), "JWT lists after revocation: {report}");
+        }
     }
 }

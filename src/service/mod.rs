@@ -43,7 +43,7 @@ pub use self::keys::{
 // Shared between the area files (each opens with `use super::*`).
 use self::keys::{load_key, save_issuer_keys, ISSUER_KEYS};
 use self::status::{message_entry_fields, status_purposes, OwnStatusLists};
-pub use self::status::{set_status, signed_status_list, StatusUpdate};
+pub use self::status::{set_status, signed_status_list, signed_status_list_as, ListForm, StatusUpdate};
 
 /// Name of the Ed25519 issuer key created on first start.
 pub const ISSUER_KEY: &str = "issuer";

@@ -62,16 +62,37 @@ impl Service {
     }
 
     /// The signed BitstringStatusListCredential for `list_id`, re-signed only when bits changed.
-    pub async fn status_list_credential(&self, list_id: &str) -> Result<Value, ServiceError> {
-        signed_status_list(self.store.as_ref(), &self.settings, list_id).await
+    pub async fn status_list_credential(&self, list_id: &str, form: ListForm) -> Result<Value, ServiceError> {
+        signed_status_list_as(self.store.as_ref(), &self.settings, list_id, form).await
     }
 }
 
-/// The signed BitstringStatusListCredential for `list_id`, re-signed only when bits changed.
+/// How a status list credential is secured: with a Data Integrity proof (the default), or as a
+/// JWT (OB 3.0 §8.2 form) for verifiers that check JWT-secured lists only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListForm {
+    #[default]
+    DataIntegrity,
+    /// A compact JWT, as a JSON string.
+    Jwt,
+}
+
+/// The signed BitstringStatusListCredential for `list_id` with a Data Integrity proof.
 pub async fn signed_status_list(
     store: &dyn Store,
     settings: &ServiceSettings,
     list_id: &str,
+) -> Result<Value, ServiceError> {
+    signed_status_list_as(store, settings, list_id, ListForm::DataIntegrity).await
+}
+
+/// The signed BitstringStatusListCredential for `list_id` in `form`, re-signed only when bits
+/// changed.
+pub async fn signed_status_list_as(
+    store: &dyn Store,
+    settings: &ServiceSettings,
+    list_id: &str,
+    form: ListForm,
 ) -> Result<Value, ServiceError> {
     let (meta, bits) = store
         .status_list(list_id)?
@@ -94,6 +115,9 @@ pub async fn signed_status_list(
         hasher.update(settings.base_url.as_bytes());
         hasher.update([0]);
         hasher.update(&bits);
+        if form == ListForm::Jwt {
+            hasher.update(b"\0jwt");
+        }
         hex::encode(hasher.finalize())
     };
     if let Some(cached) = store.cached_list_credential(list_id, &fingerprint)? {
@@ -102,7 +126,11 @@ pub async fn signed_status_list(
     let url = format!("{}/status/{}", settings.base_url, meta.id);
     let unsigned =
         crate::status::list_credential(&url, &key.did(), &meta.purpose, &bits, settings.status_ttl_ms);
-    let format = if key.key_type() == KeyType::P256 { Format::EcdsaRdfc2019 } else { Format::EddsaRdfc2022 };
+    let format = match form {
+        ListForm::Jwt => Format::Jwt,
+        ListForm::DataIntegrity if key.key_type() == KeyType::P256 => Format::EcdsaRdfc2019,
+        ListForm::DataIntegrity => Format::EddsaRdfc2022,
+    };
     let signed = format
         .signer()
         .sign(&unsigned, &key, &crate::credential::proofs::SignOptions::default())
