@@ -23,6 +23,8 @@ https://www.w3.org/ns/did/v1|did-v1.jsonld|did-context@3.1.1|contexts/did-v1.jso
 https://w3id.org/security/v1|security-v1.jsonld|security-context@4.0.0|contexts/security-v1.jsonld
 https://w3id.org/security/v2|security-v2.jsonld|security-context@4.0.0|contexts/security-v2.jsonld
 https://w3id.org/citizenship/v4rc1|citizenship-v4rc1.jsonld|@digitalbazaar/citizenship-context@4.1.0|contexts/v4rc1.jsonld
+https://w3id.org/vc/status-list/2021/v1|status-list-2021-v1.jsonld|@digitalbazaar/vc-status-list-context@3.1.1|contexts/vc-status-list-v1.jsonld
+https://w3id.org/dcc/v1|dcc-v1.json|@digitalcredentials/dcc-context@1.0.0|js/context.js
 '
 out="$here/SOURCES.md"
 {
