@@ -155,6 +155,13 @@ async fn serve_applies_the_sample_config() {
     }
     let file = data.join("laurel.toml");
     std::fs::write(&file, lines.join("\n")).unwrap();
+    // The sample's operator context, relative to the config file's folder.
+    std::fs::create_dir_all(data.join("contexts")).unwrap();
+    std::fs::write(
+        data.join("contexts/example-v1.json"),
+        r#"{"@context": {"@protected": true, "ExampleBadge": "https://example.org/vocab#ExampleBadge"}}"#,
+    )
+    .unwrap();
     let file_arg = file.display().to_string();
     // No --data, no --listen: both come from the file.
     let server = ServerProcess::start_args(&data, &["serve", "--config", &file_arg]);

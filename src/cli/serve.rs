@@ -9,7 +9,8 @@ data (--data), admin_token (--admin-token), tls_cert (--tls-cert), tls_key (--tl
 self_signed (--self-signed), max_body (--max-body), request_timeout (--request-timeout), \
 header_timeout (--header-timeout), max_connections (--max-connections), clock_skew \
 (--clock-skew), base_url (--base-url), status_list_size (--status-list-size), \
-allow_private_network (--allow-private-network), did_web (--did-web). laurel.example.toml in the \
+allow_private_network (--allow-private-network), did_web (--did-web), contexts (--context), \
+status_signers (--status-signer), status_issuer_policy (--status-issuer-policy). laurel.example.toml in the \
 source tree lists them all with their defaults; an unknown key is refused.";
 
 /// `laurel serve` settings. Precedence: flags, then LAUREL_* environment, then the TOML file.
@@ -70,6 +71,32 @@ pub struct ServeArgs {
     /// TOML: did_web.
     #[arg(long, env = "LAUREL_DID_WEB")]
     pub did_web: Option<String>,
+    #[command(flatten)]
+    pub trust: super::verify::VerifierTrustArgs,
+}
+
+/// An operator context in the TOML file: `["URL=FILE", ...]` or `{ URL = "FILE" }`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum ContextSetting {
+    List(Vec<String>),
+    Table(std::collections::BTreeMap<String, PathBuf>),
+}
+
+/// Status list signers in the TOML file: `["ISSUER=SIGNER", ...]` or `{ ISSUER = "SIGNER" }`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum SignerSetting {
+    List(Vec<String>),
+    Table(std::collections::BTreeMap<String, String>),
+}
+
+/// What the server's verifier trusts beyond the bundle (flags over the TOML file).
+#[derive(Debug, Default)]
+pub struct VerifierSettings {
+    /// (URL, file), files relative to the TOML file's folder when they come from it.
+    pub contexts: Vec<(String, PathBuf)>,
+    pub list_trust: crate::status::ListTrust,
 }
 
 /// The optional TOML configuration file (`--config`); an unknown key is refused. Every key is
@@ -92,10 +119,21 @@ pub struct ServeFile {
     status_list_size: Option<u32>,
     allow_private_network: Option<bool>,
     did_web: Option<String>,
+    contexts: Option<ContextSetting>,
+    status_signers: Option<SignerSetting>,
+    status_issuer_policy: Option<String>,
 }
 
 /// Merges flags/environment (already merged by clap) over the TOML file over defaults.
 pub fn serve_config(data: Option<PathBuf>, args: &ServeArgs) -> Result<crate::http::ServeConfig, CliError> {
+    serve_settings(data, args).map(|(config, _)| config)
+}
+
+/// The server configuration and its verifier's trust settings.
+pub fn serve_settings(
+    data: Option<PathBuf>,
+    args: &ServeArgs,
+) -> Result<(crate::http::ServeConfig, VerifierSettings), CliError> {
     let file: ServeFile = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -137,7 +175,30 @@ pub fn serve_config(data: Option<PathBuf>, args: &ServeArgs) -> Result<crate::ht
     if clock_skew > 86_400 {
         return Err(CliError::Usage("--clock-skew is at most 86400 seconds (a day)".into()));
     }
-    Ok(crate::http::ServeConfig {
+    let config_dir =
+        args.config.as_ref().and_then(|c| c.parent()).map(std::path::Path::to_path_buf).unwrap_or_default();
+    let mut contexts = super::verify::context_pairs(&args.trust.contexts)?;
+    match file.contexts {
+        None => {}
+        Some(ContextSetting::List(entries)) => contexts.extend(
+            super::verify::context_pairs(&entries)?.into_iter().map(|(u, f)| (u, config_dir.join(f))),
+        ),
+        Some(ContextSetting::Table(table)) => {
+            contexts.extend(table.into_iter().map(|(u, f)| (u, config_dir.join(f))))
+        }
+    }
+    let mut signers = args.trust.status_signers.clone();
+    match file.status_signers {
+        None => {}
+        Some(SignerSetting::List(entries)) => signers.extend(entries),
+        Some(SignerSetting::Table(table)) => {
+            signers.extend(table.into_iter().map(|(i, s)| format!("{i}={s}")))
+        }
+    }
+    let policy = args.trust.status_issuer_policy.clone().or(file.status_issuer_policy);
+    let verifier =
+        VerifierSettings { contexts, list_trust: super::verify::list_trust(&signers, policy.as_deref())? };
+    let config = crate::http::ServeConfig {
         listen,
         data: data.or(file.data).unwrap_or_else(|| PathBuf::from("./laurel-data")),
         admin_token: args.admin_token.clone().or(file.admin_token),
@@ -154,11 +215,14 @@ pub fn serve_config(data: Option<PathBuf>, args: &ServeArgs) -> Result<crate::ht
         status_list_size,
         allow_private_network: args.allow_private_network || file.allow_private_network.unwrap_or(false),
         did_web: args.did_web.clone().or(file.did_web),
-    })
+    };
+    Ok((config, verifier))
 }
 
 pub(super) async fn run_serve(data: Option<PathBuf>, args: ServeArgs) -> Result<i32, CliError> {
-    let config = serve_config(data, &args)?;
+    let (config, trust) = serve_settings(data, &args)?;
+    // Refused at startup, before anything listens: a bad or bundled-replacing context.
+    super::verify::register_contexts(&trust.contexts)?;
     init_logging();
     let policy =
         FetchPolicy { allow_private_network: config.allow_private_network, ..FetchPolicy::default() };
@@ -166,7 +230,10 @@ pub(super) async fn run_serve(data: Option<PathBuf>, args: ServeArgs) -> Result<
         LocalResolver { fetcher: Some(Arc::new(Fetcher::new(policy, None))), ..LocalResolver::default() };
     let skew = chrono::Duration::from_std(config.clock_skew)
         .map_err(|_| CliError::Usage("--clock-skew is too large".into()))?;
-    let verifier = Verifier::new(Arc::new(resolver), VerifyOptions { skew, ..VerifyOptions::default() });
+    let verifier = Verifier::new(
+        Arc::new(resolver),
+        VerifyOptions { skew, list_trust: trust.list_trust, ..VerifyOptions::default() },
+    );
     match crate::http::serve(config, verifier).await {
         Ok(()) => Ok(0),
         Err(e) => {

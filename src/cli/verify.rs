@@ -40,6 +40,70 @@ pub struct VerifyArgs {
     /// each credential) must name it as its subject, hashed or plain; else NOT VERIFIED.
     #[arg(long)]
     pub recipient_identifier: Option<String>,
+    #[command(flatten)]
+    pub trust: VerifierTrustArgs,
+}
+
+/// What a verifier trusts beyond the bundle, shared by `laurel verify` and `laurel serve`:
+/// operator contexts and status list signers.
+#[derive(Args, Debug, Default, Clone)]
+pub struct VerifierTrustArgs {
+    /// Add a JSON-LD context, treated as bundled (never fetched): URL=FILE, repeatable. A bundled
+    /// URL cannot be replaced. For serve, TOML: contexts (a list of "URL=FILE" or a table).
+    #[arg(long = "context", visible_alias = "contexts", value_name = "URL=FILE")]
+    pub contexts: Vec<String>,
+    /// Accept status lists signed by SIGNER for credentials of ISSUER, as if ISSUER had signed
+    /// them (a status service you trust): ISSUER=SIGNER, repeatable. For serve, TOML: status_signers.
+    #[arg(long = "status-signer", visible_alias = "status-signers", value_name = "ISSUER=SIGNER")]
+    pub status_signers: Vec<String>,
+    /// enforce (default): a status list signed by anyone else fails verification; warn: it is
+    /// reported as STATUS_LIST_ISSUER_MISMATCH and its bits are used (DCC's verifier does this).
+    /// For serve, TOML: status_issuer_policy.
+    #[arg(long = "status-issuer-policy", value_name = "enforce|warn")]
+    pub status_issuer_policy: Option<String>,
+}
+
+/// Registers operator contexts given as `URL=FILE`, relative files from `base`.
+pub fn register_contexts(entries: &[(String, PathBuf)]) -> Result<(), CliError> {
+    for (url, file) in entries {
+        let bytes = read_input(&file.to_string_lossy(), crate::jsonld::contexts::MAX_OPERATOR_CONTEXT_BYTES)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| CliError::Input(format!("{}: not UTF-8", file.display())))?;
+        crate::jsonld::contexts::add_operator_context(url, &text)
+            .map_err(|e| CliError::Usage(format!("--context {url}={}: {e}", file.display())))?;
+    }
+    Ok(())
+}
+
+/// `URL=FILE` pairs from the command line.
+pub fn context_pairs(entries: &[String]) -> Result<Vec<(String, PathBuf)>, CliError> {
+    entries
+        .iter()
+        .map(|entry| match entry.split_once('=') {
+            Some((url, file)) if !url.is_empty() && !file.is_empty() => {
+                Ok((url.to_string(), PathBuf::from(file)))
+            }
+            _ => Err(CliError::Usage(format!("--context takes URL=FILE, got {entry:?}"))),
+        })
+        .collect()
+}
+
+/// The status list trust from `--status-signer` and `--status-issuer-policy` values.
+pub fn list_trust(signers: &[String], policy: Option<&str>) -> Result<crate::status::ListTrust, CliError> {
+    let signers = signers
+        .iter()
+        .map(|s| crate::status::ListTrust::parse_signer(s).map_err(CliError::Usage))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mismatch_warns = match policy.unwrap_or("enforce") {
+        "enforce" => false,
+        "warn" => true,
+        other => {
+            return Err(CliError::Usage(format!(
+                "--status-issuer-policy {other:?}: expected enforce or warn"
+            )))
+        }
+    };
+    Ok(crate::status::ListTrust { signers, mismatch_warns })
 }
 
 /// Builds the offline resolver from `--preload URL=FILE` arguments.
@@ -109,6 +173,8 @@ pub(super) async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
         "warn" => StatusPolicy::Warn,
         other => return Err(CliError::Usage(format!("--status-policy {other:?}: expected enforce or warn"))),
     };
+    options.list_trust = list_trust(&args.trust.status_signers, args.trust.status_issuer_policy.as_deref())?;
+    register_contexts(&context_pairs(&args.trust.contexts)?)?;
     let mut resolver = preloaded_resolver(&args.preload)?;
     let policy = FetchPolicy {
         allow_private_network: args.allow_private_network,

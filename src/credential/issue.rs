@@ -129,8 +129,11 @@ pub async fn issue_full(mut credential: Value, key: &KeyPair, format: Format) ->
     }
     complete(&mut credential, &key.did());
     let validation = model::validate(&credential);
-    if !validation.errors.is_empty() {
-        return Err(IssueError::Invalid(validation.errors));
+    // Issue strictly: what a verifier would only tolerate is not signed here.
+    let mut refused = validation.errors;
+    refused.extend(validation.tolerated.into_iter().map(|(_, problem)| problem));
+    if !refused.is_empty() {
+        return Err(IssueError::Invalid(refused));
     }
     let issuer = model::issuer_id(&credential).unwrap_or_default().to_string();
     if issuer != key.did() {

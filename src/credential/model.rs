@@ -276,14 +276,24 @@ pub struct FieldProblem {
     pub message: String,
 }
 
-/// What validation found: errors make a credential invalid, warnings do not.
+/// What validation found: errors make a credential invalid, warnings do not. `tolerated` are
+/// deviations from a MUST that leave every check intact (authenticity, issuer, dates, status):
+/// the verifier reports each as a warning with its own code, the issuer refuses to sign them.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Validation {
     pub errors: Vec<FieldProblem>,
     pub warnings: Vec<FieldProblem>,
+    pub tolerated: Vec<(&'static str, FieldProblem)>,
 }
 
+/// The warning for a subject that names no recipient (no `id`, no `identifier`): OB 3.0 requires
+/// one, VC DM 2.0 and OB's JSON Schema do not, and the field issues such badges (DCC).
+pub const NO_RECIPIENT: &str = "NO_RECIPIENT";
+
 impl Validation {
+    fn tolerate(&mut self, code: &'static str, path: &str, message: impl Into<String>) {
+        self.tolerated.push((code, FieldProblem { path: path.to_string(), message: message.into() }));
+    }
     fn error(&mut self, path: &str, message: impl Into<String>) {
         self.errors.push(FieldProblem { path: path.to_string(), message: message.into() });
     }
@@ -620,7 +630,11 @@ fn validate_achievement_subject(v: &mut Validation, subject: &Map<String, Value>
     let path = "$.credentialSubject";
     require_type(v, subject, path, "AchievementSubject");
     if !subject.contains_key("id") && !subject.contains_key("identifier") {
-        v.error(path, "the subject needs an \"id\" or an \"identifier\"");
+        v.tolerate(
+            NO_RECIPIENT,
+            path,
+            "the badge names no recipient (no \"id\" or \"identifier\"): it cannot be tied to a holder",
+        );
     }
     each_object(v, subject, path, "identifier", |v, o, p| {
         require_type(v, o, p, "IdentityObject");
@@ -708,15 +722,14 @@ mod tests {
         c["validFrom"] = json!("yesterday");
         c["credentialSubject"].as_object_mut().unwrap().remove("id");
         c["credentialSubject"]["achievement"].as_object_mut().unwrap().remove("criteria");
-        let paths: Vec<String> = validate(&c).errors.into_iter().map(|p| p.path).collect();
-        for expected in [
-            "$.@context[1]",
-            "$.validFrom",
-            "$.credentialSubject",
-            "$.credentialSubject.achievement.criteria",
-        ] {
+        let validation = validate(&c);
+        let paths: Vec<String> = validation.errors.into_iter().map(|p| p.path).collect();
+        for expected in ["$.@context[1]", "$.validFrom", "$.credentialSubject.achievement.criteria"] {
             assert!(paths.iter().any(|p| p == expected), "{expected} missing from {paths:?}");
         }
+        // No recipient is tolerated (a warning when verifying, refused when issuing).
+        assert_eq!(validation.tolerated.len(), 1);
+        assert_eq!((validation.tolerated[0].0, validation.tolerated[0].1.path.as_str()), (NO_RECIPIENT, "$.credentialSubject"));
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct VerifyOptions {
     pub max_depth: usize,
     /// What to do about `credentialStatus`.
     pub status_policy: StatusPolicy,
+    /// Who may sign a credential's status lists besides its issuer.
+    pub list_trust: crate::status::ListTrust,
 }
 
 impl Default for VerifyOptions {
@@ -37,6 +39,7 @@ impl Default for VerifyOptions {
             max_bytes: JsonLimits::default().max_bytes,
             max_depth: JsonLimits::default().max_depth,
             status_policy: StatusPolicy::Enforce,
+            list_trust: crate::status::ListTrust::default(),
         }
     }
 }
@@ -357,13 +360,16 @@ impl Verifier {
         for problem in validation.warnings {
             report.warning("MALFORMED_VALUE_ERROR", format!("{}: {}", problem.path, problem.message));
         }
+        for (code, problem) in validation.tolerated {
+            report.warning(code, format!("{}: {}", problem.path, problem.message));
+        }
         report.check("contexts");
         if let Some(Value::Array(list)) = credential.get("@context") {
             for url in list.iter().filter_map(Value::as_str) {
                 if !contexts::is_bundled(url) {
                     report.error(
                         "PARSING_ERROR",
-                        format!("unknown JSON-LD context {url}: Laurel only uses its bundled contexts and never fetches one"),
+                        format!("unknown JSON-LD context {url}: {}", contexts::UNKNOWN_CONTEXT_HINT),
                     );
                 }
             }
@@ -459,11 +465,19 @@ impl Verifier {
                 }
             })
         };
-        let (results, problems) =
-            status::check_status(credential, self.resolver.as_ref(), &verify_list, self.options.now()).await;
+        let (results, problems) = status::check_status(
+            credential,
+            self.resolver.as_ref(),
+            &verify_list,
+            &self.options.list_trust,
+            self.options.now(),
+        )
+        .await;
         for p in problems {
             let retrieval = p.code == "STATUS_RETRIEVAL_ERROR";
-            if retrieval && self.options.status_policy == StatusPolicy::Warn {
+            if (retrieval && self.options.status_policy == StatusPolicy::Warn)
+                || p.code == status::LIST_ISSUER_MISMATCH
+            {
                 report.warning(p.code, p.detail);
             } else {
                 report.error(p.code, p.detail);

@@ -24,6 +24,10 @@ pub const SECURITY_V1: &str = "https://w3id.org/security/v1";
 pub const SECURITY_V2: &str = "https://w3id.org/security/v2";
 /// Used by the W3C vc-di-eddsa employment-authorization vector.
 pub const CITIZENSHIP_V4RC1: &str = "https://w3id.org/citizenship/v4rc1";
+/// The W3C CCG Status List 2021 (Bitstring Status List's predecessor), still in older badges.
+pub const STATUS_LIST_2021_V1: &str = "https://w3id.org/vc/status-list/2021/v1";
+/// The Digital Credentials Consortium's context (its issuers' credentials use it).
+pub const DCC_V1: &str = "https://w3id.org/dcc/v1";
 
 /// Every OB 3.0 context URL, newest first. `@context[1]` of an OB credential must be one of them.
 pub const OB_CONTEXTS: [&str; 4] = [OB_V3P0_3_0_3, OB_V3P0_3_0_2, OB_V3P0_3_0_1, OB_V3P0_3_0_0];
@@ -116,16 +120,86 @@ pub const BUNDLED: &[(&str, &str)] = &[
     (SECURITY_V1, include_str!("../../contexts/security-v1.jsonld")),
     (SECURITY_V2, include_str!("../../contexts/security-v2.jsonld")),
     (CITIZENSHIP_V4RC1, include_str!("../../contexts/citizenship-v4rc1.jsonld")),
+    (STATUS_LIST_2021_V1, include_str!("../../contexts/status-list-2021-v1.jsonld")),
+    (DCC_V1, include_str!("../../contexts/dcc-v1.json")),
 ];
 
-/// Whether `url` is a context Laurel bundles.
-pub fn is_bundled(url: &str) -> bool {
-    BUNDLED.iter().any(|(u, _)| *u == url)
+/// Contexts an operator adds (`laurel verify --context URL=FILE`, `contexts` in `laurel.toml`),
+/// treated exactly as bundled ones: never fetched, processed with the same protections. Added
+/// once per process, never replaced, never replacing a bundled URL (a bundled context redefined
+/// would change what every credential using it means).
+static OPERATOR: std::sync::RwLock<Vec<(&'static str, &'static str, &'static serde_json::Value)>> =
+    std::sync::RwLock::new(Vec::new());
+
+/// Largest operator context accepted.
+pub const MAX_OPERATOR_CONTEXT_BYTES: usize = 1 << 20;
+
+/// Why an operator context was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ContextError {
+    #[error("{0} is a context Laurel bundles; an operator context may not replace it")]
+    ReplacesBundled(String),
+    #[error("{0} was already added with other content")]
+    AlreadyAdded(String),
+    #[error("context {0}: {1}")]
+    Invalid(String, String),
 }
 
-/// The raw JSON text of a bundled context.
+/// Adds an operator context (the same URL with the same text again is a no-op). The text must
+/// be a JSON object with an `@context`, at most [`MAX_OPERATOR_CONTEXT_BYTES`].
+pub fn add_operator_context(url: &str, text: &str) -> Result<(), ContextError> {
+    let invalid = |why: String| ContextError::Invalid(url.to_string(), why);
+    if BUNDLED.iter().any(|(u, _)| *u == url) {
+        return Err(ContextError::ReplacesBundled(url.to_string()));
+    }
+    if url::Url::parse(url).is_err() {
+        return Err(invalid("the URL is not an absolute URL".into()));
+    }
+    if text.len() > MAX_OPERATOR_CONTEXT_BYTES {
+        return Err(invalid(format!("larger than {MAX_OPERATOR_CONTEXT_BYTES} bytes")));
+    }
+    let limits =
+        crate::codec::json::JsonLimits { max_bytes: MAX_OPERATOR_CONTEXT_BYTES, ..Default::default() };
+    let value = crate::codec::json::from_slice_limited(text.as_bytes(), &limits)
+        .map_err(|e| invalid(e.to_string()))?;
+    if !value.get("@context").is_some_and(|c| c.is_object() || c.is_array()) {
+        return Err(invalid("not a JSON-LD context document (no \"@context\" object)".into()));
+    }
+    let mut operator = OPERATOR.write().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, existing, _)) = operator.iter().find(|(u, ..)| *u == url) {
+        return if *existing == text { Ok(()) } else { Err(ContextError::AlreadyAdded(url.to_string())) };
+    }
+    // Leaked on purpose: a handful of operator documents live as long as the process, like
+    // the bundled ones, and every lookup then hands out `&'static` as for those.
+    let url: &'static str = Box::leak(url.to_string().into_boxed_str());
+    let text: &'static str = Box::leak(text.to_string().into_boxed_str());
+    let value: &'static serde_json::Value = Box::leak(Box::new(value));
+    operator.push((url, text, value));
+    Ok(())
+}
+
+fn operator_context(url: &str) -> Option<(&'static str, &'static serde_json::Value)> {
+    let operator = OPERATOR.read().unwrap_or_else(|p| p.into_inner());
+    operator.iter().find(|(u, ..)| *u == url).map(|(_, text, value)| (*text, *value))
+}
+
+/// The operator contexts added so far (URLs).
+pub fn operator_contexts() -> Vec<&'static str> {
+    OPERATOR.read().unwrap_or_else(|p| p.into_inner()).iter().map(|(u, ..)| *u).collect()
+}
+
+/// Whether `url` is a context Laurel bundles (or an operator added).
+pub fn is_bundled(url: &str) -> bool {
+    BUNDLED.iter().any(|(u, _)| *u == url) || operator_context(url).is_some()
+}
+
+/// The raw JSON text of a bundled (or operator) context.
 pub fn bundled_text(url: &str) -> Option<&'static str> {
-    BUNDLED.iter().find(|(u, _)| *u == url).map(|(_, body)| *body)
+    BUNDLED
+        .iter()
+        .find(|(u, _)| *u == url)
+        .map(|(_, body)| *body)
+        .or_else(|| operator_context(url).map(|(text, _)| text))
 }
 
 /// A bundled context, parsed once.
@@ -139,11 +213,17 @@ pub fn bundled_json(url: &str) -> Option<&'static serde_json::Value> {
                 .collect()
         })
         .get(url)
+        .or_else(|| operator_context(url).map(|(_, value)| value))
 }
+
+/// How an unknown context is explained wherever it is reported.
+pub const UNKNOWN_CONTEXT_HINT: &str =
+    "Laurel only uses its bundled contexts and never fetches one; an operator \
+     who trusts this context can add it (laurel verify --context URL=FILE, or `contexts` in laurel.toml)";
 
 /// Raised for any context URL outside the bundle: Laurel never fetches a context.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown JSON-LD context {0}: Laurel only uses its bundled contexts and never fetches one")]
+#[error("unknown JSON-LD context {0}: {UNKNOWN_CONTEXT_HINT}")]
 pub struct UnknownContext(pub String);
 
 /// A JSON-LD document loader that serves the bundled contexts and refuses everything else.
@@ -180,10 +260,17 @@ impl OfflineLoader {
 
 impl Loader for OfflineLoader {
     async fn load(&self, url: &Iri) -> Result<RemoteDocument<IriBuf>, LoadError> {
-        self.documents
-            .get(url)
-            .cloned()
-            .ok_or_else(|| LoadError::new(url.to_owned(), UnknownContext(url.to_string())))
+        if let Some(document) = self.documents.get(url) {
+            return Ok(document.clone());
+        }
+        match operator_context(url.as_str()) {
+            Some((_, value)) => Ok(RemoteDocument::new(
+                Some(url.to_owned()),
+                Some("application/ld+json".parse().expect("static mime type")),
+                json_syntax::Value::from_serde_json(value.clone()),
+            )),
+            None => Err(LoadError::new(url.to_owned(), UnknownContext(url.to_string()))),
+        }
     }
 }
 

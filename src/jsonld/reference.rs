@@ -374,9 +374,7 @@ fn describe_expansion_error<E: std::fmt::Display + std::fmt::Debug>(error: &E) -
         if let Some(start) = debug.find("UnknownContext(\"") {
             let rest = &debug[start + 16..];
             let url = rest.split('"').next().unwrap_or_default();
-            return format!(
-                "unknown JSON-LD context {url}: Laurel only uses its bundled contexts and never fetches one"
-            );
+            return format!("unknown JSON-LD context {url}: {}", super::contexts::UNKNOWN_CONTEXT_HINT);
         }
     }
     if let Some(key) = shown.strip_prefix("Key `").and_then(|s| s.strip_suffix("` expansion failed")) {

@@ -46,10 +46,33 @@ pub fn encode_list(bits: &[u8]) -> String {
 pub fn decode_list(encoded: &str) -> Result<Vec<u8>, ListError> {
     let body =
         encoded.strip_prefix('u').ok_or_else(|| ListError::Encoding("missing the 'u' prefix".into()))?;
+    gunzip_list(body)
+}
+
+/// Decodes a Status List 2021 `encodedList`: base64 (url-safe or not, as its implementations
+/// wrote it) of the GZIP data, with no multibase prefix; a 'u'-prefixed one is read as well.
+pub fn decode_list_2021(encoded: &str) -> Result<Vec<u8>, ListError> {
+    match decode_list(encoded) {
+        Ok(bits) => Ok(bits),
+        Err(_) => {
+            let standard = encoded.replace('-', "+").replace('_', "/");
+            let compressed = base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(standard.trim_end_matches('='))
+                .map_err(|e| ListError::Encoding(format!("not base64: {e}")))?;
+            gunzip(&compressed)
+        }
+    }
+}
+
+fn gunzip_list(body: &str) -> Result<Vec<u8>, ListError> {
     // Some issuers pad; base64url without padding is the spec, padding is harmless.
     let compressed =
         B64URL.decode(body.trim_end_matches('=')).map_err(|e| ListError::Encoding(e.to_string()))?;
-    let mut decoder = flate2::read::GzDecoder::new(compressed.as_slice()).take(MAX_LIST_BYTES as u64 + 1);
+    gunzip(&compressed)
+}
+
+fn gunzip(compressed: &[u8]) -> Result<Vec<u8>, ListError> {
+    let mut decoder = flate2::read::GzDecoder::new(compressed).take(MAX_LIST_BYTES as u64 + 1);
     let mut bits = Vec::new();
     decoder.read_to_end(&mut bits).map_err(|e| ListError::Gzip(e.to_string()))?;
     if bits.len() > MAX_LIST_BYTES {
@@ -69,6 +92,37 @@ pub enum StatusPolicy {
     /// Status is not checked (used for the status list credentials themselves).
     Skip,
 }
+
+/// Whom a verifier accepts as the signer of a status list: the credential's issuer, always, and
+/// the signers an operator names for an issuer (a status service that signs every list with a
+/// DID of its own). Anyone else may be reported as a warning instead of an error, by choice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListTrust {
+    /// (issuer, signer) pairs: lists by `signer` count as `issuer`'s own.
+    pub signers: Vec<(String, String)>,
+    /// Report a list by anyone else as `STATUS_LIST_ISSUER_MISMATCH` (a warning) and use its
+    /// bits, instead of failing with `STATUS_VERIFICATION_ERROR`. DCC's verifier does this.
+    pub mismatch_warns: bool,
+}
+
+impl ListTrust {
+    fn trusts(&self, issuer: &str, signer: &str) -> bool {
+        signer == issuer || self.signers.iter().any(|(i, s)| i == issuer && s == signer)
+    }
+
+    /// Parses `ISSUER=SIGNER` (from `--status-signer` and `status_signers`).
+    pub fn parse_signer(text: &str) -> Result<(String, String), String> {
+        match text.split_once('=') {
+            Some((issuer, signer)) if !issuer.trim().is_empty() && !signer.trim().is_empty() => {
+                Ok((issuer.trim().to_string(), signer.trim().to_string()))
+            }
+            _ => Err(format!("a status signer is ISSUER=SIGNER (two DIDs or URLs), got {text:?}")),
+        }
+    }
+}
+
+/// The code of a foreign-signed list accepted under `mismatch_warns` (a warning).
+pub const LIST_ISSUER_MISMATCH: &str = "STATUS_LIST_ISSUER_MISMATCH";
 
 /// What one status entry said, for the report.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -131,6 +185,7 @@ pub async fn check_status(
     credential: &Value,
     resolver: &dyn DidResolver,
     verify_list: ListVerifier<'_>,
+    trust: &ListTrust,
     now: chrono::DateTime<chrono::Utc>,
 ) -> (Vec<StatusResult>, Vec<StatusProblem>) {
     let mut results = Vec::new();
@@ -140,13 +195,16 @@ pub async fn check_status(
     for entry in entries_of(credential) {
         let entry_type = entry.get("type").and_then(Value::as_str).unwrap_or_default();
         match entry_type {
-            "BitstringStatusListEntry" => match check_bitstring_entry(entry, &issuer, resolver, verify_list, now).await {
-                Ok((result, mut found)) => {
-                    problems.append(&mut found);
-                    results.push(result);
+            "BitstringStatusListEntry" | "StatusList2021Entry" => {
+                let scheme = if entry_type == "StatusList2021Entry" { &STATUS_LIST_2021 } else { &BITSTRING };
+                match check_list_entry(scheme, entry, &issuer, resolver, verify_list, trust, now).await {
+                    Ok((result, mut found)) => {
+                        problems.append(&mut found);
+                        results.push(result);
+                    }
+                    Err(p) => problems.push(p),
                 }
-                Err(p) => problems.push(p),
-            },
+            }
             "1EdTechRevocationList" => match check_1edtech_entry(entry, credential_id, resolver, now).await {
                 Ok((result, mut found)) => {
                     problems.append(&mut found);
@@ -156,32 +214,64 @@ pub async fn check_status(
             },
             other => problems.push(problem(
                 "STATUS_VERIFICATION_ERROR",
-                format!("credentialStatus type {other:?} is not supported (BitstringStatusListEntry, 1EdTechRevocationList)"),
+                format!("credentialStatus type {other:?} is not supported (BitstringStatusListEntry, StatusList2021Entry, 1EdTechRevocationList)"),
             )),
         }
     }
     (results, problems)
 }
 
-async fn check_bitstring_entry(
+/// A status list format: W3C Bitstring Status List, or its predecessor Status List 2021 (the
+/// same bits, checks and codes; other type names, and `encodedList` without a multibase prefix).
+struct ListScheme {
+    entry_type: &'static str,
+    list_type: &'static str,
+    /// Status List 2021 has no statusSize/statusMessage.
+    sized: bool,
+    decode: fn(&str) -> Result<Vec<u8>, ListError>,
+}
+
+const BITSTRING: ListScheme = ListScheme {
+    entry_type: "BitstringStatusListEntry",
+    list_type: "BitstringStatusListCredential",
+    sized: true,
+    decode: decode_list,
+};
+
+const STATUS_LIST_2021: ListScheme = ListScheme {
+    entry_type: "StatusList2021Entry",
+    list_type: "StatusList2021Credential",
+    sized: false,
+    decode: decode_list_2021,
+};
+
+async fn check_list_entry(
+    scheme: &ListScheme,
     entry: &Value,
     issuer: &str,
     resolver: &dyn DidResolver,
     verify_list: ListVerifier<'_>,
+    trust: &ListTrust,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(StatusResult, Vec<StatusProblem>), StatusProblem> {
+    // A Status List 2021 entry missing its list or index is an error, never "fine".
+    let malformed_code = if scheme.sized { "MALFORMED_VALUE_ERROR" } else { "STATUS_VERIFICATION_ERROR" };
     let purpose = entry
         .get("statusPurpose")
         .and_then(Value::as_str)
-        .ok_or_else(|| problem("MALFORMED_VALUE_ERROR", "credentialStatus.statusPurpose must be a string"))?;
+        .ok_or_else(|| problem(malformed_code, "credentialStatus.statusPurpose must be a string"))?;
     let index = parse_index(entry.get("statusListIndex")).ok_or_else(|| {
-        problem("MALFORMED_VALUE_ERROR", "credentialStatus.statusListIndex must be a base-10 integer string")
+        problem(malformed_code, "credentialStatus.statusListIndex must be a base-10 integer string")
     })?;
-    let list_url = entry.get("statusListCredential").and_then(Value::as_str).ok_or_else(|| {
-        problem("MALFORMED_VALUE_ERROR", "credentialStatus.statusListCredential must be a URL")
-    })?;
+    let list_url = entry
+        .get("statusListCredential")
+        .and_then(Value::as_str)
+        .ok_or_else(|| problem(malformed_code, "credentialStatus.statusListCredential must be a URL"))?;
     let size = match entry.get("statusSize") {
         None => 1,
+        Some(_) if !scheme.sized => {
+            return Err(problem("MALFORMED_VALUE_ERROR", "a StatusList2021Entry has no statusSize"))
+        }
         Some(v) => match v.as_u64() {
             Some(n @ 1..=32) => n as usize,
             _ => {
@@ -208,18 +298,26 @@ async fn check_bitstring_entry(
         problem("STATUS_VERIFICATION_ERROR", format!("the status list {list_url} does not verify: {e}"))
     })?;
     let list_types = types_of(list.get("type"));
-    if !list_types.contains(&"BitstringStatusListCredential") {
+    if !list_types.contains(&scheme.list_type) {
         return Err(problem(
             "STATUS_VERIFICATION_ERROR",
-            format!("{list_url} is not a BitstringStatusListCredential"),
+            format!("{list_url} is not a {} (a {} needs one)", scheme.list_type, scheme.entry_type),
         ));
     }
+    // The list verified, and its proof is bound to its issuer: so its issuer is its signer.
     let list_issuer = list.get("issuer").and_then(node_id).unwrap_or_default();
-    if list_issuer != issuer {
-        return Err(problem(
-            "STATUS_VERIFICATION_ERROR",
-            format!("the status list is issued by {list_issuer}, not by the credential's issuer {issuer}"),
-        ));
+    let mut found = Vec::new();
+    if !trust.trusts(issuer, list_issuer) {
+        let detail = format!(
+            "the status list {list_url} is signed by {list_issuer}, not by the credential's issuer {issuer}: \
+             Laurel cannot trust its revocation bits (whoever controls that list could un-revoke the badge). \
+             If {list_issuer} is a status service you trust for {issuer}, say so with \
+             --status-signer {issuer}={list_issuer}"
+        );
+        if !trust.mismatch_warns {
+            return Err(problem("STATUS_VERIFICATION_ERROR", detail));
+        }
+        found.push(problem(LIST_ISSUER_MISMATCH, detail));
     }
     let subject = list.get("credentialSubject").cloned().unwrap_or(Value::Null);
     let list_purposes: Vec<&str> = match subject.get("statusPurpose") {
@@ -237,7 +335,7 @@ async fn check_bitstring_entry(
         .get("encodedList")
         .and_then(Value::as_str)
         .ok_or_else(|| problem("MALFORMED_VALUE_ERROR", "the status list has no encodedList"))?;
-    let bits = decode_list(encoded).map_err(|e| match e {
+    let bits = (scheme.decode)(encoded).map_err(|e| match e {
         ListError::TooLarge => problem("STATUS_LIST_LENGTH_ERROR", e.to_string()),
         other => problem("MALFORMED_VALUE_ERROR", other.to_string()),
     })?;
@@ -260,7 +358,6 @@ async fn check_bitstring_entry(
             .and_then(|m| m.get("message").and_then(Value::as_str))
             .map(str::to_string)
     });
-    let mut found = Vec::new();
     if value != 0 {
         match purpose {
             "revocation" => found.push(problem(
@@ -275,7 +372,7 @@ async fn check_bitstring_entry(
         }
     }
     let result = StatusResult {
-        entry_type: "BitstringStatusListEntry".into(),
+        entry_type: scheme.entry_type.into(),
         purpose: purpose.to_string(),
         list: Some(list_url.to_string()),
         index: Some(index),
