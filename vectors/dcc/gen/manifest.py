@@ -178,6 +178,14 @@ def main():
             url = did_web_url(issuer)
             if issuer in dids:
                 preload[url] = dids[issuer]
+                dd = json.load(open(os.path.join(ROOT, dids[issuer])))
+                if not dd.get("verificationMethod"):
+                    notes.append("issuer DID document has no verificationMethod; its key is embedded in assertionMethod only")
+                vms = [v for k in ("verificationMethod", "assertionMethod") for v in dd.get(k, []) if isinstance(v, dict)]
+                if any(v.get("type") == "Multikey" for v in vms) and "https://w3id.org/security/multikey/v1" not in as_list(dd.get("@context")):
+                    notes.append("issuer DID document uses type Multikey without the multikey/v1 context (its contexts do not define Multikey)")
+                if any(v.get("type") == "Multikey" for v in vms) and any(p.get("type") == "Ed25519Signature2020" for p in proofs):
+                    notes.append("Ed25519Signature2020 proof whose verification method is a Multikey (not Ed25519VerificationKey2020)")
             else:
                 notes.append(f"issuer DID document {url} is not among the fixtures (unresolvable offline)")
         vf_s = d.get("validFrom") or d.get("issuanceDate")
@@ -246,6 +254,33 @@ def main():
         if notes:
             e["notes"] = notes
         entries.append(e)
+    cross_path = os.path.join(ROOT, "CROSSCHECK.json")
+    if os.path.exists(cross_path):
+        cross = json.load(open(cross_path))
+        for e in entries:
+            c = cross["credentials"].get(e["file"])
+            if c is None:
+                continue
+            e["digitalBazaar"] = c
+            # consistency checks between this script and Digital Bazaar's libraries
+            proofs_ok = all(p["verified"] for p in c.get("proofs", []))
+            if "PROOF_VERIFICATION_ERROR" in e["expected"]["codes"]:
+                assert not proofs_ok, e["file"]
+            elif not e.get("empty"):
+                assert proofs_ok, e["file"]
+            st = e.get("status")
+            if st and "checkStatusWithoutIssuerMatch" in c:
+                db = c["checkStatusWithoutIssuerMatch"]
+                if st["listProblem"]:
+                    assert not db["verified"], e["file"]
+                else:
+                    assert db["verified"] and db["statusBitSet"] == [st["bitSet"]], e["file"]
+                    assert c["checkStatus"]["verified"] == st["listIssuerIsCredentialIssuer"], e["file"]
+        for name, L in lists.items():
+            c = cross["statusLists"].get(L["file"])
+            if c:
+                L["digitalBazaar"] = c
+                assert all(p["verified"] for p in c["proofs"]) == L["proofIntact"], name
     with open(os.path.join(ROOT, "MANIFEST.json"), "w") as out:
         json.dump(entries, out, indent=2, ensure_ascii=False)
         out.write("\n")
