@@ -729,7 +729,10 @@ mod tests {
         }
         // No recipient is tolerated (a warning when verifying, refused when issuing).
         assert_eq!(validation.tolerated.len(), 1);
-        assert_eq!((validation.tolerated[0].0, validation.tolerated[0].1.path.as_str()), (NO_RECIPIENT, "$.credentialSubject"));
+        assert_eq!(
+            (validation.tolerated[0].0, validation.tolerated[0].1.path.as_str()),
+            (NO_RECIPIENT, "$.credentialSubject")
+        );
     }
 
     #[test]

@@ -475,9 +475,7 @@ impl Verifier {
         .await;
         for p in problems {
             let retrieval = p.code == "STATUS_RETRIEVAL_ERROR";
-            if (retrieval && self.options.status_policy == StatusPolicy::Warn)
-                || p.code == status::LIST_ISSUER_MISMATCH
-            {
+            if p.warning || (retrieval && self.options.status_policy == StatusPolicy::Warn) {
                 report.warning(p.code, p.detail);
             } else {
                 report.error(p.code, p.detail);
