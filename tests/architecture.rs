@@ -27,6 +27,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("did", 2),
     ("status", 2),
     ("credential", 2),
+    ("program", 2),
     // 3 the operations both edges call.
     ("service", 3),
     // 4 edges.

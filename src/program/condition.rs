@@ -1,0 +1,1 @@
+//! Award conditions (written by the condition helper).

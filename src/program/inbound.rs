@@ -1,0 +1,1 @@
+//! LMS events and webhook signatures (written by the inbound helper).
