@@ -27,6 +27,51 @@ pub fn run_all(store: &dyn Store) {
     a_failed_flip_writes_neither_bit_nor_audit(store);
     a_cached_list_is_served_only_for_its_fingerprint(store);
     audited_meta_writes_both(store);
+    documents_insert_once_list_by_kind_and_delete(store);
+}
+
+fn documents_insert_once_list_by_kind_and_delete(store: &dyn Store) {
+    let entry = || audit("document", "conformance");
+    assert_eq!(store.get_document("rule", "r1").expect("get"), None);
+    assert!(
+        store.insert_document("rule", "r1", &json!({"n": 1}), &entry()).expect("insert"),
+        "a new id is inserted"
+    );
+    let before = audit_len(store);
+    assert!(
+        !store.insert_document("rule", "r1", &json!({"n": 2}), &entry()).expect("insert"),
+        "a taken id is not"
+    );
+    assert_eq!(
+        store.get_document("rule", "r1").expect("get"),
+        Some(json!({"n": 1})),
+        "the first insert stays"
+    );
+    assert_eq!(audit_len(store), before, "a refused insert writes no audit entry");
+    store.put_document("rule", "r2", &json!({"n": 3}), &entry()).expect("put");
+    store.put_document("rules", "r9", &json!({"other kind": true}), &entry()).expect("put");
+    store.put_document("rule", "r1", &json!({"n": 4}), &entry()).expect("put replaces");
+    let listed = store.list_documents("rule").expect("list");
+    assert_eq!(listed, vec![("r1".into(), json!({"n": 4})), ("r2".into(), json!({"n": 3}))], "one kind only");
+    assert!(store.delete_document("rule", "r2", &entry()).expect("delete"));
+    assert!(!store.delete_document("rule", "r2", &entry()).expect("delete again"), "nothing to delete");
+    assert_eq!(store.list_documents("rule").expect("list").len(), 1);
+    // Concurrent inserts of one id: exactly one wins.
+    let wins = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for n in 0..8 {
+            let wins = &wins;
+            scope.spawn(move || {
+                if store
+                    .insert_document("event", "same", &json!({"by": n}), &audit("event", "same"))
+                    .expect("insert")
+                {
+                    wins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    assert_eq!(wins.into_inner(), 1, "of concurrent inserts of one id, exactly one wins");
 }
 
 /// What was acknowledged survives closing and reopening. `open` opens the same (initially
@@ -38,6 +83,9 @@ pub fn run_durability(open: &dyn Fn() -> Box<dyn Store>) {
         store.put("issuer", &key).expect("put key");
         store.insert_credential(&record("urn:durable:1")).expect("insert");
         store.put_meta("m", "v").expect("put meta");
+        store
+            .insert_document("event", "e1", &json!({"state": "pending"}), &audit("event", "e1"))
+            .expect("doc");
         let (list, index) =
             store.allocate_status_index("issuer", "revocation", 64, "urn:durable:1").expect("allocate");
         store.set_status_bit(&list.id, index, true, &audit("revoke", "urn:durable:1")).expect("flip");
@@ -55,6 +103,11 @@ pub fn run_durability(open: &dyn Fn() -> Box<dyn Store>) {
         "an inserted credential survives reopening"
     );
     assert_eq!(store.get_meta("m").expect("read meta").as_deref(), Some("v"), "metadata survives reopening");
+    assert_eq!(
+        store.get_document("event", "e1").expect("read document"),
+        Some(json!({"state": "pending"})),
+        "an inserted document survives reopening"
+    );
     assert!(store.status_bit(&list_id, index).expect("read bit"), "a status flip survives reopening");
     for n in 0..63 {
         let (list, other) = store
@@ -318,6 +371,33 @@ mod tests {
     impl Store for ReusesIndices {
         fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError> {
             self.0.get_meta(name)
+        }
+        fn put_document(
+            &self,
+            kind: &str,
+            id: &str,
+            document: &Value,
+            audit: &AuditEntry,
+        ) -> Result<(), StoreError> {
+            self.0.put_document(kind, id, document, audit)
+        }
+        fn insert_document(
+            &self,
+            kind: &str,
+            id: &str,
+            document: &Value,
+            audit: &AuditEntry,
+        ) -> Result<bool, StoreError> {
+            self.0.insert_document(kind, id, document, audit)
+        }
+        fn get_document(&self, kind: &str, id: &str) -> Result<Option<Value>, StoreError> {
+            self.0.get_document(kind, id)
+        }
+        fn list_documents(&self, kind: &str) -> Result<Vec<(String, Value)>, StoreError> {
+            self.0.list_documents(kind)
+        }
+        fn delete_document(&self, kind: &str, id: &str, audit: &AuditEntry) -> Result<bool, StoreError> {
+            self.0.delete_document(kind, id, audit)
         }
         fn put_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
             self.0.put_meta(name, value)

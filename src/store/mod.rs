@@ -144,6 +144,29 @@ pub trait Store: KeyStore + Send + Sync {
     /// Sets a metadata value and appends an audit entry, atomically and durably.
     fn put_meta_audited(&self, name: &str, value: &str, audit: &AuditEntry) -> Result<(), StoreError>;
     fn get_image(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+    /// Program documents (achievements, rules, pathways, events), JSON by `kind` and `id`.
+    /// Writes the document and its audit entry atomically and durably.
+    fn put_document(
+        &self,
+        kind: &str,
+        id: &str,
+        document: &Value,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+    /// Writes only if no document of `kind` has `id` (atomically: of two concurrent inserts one
+    /// wins); durable when it returns `true`, unchanged (no audit entry) when `false`.
+    fn insert_document(
+        &self,
+        kind: &str,
+        id: &str,
+        document: &Value,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+    fn get_document(&self, kind: &str, id: &str) -> Result<Option<Value>, StoreError>;
+    /// Every document of `kind`, by id in byte order.
+    fn list_documents(&self, kind: &str) -> Result<Vec<(String, Value)>, StoreError>;
+    /// Removes a document with its audit entry, durably; `false` if there was none.
+    fn delete_document(&self, kind: &str, id: &str, audit: &AuditEntry) -> Result<bool, StoreError>;
     /// Writes a consistent snapshot of everything stored to the new directory `dest` (see
     /// `store::backup` for the format). Writes wait while the snapshot is read, not while it
     /// is written out.

@@ -49,7 +49,7 @@ use super::backup::{BackupReport, TreeDump};
 use super::{AuditEntry, CredentialRecord, StatusListMeta, Store, StoreError};
 
 /// Every tree, by name: what a backup holds and a restore writes.
-pub const TREES: [&str; 12] = [
+pub const TREES: [&str; 13] = [
     "keys",
     "meta",
     "credentials",
@@ -62,6 +62,7 @@ pub const TREES: [&str; 12] = [
     "status_bits",
     "status_signed",
     "images",
+    "documents",
 ];
 /// Meta key of the sealing record.
 const KEY_SEAL: &str = "key_seal";
@@ -93,6 +94,8 @@ pub struct SledStore {
     status_bits: sled::Tree,
     status_signed: sled::Tree,
     images: sled::Tree,
+    /// Program documents (achievements, rules, pathways, events) under `kind \0 id`.
+    documents: sled::Tree,
     /// Group commit: writers that commit while a sync runs share the next one.
     sync_state: Mutex<SyncState>,
     sync_done: std::sync::Condvar,
@@ -232,6 +235,7 @@ impl SledStore {
             status_bits: tree("status_bits")?,
             status_signed: tree("status_signed")?,
             images: tree("images")?,
+            documents: tree("documents")?,
             db,
             path,
             sync_state: Mutex::new(SyncState::default()),
@@ -261,6 +265,7 @@ impl SledStore {
             "status_used" => &self.status_used,
             "status_bits" => &self.status_bits,
             "status_signed" => &self.status_signed,
+            "documents" => &self.documents,
             _ => &self.images,
         }
     }
@@ -426,6 +431,11 @@ fn sync_dir_files(dir: &Path, since: std::time::SystemTime) -> std::io::Result<(
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+/// `kind \0 id`: one tree holds every kind, each listable by its prefix.
+fn document_key(kind: &str, id: &str) -> Vec<u8> {
+    [kind.as_bytes(), &[0], id.as_bytes()].concat()
 }
 
 fn transaction_error(e: TransactionError<StoreError>) -> StoreError {
@@ -707,6 +717,80 @@ impl Store for SledStore {
 
     fn put_meta_audited(&self, name: &str, value: &str, audit: &AuditEntry) -> Result<(), StoreError> {
         self.put_audited(&self.meta, name.as_bytes(), value.as_bytes(), audit)
+    }
+
+    fn put_document(
+        &self,
+        kind: &str,
+        id: &str,
+        document: &Value,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.put_audited(&self.documents, &document_key(kind, id), &json_bytes(document)?, audit)
+    }
+
+    fn insert_document(
+        &self,
+        kind: &str,
+        id: &str,
+        document: &Value,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let key = document_key(kind, id);
+        let (value, audit_bytes) = (json_bytes(document)?, json_bytes(audit)?);
+        let audit_key = self.next_sequence()?;
+        let gate = self.gate();
+        let inserted = (&self.documents, &self.audit)
+            .transaction(|(documents, log)| {
+                if documents.get(&key)?.is_some() {
+                    return Ok(false);
+                }
+                documents.insert(key.as_slice(), value.as_slice())?;
+                log.insert(&audit_key, audit_bytes.as_slice())?;
+                Ok::<bool, ConflictableTransactionError<StoreError>>(true)
+            })
+            .map_err(transaction_error)?;
+        drop(gate);
+        if inserted {
+            self.make_durable()?;
+        }
+        Ok(inserted)
+    }
+
+    fn get_document(&self, kind: &str, id: &str) -> Result<Option<Value>, StoreError> {
+        self.documents.get(document_key(kind, id))?.map(|b| from_json(&b, "document")).transpose()
+    }
+
+    fn list_documents(&self, kind: &str) -> Result<Vec<(String, Value)>, StoreError> {
+        let prefix = document_key(kind, "");
+        let mut out = Vec::new();
+        for item in self.documents.scan_prefix(&prefix) {
+            let (key, value) = item?;
+            let id = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+            out.push((id, from_json(&value, "document")?));
+        }
+        Ok(out)
+    }
+
+    fn delete_document(&self, kind: &str, id: &str, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let key = document_key(kind, id);
+        let audit_bytes = json_bytes(audit)?;
+        let audit_key = self.next_sequence()?;
+        let gate = self.gate();
+        let removed = (&self.documents, &self.audit)
+            .transaction(|(documents, log)| {
+                let removed = documents.remove(key.as_slice())?.is_some();
+                if removed {
+                    log.insert(&audit_key, audit_bytes.as_slice())?;
+                }
+                Ok::<bool, ConflictableTransactionError<StoreError>>(removed)
+            })
+            .map_err(transaction_error)?;
+        drop(gate);
+        if removed {
+            self.make_durable()?;
+        }
+        Ok(removed)
     }
 
     fn get_image(&self, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
