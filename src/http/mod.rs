@@ -41,6 +41,7 @@ mod keys;
 mod presentations;
 mod problem;
 mod profiles;
+mod programs;
 mod status;
 
 pub use self::extract::{Admin, JsonBody};
@@ -52,6 +53,7 @@ use self::extract::*;
 use self::keys::*;
 use self::presentations::*;
 use self::profiles::*;
+use self::programs::*;
 use self::status::*;
 
 /// Server settings after flags, environment and the TOML file are merged.
@@ -149,6 +151,24 @@ async fn problem_details_for_errors(response: Response) -> Response {
     problem
 }
 
+/// Processes accepted LMS events: the pending ones left by an earlier run at once, then each
+/// time events arrive (and every few seconds, should a wake-up be missed).
+fn spawn_event_worker(service: Arc<Service>) {
+    tokio::spawn(async move {
+        match service.recover_pending_events() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "re-queued LMS events accepted before a crash"),
+            Err(e) => tracing::error!(error = %e, "cannot scan for pending LMS events"),
+        }
+        loop {
+            if let Err(e) = service.process_pending_events().await {
+                tracing::error!(error = %e, "processing LMS events failed; retrying");
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(5), service.events_ready.notified()).await;
+        }
+    });
+}
+
 /// Bounds every request's time; the client gets a JSON 503 instead of a hung connection.
 async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(state.request_timeout, next.run(request)).await {
@@ -191,6 +211,17 @@ pub fn router(state: AppState) -> Router {
         .route("/keys/rotate", post(rotate_key))
         .route("/keys/{name}/revoke", post(revoke_key))
         .route("/admin/backup", post(backup))
+        .route("/achievements", get(list_achievements).post(create_achievement))
+        .route("/achievements/{id}", get(get_achievement).put(put_achievement))
+        .route("/achievements/{id}/retire", post(retire_achievement))
+        .route("/achievements/{id}/awards", post(award))
+        .route("/rules", get(list_rules).post(create_rule))
+        .route("/rules/{id}", get(get_rule).put(put_rule).delete(delete_rule))
+        .route("/pathways", get(list_pathways).post(create_pathway))
+        .route("/senders", post(create_sender))
+        .route("/events", post(post_events))
+        .route("/events/{id}", get(get_event))
+        .route("/learners/{id}/progress", get(learner_progress))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
@@ -374,6 +405,7 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
         serde_json::to_string(&running).unwrap_or_default().as_bytes(),
     )?;
     let service = Arc::new(service);
+    spawn_event_worker(service.clone());
     let state = AppState {
         service: service.clone(),
         max_body: config.max_body,

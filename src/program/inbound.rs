@@ -53,7 +53,7 @@ pub const WEBHOOK_TOLERANCE_SECONDS: i64 = 300;
 const CALIPER_GRADE_EVENT: &str = "GradeEvent";
 
 /// Who the event is about.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Learner {
     /// The learner's email, trimmed and lowercased.
     pub email: Option<String>,
@@ -80,7 +80,7 @@ impl Learner {
 }
 
 /// One event from a learning system, in Laurel's terms.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LmsEvent {
     /// The sender's event id (the dedup key).
     pub id: String,

@@ -343,7 +343,7 @@ impl Service {
     }
 
     /// This issuer's namespace for achievement ids, made once.
-    fn achievement_namespace(&self) -> Result<uuid::Uuid, ServiceError> {
+    pub(super) fn achievement_namespace(&self) -> Result<uuid::Uuid, ServiceError> {
         const META: &str = "achievement_namespace";
         if let Some(text) = self.store.get_meta(META)? {
             return uuid::Uuid::parse_str(&text)

@@ -28,10 +28,12 @@ use crate::store::{CredentialRecord, Store, StoreError};
 mod backup;
 mod credentials;
 pub use self::credentials::{IssueOptions, IssueRequest, Recipient, StatusMessage};
+pub use self::programs::{AwardRecipient, AwardRequest, PathwayRequest, RuleRequest, EVENT_FIELDS};
 mod images;
 mod keys;
 mod presentations;
 mod profiles;
+mod programs;
 mod records;
 mod status;
 pub use self::records::{CredentialQuery, CurrentStatus, RecordPage, RecordView, StateFilter};
@@ -190,6 +192,8 @@ pub struct Service {
     /// Parsed signing keys by name. A name's key material never changes, so this never goes
     /// stale; which keys are active is still read from the store on every issue.
     parsed_keys: std::sync::Mutex<std::collections::HashMap<String, KeyPair>>,
+    /// Woken when events are accepted: the event worker waits on it.
+    pub events_ready: Arc<tokio::sync::Notify>,
 }
 
 fn sha256(data: &[u8]) -> [u8; 32] {
@@ -253,6 +257,7 @@ impl Service {
             challenges,
             admin_token_hash,
             parsed_keys: Default::default(),
+            events_ready: Arc::new(tokio::sync::Notify::new()),
         };
         if service.store.get_meta(ISSUER_KEYS)?.is_none() {
             let keys = issuer_keys(service.store.as_ref())?;
