@@ -1,0 +1,385 @@
+//! Badge programs on the real server (issue 16): the Python pathway walkthrough end to end
+//! (79 -> nothing, 80 -> badge, a duplicate event -> nothing new, every level -> the certificate
+//! exactly once), a Caliper GradeEvent envelope, webhook signatures, malformed rules, unknown
+//! achievements, idempotent awards, and a kill -9 while events stream in.
+
+mod common;
+
+use common::{http_client, temp_data_dir, ServerProcess};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    fn new(server: &ServerProcess) -> Api {
+        Api { client: http_client(), base: server.base.clone(), token: server.token.clone() }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> (StatusCode, Value) {
+        let mut request =
+            self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    async fn achievement(&self, name: &str, kind: &str) -> String {
+        let body = json!({
+            "type": ["Achievement"], "name": name, "description": format!("{name}, a step of the Data Science pathway"),
+            "criteria": {"narrative": "Pass the final assessment with a score of 80 or more."},
+            "achievementType": kind,
+            "alignment": [{"targetName": name, "targetUrl": "https://example.edu/skills/data", "targetFramework": "Example Skills"}],
+            "resultDescription": [{"id": "urn:example:score", "type": ["ResultDescription"], "name": "Score", "resultType": "Percent", "valueMin": "0", "valueMax": "100"}]
+        });
+        let (status, stored) = self.post("/achievements", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{stored}");
+        assert!(
+            stored["id"].as_str().unwrap().starts_with(&format!("{}/achievements/", self.base)),
+            "{stored}"
+        );
+        stored["id"].as_str().unwrap().to_string()
+    }
+
+    /// Waits until the event has been processed; its record.
+    async fn processed(&self, id: &str) -> Value {
+        for _ in 0..200 {
+            let (status, event) = self.get(&format!("/events/{id}")).await;
+            if status == StatusCode::OK && event["state"] == "done" {
+                return event;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("event {id} was not processed");
+    }
+
+    async fn verify(&self, credential: &Value) -> Value {
+        self.post("/credentials/verify", &json!({"verifiableCredential": credential})).await.1
+    }
+}
+
+fn lms_event(id: &str, email: &str, course: &str, score: u32) -> Value {
+    json!({"id": id, "type": "assessment_passed", "occurredAt": "2026-11-30T10:00:00Z",
+           "learner": {"email": email, "name": "Ada Lovelace"}, "course": course, "score": score, "maxScore": 100,
+           "evidence": [{"url": format!("https://lms.example.edu/attempts/{id}"), "name": "Final assessment"}]})
+}
+
+#[tokio::test]
+async fn the_python_pathway_walkthrough_issues_exactly_what_it_should() {
+    let data = temp_data_dir("programs-walkthrough");
+    let server = ServerProcess::start(&data, &[]);
+    let api = Api::new(&server);
+    let basics = api.achievement("Python Basics", "Badge").await;
+    let analysis = api.achievement("Data Analysis", "Badge").await;
+    let ml = api.achievement("Machine Learning", "Badge").await;
+    let certificate = api.achievement("Data Science Professional Certificate", "Certificate").await;
+    for (course, achievement) in [("py-101", &basics), ("da-201", &analysis), ("ml-301", &ml)] {
+        let rule = json!({"event": "assessment_passed", "condition": format!("course == \"{course}\" and score >= 80"), "award": achievement});
+        let (status, body) = api.post("/rules", &rule).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) =
+        api.post("/pathways", &json!({"achievement": certificate, "requires": [basics, analysis, ml]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let email = "Ada@Example.edu";
+    let send = |event: Value| {
+        let api = &api;
+        async move { api.post("/events", &event).await }
+    };
+    // 79: no badge.
+    let (status, answer) = send(lms_event("e-79", email, "py-101", 79)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let event = api.processed("e-79").await;
+    assert_eq!(event["outcome"]["rules"][0]["matched"], json!(false), "{event}");
+    assert!(
+        event["outcome"]["rules"].as_array().unwrap().iter().all(|r| r.get("issued").is_none()),
+        "{event}"
+    );
+    // 80: the badge.
+    send(lms_event("e-80", email, "py-101", 80)).await;
+    let event = api.processed("e-80").await;
+    let matched: Vec<&Value> = event["outcome"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["matched"] == json!(true))
+        .collect();
+    assert_eq!(matched.len(), 1, "{event}");
+    let badge_id = matched[0]["issued"].as_str().expect("a badge was issued").to_string();
+    // The same event again: a duplicate, nothing new.
+    let (status, answer) = send(lms_event("e-80", email, "py-101", 80)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(answer["duplicates"], json!(["e-80"]), "{answer}");
+    // A second passing event for the same course: the learner already holds the badge.
+    send(lms_event("e-95", email, "py-101", 95)).await;
+    let event = api.processed("e-95").await;
+    assert!(event["outcome"]["rules"].to_string().contains("alreadyHeld"), "{event}");
+
+    let (_, record) = api.get(&format!("/credentials/{badge_id}")).await;
+    let badge = record["verifiableCredential"].clone();
+    let report = api.verify(&badge).await;
+    assert_eq!(report["verified"], json!(true), "{report}");
+    assert_eq!(badge["credentialSubject"]["achievement"]["id"], json!(basics));
+    assert_eq!(badge["credentialSubject"]["result"][0]["value"], json!("80"));
+    assert!(badge["evidence"][0]["id"].as_str().unwrap().ends_with("/attempts/e-80"), "{badge}");
+    assert!(badge["credentialSubject"]["identifier"][0]["identityHash"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256$"));
+    assert!(!badge.to_string().to_lowercase().contains("ada@example.edu"), "the email is never published");
+
+    // Progress: one of three; awarding the certificate directly is refused.
+    let (_, progress) = api.get("/learners/ada@example.edu/progress").await;
+    assert_eq!(progress["pathways"][0]["earned"].as_array().unwrap().len(), 1, "{progress}");
+    assert_eq!(progress["pathways"][0]["missing"].as_array().unwrap().len(), 2, "{progress}");
+    let (status, problem) = api
+        .post(
+            &format!("{certificate}/awards").replace(&api.base, ""),
+            &json!({"recipient": {"email": email}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("lacks the prerequisites"), "{problem}");
+
+    // The other two levels: the certificate, once.
+    send(lms_event("e-da", email, "da-201", 88)).await;
+    api.processed("e-da").await;
+    send(lms_event("e-ml", email, "ml-301", 91)).await;
+    let event = api.processed("e-ml").await;
+    let certificates = event["outcome"]["pathwayCredentials"].as_array().cloned().unwrap_or_default();
+    assert_eq!(certificates.len(), 1, "{event}");
+    let (_, progress) = api.get("/learners/ada@example.edu/progress").await;
+    assert_eq!(progress["pathways"][0]["complete"], json!(true), "{progress}");
+    assert_eq!(progress["pathways"][0]["credential"], certificates[0], "{progress}");
+    let (_, record) = api.get(&format!("/credentials/{}", certificates[0].as_str().unwrap())).await;
+    let certificate_vc = record["verifiableCredential"].clone();
+    assert_eq!(api.verify(&certificate_vc).await["verified"], json!(true));
+    assert_eq!(certificate_vc["evidence"].as_array().unwrap().len(), 3, "it references its components");
+    assert_eq!(certificate_vc["credentialSubject"]["achievement"]["related"].as_array().unwrap().len(), 3);
+    // Another event after completion issues no second certificate.
+    send(lms_event("e-again", email, "ml-301", 99)).await;
+    let event = api.processed("e-again").await;
+    assert!(event["outcome"].get("pathwayCredentials").is_none(), "{event}");
+
+    // The learner's badges, by email: four, one each.
+    let (_, listing) = api.get("/credentials?recipient=ada@example.edu").await;
+    let listed =
+        listing["items"].as_array().or(listing["credentials"].as_array()).cloned().unwrap_or_default();
+    assert_eq!(listed.len(), 4, "{listing}");
+}
+
+#[tokio::test]
+async fn catalog_rules_awards_and_event_authentication_refuse_what_they_should() {
+    let data = temp_data_dir("programs-refusals");
+    let server = ServerProcess::start(&data, &[]);
+    let api = Api::new(&server);
+    let badge = api.achievement("Statistics", "Badge").await;
+    let short = badge.rsplit('/').next().unwrap().to_string();
+
+    // Malformed rule: 400 pointing at the position.
+    let (status, problem) = api
+        .post(
+            "/rules",
+            &json!({"event": "assessment_passed", "condition": "score >= \"80\"", "award": badge}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    assert!(problem.to_string().contains("column 10"), "{problem}");
+    let (status, _) = api.post("/rules", &json!({"event": "assessment_passed", "condition": "score >= 80", "award": "no-such-achievement"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api
+        .post("/achievements/no-such-achievement/awards", &json!({"recipient": {"email": "x@example.org"}}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, problem) =
+        api.post("/achievements", &json!({"name": "No criteria", "description": "d"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+
+    // Awards are idempotent by key, and one per learner.
+    let award = |key: &'static str, email: &'static str| {
+        let api = &api;
+        let path = format!("/achievements/{short}/awards");
+        async move {
+            let response = api
+                .client
+                .post(format!("{}{path}", api.base))
+                .bearer_auth(&api.token)
+                .header("idempotency-key", key)
+                .json(
+                    &json!({"recipient": {"email": email}, "results": [{"type": ["Result"], "value": "92"}]}),
+                )
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, first) = award("k-1", "bob@example.org").await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = award("k-1", "bob@example.org").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["id"], first["id"]);
+    let (status, _) = award("k-1", "carol@example.org").await;
+    assert_eq!(status, StatusCode::CONFLICT, "a key reused for another award");
+    let (status, _) = award("k-2", "bob@example.org").await;
+    assert_eq!(status, StatusCode::CONFLICT, "one badge per learner and achievement");
+    assert_eq!(api.verify(&first["verifiableCredential"]).await["verified"], json!(true));
+    // Retired: no new awards; the issued badge stays valid.
+    let (status, _) = api.post(&format!("/achievements/{short}/retire"), &json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = award("k-3", "dave@example.org").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(api.verify(&first["verifiableCredential"]).await["verified"], json!(true));
+
+    // Events: no credentials -> 401; a sender's token and its signed webhooks are accepted.
+    let event = json!({"id": "w-1", "type": "assessment_passed", "learner": {"email": "eve@example.org"}, "score": 90});
+    let unauthenticated = api.client.post(format!("{}/events", api.base)).json(&event).send().await.unwrap();
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+    let (status, sender) = api.post("/senders", &json!({"name": "canvas"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{sender}");
+    let secret = sender["webhookSecret"].as_str().unwrap();
+    let body = serde_json::to_vec(&event).unwrap();
+    let signed = |id: &str, at: i64, body: &[u8]| {
+        let signature = laurel::program::inbound::sign_webhook(secret, id, at, body).unwrap();
+        api.client
+            .post(format!("{}/events", api.base))
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", at.to_string())
+            .header("webhook-signature", signature)
+            .body(body.to_vec())
+    };
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(signed("msg-1", now, &body).send().await.unwrap().status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        signed("msg-2", now - 301, &body).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "stale"
+    );
+    let mut tampered = body.clone();
+    tampered[10] ^= 1;
+    let forged = signed("msg-3", now, &body).body(tampered).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED, "a signature over another body");
+    let by_token = api
+        .client
+        .post(format!("{}/events", api.base))
+        .bearer_auth(sender["token"].as_str().unwrap())
+        .json(&json!({"id": "w-2", "type": "assessment_passed", "learner": {"email": "eve@example.org"}, "score": 90}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_token.status(), StatusCode::ACCEPTED);
+    let (status, problem) = api.post("/events", &json!({"id": "x", "type": "t", "learner": {}})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+}
+
+#[tokio::test]
+async fn a_caliper_grade_event_awards_the_badge() {
+    let data = temp_data_dir("programs-caliper");
+    let server = ServerProcess::start(&data, &[]);
+    let api = Api::new(&server);
+    let badge = api.achievement("Assessment 1", "Badge").await;
+    let rule = json!({"event": "GradeEvent", "condition": "score / max_score >= 0.8", "award": badge});
+    assert_eq!(api.post("/rules", &rule).await.0, StatusCode::CREATED);
+    let envelope = json!({
+        "sensor": "https://example.edu/sensors/1", "sendTime": "2026-11-30T10:00:00.000Z",
+        "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2",
+        "data": [{
+            "@context": "http://purl.imsglobal.org/ctx/caliper/v1p2",
+            "id": "urn:uuid:a50ca17f-5971-47bb-8fca-4e6e6879001d", "type": "GradeEvent",
+            "actor": {"id": "https://example.edu/autograder", "type": "SoftwareApplication"},
+            "action": "Graded",
+            "object": {"id": "https://example.edu/terms/201801/courses/7/sections/1/assess/1/users/554433/attempts/1", "type": "Attempt",
+                       "assignee": {"id": "https://example.edu/users/554433", "type": "Person", "email": "grace@example.edu"},
+                       "assignable": {"id": "https://example.edu/terms/201801/courses/7/sections/1/assess/1", "type": "Assessment"},
+                       "count": 1},
+            "generated": {"id": "https://example.edu/terms/201801/courses/7/sections/1/assess/1/users/554433/attempts/1/scores/1",
+                          "type": "Score", "scoreGiven": 85.0, "maxScore": 100.0},
+            "eventTime": "2026-11-30T09:59:00.000Z"
+        }]
+    });
+    let (status, answer) = api.post("/events", &envelope).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let event = api.processed("urn:uuid:a50ca17f-5971-47bb-8fca-4e6e6879001d").await;
+    let issued = event["outcome"]["rules"][0]["issued"].as_str().expect("issued").to_string();
+    let (_, record) = api.get(&format!("/credentials/{issued}")).await;
+    assert_eq!(api.verify(&record["verifiableCredential"]).await["verified"], json!(true));
+}
+
+/// kill -9 while events stream in: after restart every acknowledged event is processed exactly
+/// once, and no learner holds two copies of one badge. `LAUREL_PROGRAM_CRASH_CYCLES` (default 2).
+#[tokio::test]
+async fn acknowledged_events_survive_kill_9_and_award_exactly_once() {
+    let cycles: usize =
+        std::env::var("LAUREL_PROGRAM_CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let data = temp_data_dir("programs-crash");
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let start = || ServerProcess::start_on(&data, &listen, &["--admin-token", "crash-token"]);
+    let mut server = start();
+    let api_of = |server: &ServerProcess| Api { token: "crash-token".into(), ..Api::new(server) };
+    let mut api = api_of(&server);
+    let badge = api.achievement("Crash course", "Badge").await;
+    let rule = json!({"event": "assessment_passed", "condition": "score >= 50", "award": badge});
+    assert_eq!(api.post("/rules", &rule).await.0, StatusCode::CREATED);
+    let mut acknowledged = Vec::new();
+    let mut n = 0;
+    for cycle in 0..cycles {
+        let deadline =
+            std::time::Instant::now() + std::time::Duration::from_millis(300 + 137 * cycle as u64 % 400);
+        while std::time::Instant::now() < deadline {
+            n += 1;
+            // Learners repeat, so duplicates of one badge would show.
+            let event = json!({"id": format!("c-{n}"), "type": "assessment_passed", "learner": {"email": format!("l{}@example.org", n % 7)}, "score": 60});
+            if let Ok(response) = api
+                .client
+                .post(format!("{}/events", api.base))
+                .bearer_auth("crash-token")
+                .json(&event)
+                .send()
+                .await
+            {
+                if response.status() == StatusCode::ACCEPTED {
+                    acknowledged.push(format!("c-{n}"));
+                }
+            }
+        }
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        server = start();
+        api = api_of(&server);
+    }
+    for id in &acknowledged {
+        let event = api.processed(id).await;
+        assert_eq!(event["state"], "done", "{event}");
+    }
+    let (_, listing) = api.get("/credentials?limit=1000").await;
+    let items =
+        listing["items"].as_array().or(listing["credentials"].as_array()).cloned().unwrap_or_default();
+    let mut recipients: Vec<String> =
+        items.iter().map(|r| r["recipient"].as_str().unwrap_or_default().to_string()).collect();
+    recipients.sort();
+    let before = recipients.len();
+    recipients.dedup();
+    assert_eq!(before, recipients.len(), "a learner holds two copies of one badge: {listing}");
+    assert!(before <= 7, "at most one badge per learner: {before}");
+    assert!(!acknowledged.is_empty());
+    println!("{} events acknowledged over {cycles} kill -9 cycles; {before} badges", acknowledged.len());
+}
