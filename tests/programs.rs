@@ -73,6 +73,27 @@ impl Api {
     }
 }
 
+/// Validates against 1EdTech's OB 3.0 AchievementCredential JSON Schema (from ../shared/spec;
+/// says SKIP when it is absent).
+fn assert_schema_valid(credential: &Value) {
+    let Some(spec) = common::spec_dir("assert_schema_valid") else { return };
+    let schema = common::read_json(&spec.join("ob-v3p0/schema/achievementcredential.json"));
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft201909)
+        .build(&schema)
+        .expect("the schema compiles");
+    // 1EdTech's strict schema types `proof` as an array; VC DM 2.0 (and the schema's JSON-LD
+    // compaction-tolerant variant the OB spec points validators to) also allow one object,
+    // which is what Laurel writes. Everything else is checked as the strict schema says.
+    let mut credential = credential.clone();
+    if credential["proof"].is_object() {
+        credential["proof"] = json!([credential["proof"].clone()]);
+    }
+    let errors: Vec<String> =
+        validator.iter_errors(&credential).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    assert!(errors.is_empty(), "not valid against the OB 3.0 schema: {errors:?}\n{credential}");
+}
+
 fn lms_event(id: &str, email: &str, course: &str, score: u32) -> Value {
     json!({"id": id, "type": "assessment_passed", "occurredAt": "2026-11-30T10:00:00Z",
            "learner": {"email": email, "name": "Ada Lovelace"}, "course": course, "score": score, "maxScore": 100,
@@ -143,6 +164,7 @@ async fn the_python_pathway_walkthrough_issues_exactly_what_it_should() {
         .unwrap()
         .starts_with("sha256$"));
     assert!(!badge.to_string().to_lowercase().contains("ada@example.edu"), "the email is never published");
+    assert_schema_valid(&badge);
 
     // Progress: one of three; awarding the certificate directly is refused.
     let (_, progress) = api.get("/learners/ada@example.edu/progress").await;
@@ -170,6 +192,7 @@ async fn the_python_pathway_walkthrough_issues_exactly_what_it_should() {
     let (_, record) = api.get(&format!("/credentials/{}", certificates[0].as_str().unwrap())).await;
     let certificate_vc = record["verifiableCredential"].clone();
     assert_eq!(api.verify(&certificate_vc).await["verified"], json!(true));
+    assert_schema_valid(&certificate_vc);
     assert_eq!(certificate_vc["evidence"].as_array().unwrap().len(), 3, "it references its components");
     assert_eq!(certificate_vc["credentialSubject"]["achievement"]["related"].as_array().unwrap().len(), 3);
     // Another event after completion issues no second certificate.
@@ -241,6 +264,7 @@ async fn catalog_rules_awards_and_event_authentication_refuse_what_they_should()
     let (status, _) = award("k-2", "bob@example.org").await;
     assert_eq!(status, StatusCode::CONFLICT, "one badge per learner and achievement");
     assert_eq!(api.verify(&first["verifiableCredential"]).await["verified"], json!(true));
+    assert_schema_valid(&first["verifiableCredential"]);
     // Retired: no new awards; the issued badge stays valid.
     let (status, _) = api.post(&format!("/achievements/{short}/retire"), &json!({})).await;
     assert_eq!(status, StatusCode::OK);
@@ -321,6 +345,7 @@ async fn a_caliper_grade_event_awards_the_badge() {
     let issued = event["outcome"]["rules"][0]["issued"].as_str().expect("issued").to_string();
     let (_, record) = api.get(&format!("/credentials/{issued}")).await;
     assert_eq!(api.verify(&record["verifiableCredential"]).await["verified"], json!(true));
+    assert_schema_valid(&record["verifiableCredential"]);
 }
 
 /// kill -9 while events stream in: after restart every acknowledged event is processed exactly

@@ -303,6 +303,12 @@ async fn records_profiles_dids_and_operations_endpoints() {
         "/keys/rotate",
         "/images/{key}",
         "/1.0/identifiers/{did}",
+        "/achievements",
+        "/achievements/{id}/awards",
+        "/rules",
+        "/pathways",
+        "/events",
+        "/learners/{id}/progress",
     ] {
         assert!(openapi["paths"][path].is_object(), "{path} missing from /openapi.json");
     }

@@ -239,7 +239,19 @@ impl Remote {
     }
 
     /// Calls the server and returns its JSON answer (see [`Remote::call_raw`]).
-    async fn call(
+    /// `call` with one extra request header (e.g. `Idempotency-Key`).
+    pub(super) async fn call_with_header(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        header: Option<(&str, &str)>,
+    ) -> Result<Value, CliError> {
+        let bytes = self.call_raw_with(method, path, Some(body), header).await?;
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    pub(super) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -257,8 +269,21 @@ impl Remote {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Vec<u8>, CliError> {
+        self.call_raw_with(method, path, body, None).await
+    }
+
+    async fn call_raw_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        header: Option<(&str, &str)>,
+    ) -> Result<Vec<u8>, CliError> {
         let mut request =
             self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -329,7 +354,7 @@ fn query_string(query: &CredentialQuery) -> Result<String, CliError> {
 }
 
 /// Percent-encodes a URL path segment (key names are restricted, but be safe).
-fn percent_encode_segment(segment: &str) -> String {
+pub(super) fn percent_encode_segment(segment: &str) -> String {
     segment
         .bytes()
         .map(|b| match b {

@@ -48,6 +48,7 @@ mod client;
 mod issuing;
 mod keys;
 mod present;
+mod programs;
 mod records;
 mod serve;
 mod status;
@@ -56,6 +57,7 @@ mod verify;
 
 pub use self::issuing::IssueArgs;
 pub use self::keys::KeyCommand;
+pub use self::programs::{AchievementCommand, PathwayCommand, RuleCommand};
 pub use self::records::CredentialsCommand;
 pub use self::serve::{serve_config, ServeArgs, ServeFile};
 pub use self::verify::{preloaded_resolver, VerifyArgs};
@@ -65,6 +67,7 @@ use self::client::*;
 use self::issuing::*;
 use self::keys::*;
 use self::present::*;
+use self::programs::*;
 use self::records::*;
 use self::serve::*;
 use self::status::*;
@@ -108,6 +111,20 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// The achievement catalog of a badge program: add, list, show, retire, award.
+    #[command(subcommand)]
+    Achievement(AchievementCommand),
+    /// Award rules: which event, under which condition, awards which achievement.
+    #[command(subcommand)]
+    Rule(RuleCommand),
+    /// Stackable pathways: an achievement earned by completing others.
+    #[command(subcommand)]
+    Pathway(PathwayCommand),
+    /// A learner's pathways: earned, missing and inactive steps.
+    Progress {
+        /// The learner's email or DID.
+        learner: String,
+    },
     /// Sign a credential (built from flags or read from an unsigned JSON file).
     Issue(IssueArgs),
     /// Verify a credential (JSON or JWT). Exit 0 verified, 1 not verified, 2 bad input, 3 output
@@ -339,6 +356,10 @@ pub async fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Serve(args) => run_serve(cli.data, args).await,
         Command::Key(command) => run_key(&data, cli.server.as_deref(), command).await,
+        Command::Achievement(command) => run_achievement(&data, cli.server.as_deref(), command).await,
+        Command::Rule(command) => run_rule(&data, cli.server.as_deref(), command).await,
+        Command::Pathway(command) => run_pathway(&data, cli.server.as_deref(), command).await,
+        Command::Progress { learner } => run_progress(&data, cli.server.as_deref(), &learner).await,
         Command::Issue(args) => run_issue(&data, cli.server.as_deref(), args).await,
         Command::Verify(args) => run_verify(args).await,
         Command::Inspect { file } => run_inspect(&file),
