@@ -97,7 +97,7 @@ pub async fn run_bench(iterations: usize) -> Result<Vec<Measurement>, String> {
 pub struct LoadTest {
     pub base: String,
     pub token: Option<String>,
-    /// `verify` or `issue`.
+    /// `verify`, `issue` or `events`.
     pub endpoint: String,
     pub concurrency: usize,
     pub duration: Duration,
@@ -117,7 +117,39 @@ pub struct LoadReport {
     pub p99_ms: f64,
 }
 
-/// Drives `endpoint` with `concurrency` clients for `duration` (bounded; stops by itself).
+/// The events test's program: one achievement and a rule that awards it on every event (each
+/// event names a new learner, so each one issues a badge).
+async fn setup_event_rule(client: &reqwest::Client, base: &str, token: &str) -> Result<(), String> {
+    let achievement = json!({"name": "Load test", "description": "Awarded by the events load test",
+        "criteria": {"narrative": "Send an event."}});
+    let response = client
+        .post(format!("{base}/achievements"))
+        .bearer_auth(token)
+        .json(&achievement)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status().as_u16() != 201 {
+        return Err(format!("could not create the test achievement: HTTP {}", response.status()));
+    }
+    let stored: Value = response.json().await.map_err(|e| e.to_string())?;
+    let rule = json!({"event": "load_test_passed", "condition": "score >= 80", "award": stored["id"]});
+    let response = client
+        .post(format!("{base}/rules"))
+        .bearer_auth(token)
+        .json(&rule)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status().as_u16() != 201 {
+        return Err(format!("could not create the test rule: HTTP {}", response.status()));
+    }
+    Ok(())
+}
+
+/// Drives `endpoint` with `concurrency` clients for `duration` (bounded; stops by itself). For
+/// `events`, the time runs until the last accepted event is processed: events per second end
+/// to end.
 pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
@@ -158,8 +190,14 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
                     .map_err(|e| e.to_string())?,
             )
         }
-        other => return Err(format!("unknown endpoint {other:?} (verify or issue)")),
+        "events" => {
+            let token = token.as_deref().ok_or("the events test sets up a rule first: give --token")?;
+            setup_event_rule(&client, &base, token).await?;
+            None
+        }
+        other => return Err(format!("unknown endpoint {other:?} (verify, issue or events)")),
     };
+    let events = test.endpoint == "events";
     let with_status = test.with_status;
     let deadline = Instant::now() + test.duration;
     let started = Instant::now();
@@ -172,6 +210,15 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
             let mut errors = 0usize;
             while Instant::now() < deadline {
                 let request = match &body {
+                    None if events => {
+                        let n = uuid::Uuid::new_v4();
+                        let event = json!({"id": format!("load-{n}"), "type": "load_test_passed",
+                            "learner": {"email": format!("learner-{n}@load.example")}, "score": 90});
+                        client
+                            .post(format!("{base}/events"))
+                            .bearer_auth(token.as_deref().unwrap_or_default())
+                            .json(&event)
+                    }
                     Some(bytes) => client
                         .post(format!("{base}/credentials/verify"))
                         .header("content-type", "application/json")
@@ -206,7 +253,28 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
         latencies.extend(l);
         errors += e;
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let mut seconds = started.elapsed().as_secs_f64();
+    if events {
+        // End to end: until every accepted event has been processed (its badge signed and stored).
+        let token = token.as_deref().unwrap_or_default();
+        let limit = Instant::now() + Duration::from_secs(600);
+        loop {
+            let queue: Value = client
+                .get(format!("{base}/events"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            if queue["pending"] == json!(0) || Instant::now() > limit {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        seconds = started.elapsed().as_secs_f64();
+    }
     latencies.sort_by(|a, b| a.total_cmp(b));
     let round = |v: f64| (v * 100.0).round() / 100.0;
     Ok(LoadReport {

@@ -216,7 +216,7 @@ pub enum Command {
         /// Admin token (issue needs it; verify uses it to issue its test credential).
         #[arg(long, env = "LAUREL_ADMIN_TOKEN", hide_env_values = true)]
         token: Option<String>,
-        /// verify or issue.
+        /// verify, issue or events (LMS events end to end: accepted, rule evaluated, badge stored).
         #[arg(long, default_value = "verify")]
         endpoint: String,
         #[arg(long, default_value_t = 32)]

@@ -219,7 +219,7 @@ pub fn router(state: AppState) -> Router {
         .route("/rules/{id}", get(get_rule).put(put_rule).delete(delete_rule))
         .route("/pathways", get(list_pathways).post(create_pathway))
         .route("/senders", post(create_sender))
-        .route("/events", post(post_events))
+        .route("/events", get(event_queue).post(post_events))
         .route("/events/{id}", get(get_event))
         .route("/learners/{id}/progress", get(learner_progress))
         .route("/healthz", get(healthz))

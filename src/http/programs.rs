@@ -155,6 +155,11 @@ pub(super) async fn post_events(
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 
+/// `GET /events`: how many accepted events wait to be processed.
+pub(super) async fn event_queue(_: Admin, State(state): State<AppState>) -> Result<Response, ApiError> {
+    Ok(Json(json!({"pending": state.service.pending_events()?})).into_response())
+}
+
 pub(super) async fn get_event(
     _: Admin,
     State(state): State<AppState>,

@@ -593,38 +593,59 @@ impl Service {
         Ok(recovered)
     }
 
-    /// Processes every queued event (at start, and whenever events arrive); returns how many.
-    pub async fn process_pending_events(&self) -> Result<usize, ServiceError> {
-        let rules = self.list_rules()?;
+    /// How many accepted events wait to be processed.
+    pub fn pending_events(&self) -> Result<usize, ServiceError> {
+        Ok(self.store.list_documents(PENDING)?.len())
+    }
+
+    /// Processes every queued event (at start, and whenever events arrive), up to
+    /// `EVENT_CONCURRENCY` at a time so their durable writes share syncs; returns how many.
+    /// Concurrency is safe: awards have deterministic ids, so two events racing to award the
+    /// same badge (or to complete the same pathway) store it once.
+    pub async fn process_pending_events(self: &Arc<Self>) -> Result<usize, ServiceError> {
+        const EVENT_CONCURRENCY: usize = 32;
+        let rules = Arc::new(self.list_rules()?);
+        let queued = self.store.list_documents(PENDING)?;
         let mut done = 0;
-        for (id, _) in self.store.list_documents(PENDING)? {
-            let Some(mut record) = self.store.get_document(EVENT, &id)? else {
-                durable(|| self.store.delete_document(PENDING, &id, &audit("event-dequeued", &id)))?;
-                continue;
-            };
-            if record["state"] != "pending" {
-                durable(|| self.store.delete_document(PENDING, &id, &audit("event-dequeued", &id)))?;
-                continue;
+        let mut tasks = tokio::task::JoinSet::new();
+        for (id, _) in queued {
+            while tasks.len() >= EVENT_CONCURRENCY {
+                done += tasks.join_next().await.map(|r| r.unwrap_or(Ok(0))).unwrap_or(Ok(0))?;
             }
-            let event: LmsEvent = match serde_json::from_value(record["event"].clone()) {
-                Ok(event) => event,
-                Err(e) => {
-                    record["state"] = json!("failed");
-                    record["outcome"] = json!({"error": format!("the stored event cannot be read: {e}")});
-                    durable(|| self.store.put_document(EVENT, &id, &record, &audit("event-failed", &id)))?;
-                    durable(|| self.store.delete_document(PENDING, &id, &audit("event-dequeued", &id)))?;
-                    continue;
-                }
-            };
-            record["outcome"] = self.process_event(&event, &rules).await;
-            record["state"] = json!("done");
-            record["processedAt"] = json!(now());
-            // Done first, then dequeued: a crash between the two re-reads a done event and skips it.
-            durable(|| self.store.put_document(EVENT, &id, &record, &audit("event-processed", &id)))?;
-            durable(|| self.store.delete_document(PENDING, &id, &audit("event-dequeued", &id)))?;
-            done += 1;
+            let (service, rules) = (self.clone(), rules.clone());
+            tasks.spawn(async move { service.process_queued_event(&id, &rules).await });
+        }
+        while let Some(result) = tasks.join_next().await {
+            done += result.map_err(|e| ServiceError::Internal(format!("event task: {e}")))??;
         }
         Ok(done)
+    }
+
+    /// Processes one queued event; 1 if it was processed now.
+    async fn process_queued_event(&self, id: &str, rules: &[Value]) -> Result<usize, ServiceError> {
+        let Some(mut record) = self.store.get_document(EVENT, id)? else {
+            durable(|| self.store.delete_document(PENDING, id, &audit("event-dequeued", id)))?;
+            return Ok(0);
+        };
+        if record["state"] != "pending" {
+            durable(|| self.store.delete_document(PENDING, id, &audit("event-dequeued", id)))?;
+            return Ok(0);
+        }
+        match serde_json::from_value::<LmsEvent>(record["event"].clone()) {
+            Ok(event) => {
+                record["outcome"] = self.process_event(&event, rules).await;
+                record["state"] = json!("done");
+            }
+            Err(e) => {
+                record["state"] = json!("failed");
+                record["outcome"] = json!({"error": format!("the stored event cannot be read: {e}")});
+            }
+        }
+        record["processedAt"] = json!(now());
+        // Done first, then dequeued: a crash between the two re-reads a done event and skips it.
+        durable(|| self.store.put_document(EVENT, id, &record, &audit("event-processed", id)))?;
+        durable(|| self.store.delete_document(PENDING, id, &audit("event-dequeued", id)))?;
+        Ok(1)
     }
 
     /// Runs the rules for one event. Idempotent: re-processing issues nothing new.
