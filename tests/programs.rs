@@ -408,3 +408,114 @@ async fn acknowledged_events_survive_kill_9_and_award_exactly_once() {
     assert!(!acknowledged.is_empty());
     println!("{} events acknowledged over {cycles} kill -9 cycles; {before} badges", acknowledged.len());
 }
+
+/// The README's "Run a badge program" walkthrough: examples/badge-program.sh against a real
+/// server prints what the README says it prints (ids aside). Needs bash, curl and python3.
+#[test]
+fn the_readme_badge_program_script_prints_what_the_readme_says() {
+    for tool in ["bash", "curl", "python3"] {
+        if std::process::Command::new(tool).arg("--version").output().is_err() {
+            eprintln!("SKIP the_readme_badge_program_script_prints_what_the_readme_says: {tool} is missing; this test did not run");
+            return;
+        }
+    }
+    let data = temp_data_dir("programs-readme");
+    let server = ServerProcess::start(&data, &["--admin-token", "readme-token"]);
+    let out = std::process::Command::new("bash")
+        .arg(common::repo_path("examples/badge-program.sh"))
+        .env("LAUREL_URL", &server.base)
+        .env("LAUREL_ADMIN_TOKEN", "readme-token")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let readme = std::fs::read_to_string(common::repo_path("README.md")).unwrap();
+    let after = &readme[readme.find("the last lines it prints").expect("the README section")..];
+    let expected = after.split("```\n").nth(1).expect("the printed lines");
+    let ids = regex_free_ids(&stdout);
+    assert_eq!(
+        ids.trim_end().lines().rev().take(8).collect::<Vec<_>>(),
+        expected.trim_end().lines().rev().collect::<Vec<_>>()
+    );
+}
+
+/// The script's output with each `urn:uuid:<uuid>` shortened to `urn:uuid:...`, as the README writes it.
+fn regex_free_ids(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("urn:uuid:") {
+        out.push_str(&rest[..at + 9]);
+        out.push_str("...");
+        rest = rest[at + 9..].trim_start_matches(|c: char| c.is_ascii_hexdigit() || c == '-');
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The CLI edge over the same service calls, on a data folder with no server running.
+#[test]
+fn the_cli_manages_the_catalog_rules_and_pathways() {
+    let data = temp_data_dir("programs-cli");
+    let laurel = |args: &[&str]| common::laurel_cli(&data, args);
+    let json_of = |out: &std::process::Output| -> Value {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let level = json_of(&laurel(&["achievement", "add", "--name", "Level 1", "--criteria", "Pass level 1."]));
+    let level = level["id"].as_str().unwrap().to_string();
+    let file = data.join("certificate.toml");
+    std::fs::write(&file, "name = \"Certificate\"\ndescription = \"All levels\"\nachievementType = \"Certificate\"\n[criteria]\nnarrative = \"Earn every level.\"\n").unwrap();
+    let certificate = json_of(&laurel(&["achievement", "add", "--file", &file.display().to_string()]));
+    assert_eq!(certificate["achievementType"], json!("Certificate"));
+    let certificate = certificate["id"].as_str().unwrap().to_string();
+    assert_eq!(json_of(&laurel(&["achievement", "list"])).as_array().unwrap().len(), 2);
+
+    let bad = laurel(&[
+        "rule",
+        "add",
+        "--event",
+        "assessment_passed",
+        "--condition",
+        "score >> 80",
+        "--award",
+        &level,
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("column"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let rules = data.join("rules.toml");
+    std::fs::write(
+        &rules,
+        format!(
+            "[[rule]]\nevent = \"assessment_passed\"\ncondition = \"score >= 80\"\naward = \"{level}\"\n"
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        json_of(&laurel(&["rule", "add", "--file", &rules.display().to_string()])).as_array().unwrap().len(),
+        1
+    );
+    json_of(&laurel(&["pathway", "add", "--achievement", &certificate, "--requires", &level]));
+
+    let awarded = json_of(&laurel(&[
+        "achievement",
+        "award",
+        &level,
+        "--email",
+        "lin@example.org",
+        "--idempotency-key",
+        "cli-1",
+    ]));
+    assert!(awarded["id"].as_str().unwrap().starts_with("urn:uuid:"));
+    let progress = json_of(&laurel(&["progress", "lin@example.org"]));
+    assert_eq!(progress["pathways"][0]["complete"], json!(true), "{progress}");
+    assert!(
+        progress["pathways"][0]["credential"].is_string(),
+        "the pathway credential was issued: {progress}"
+    );
+    json_of(&laurel(&["achievement", "retire", &level]));
+    assert!(!laurel(&["achievement", "award", &level, "--email", "mo@example.org"]).status.success());
+}

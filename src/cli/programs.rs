@@ -170,7 +170,11 @@ fn short(id: &str) -> &str {
 fn read_document(file: &Path) -> Result<Value, CliError> {
     let text = String::from_utf8(read_input(&file.to_string_lossy(), 1 << 20)?)
         .map_err(|_| CliError::Input(format!("{}: not UTF-8", file.display())))?;
-    if text.trim_start().starts_with('{') || text.trim_start().starts_with('[') {
+    // JSON if it parses as JSON (a TOML file may also start with '[', as `[[rule]]` does).
+    if let Ok(value) = serde_json::from_str(&text) {
+        return Ok(value);
+    }
+    if text.trim_start().starts_with('{') {
         return serde_json::from_str(&text).map_err(|e| CliError::Input(format!("{}: {e}", file.display())));
     }
     let value: toml::Value =
