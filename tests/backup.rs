@@ -131,7 +131,7 @@ async fn a_backup_taken_under_load_restores_into_a_working_server() {
     };
     assert!(output.status.success(), "{}", text(&output));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["trees"].as_array().unwrap().len(), 12, "{report}");
+    assert_eq!(report["trees"].as_array().unwrap().len(), 13, "{report}");
     let mut after = 0;
     for handle in burst {
         for (id, at) in handle.await.unwrap() {

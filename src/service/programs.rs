@@ -560,13 +560,16 @@ impl Service {
         let (mut accepted, mut duplicates) = (Vec::new(), Vec::new());
         for event in events {
             let record = json!({"id": event.id, "state": "pending", "sender": sender, "receivedAt": now(), "event": event});
-            if durable(|| self.store.insert_document(EVENT, &event.id, &record, &audit("event", &event.id)))?
-            {
-                // A crash before the marker is written leaves the event pending: the worker's
-                // first pass (`recover_pending_events`) finds it by its state.
-                durable(|| {
-                    self.store.put_document(PENDING, &event.id, &json!({}), &audit("event-queued", &event.id))
-                })?;
+            // The event and its queue marker in one write; a repeated id writes nothing.
+            let queued = durable(|| {
+                self.store.write_documents(
+                    &[(EVENT, &event.id, &record), (PENDING, &event.id, &json!({}))],
+                    &[],
+                    true,
+                    &audit("event", &event.id),
+                )
+            })?;
+            if queued {
                 accepted.push(event.id);
             } else {
                 duplicates.push(event.id);
@@ -642,9 +645,15 @@ impl Service {
             }
         }
         record["processedAt"] = json!(now());
-        // Done first, then dequeued: a crash between the two re-reads a done event and skips it.
-        durable(|| self.store.put_document(EVENT, id, &record, &audit("event-processed", id)))?;
-        durable(|| self.store.delete_document(PENDING, id, &audit("event-dequeued", id)))?;
+        // Marked done and dequeued in one write.
+        durable(|| {
+            self.store.write_documents(
+                &[(EVENT, id, &record)],
+                &[(PENDING, id)],
+                false,
+                &audit("event-processed", id),
+            )
+        })?;
         Ok(1)
     }
 

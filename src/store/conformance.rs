@@ -72,6 +72,28 @@ fn documents_insert_once_list_by_kind_and_delete(store: &dyn Store) {
         }
     });
     assert_eq!(wins.into_inner(), 1, "of concurrent inserts of one id, exactly one wins");
+    // Several documents move together, or not at all.
+    let (doc, marker) = (json!({"state": "pending"}), json!({}));
+    let stored = store
+        .write_documents(&[("job", "j1", &doc), ("queue", "j1", &marker)], &[], true, &entry())
+        .expect("write");
+    assert!(stored, "a new job and its queue marker are written together");
+    let again = store
+        .write_documents(
+            &[("job", "j1", &json!({"other": 1})), ("queue", "j2", &marker)],
+            &[],
+            true,
+            &entry(),
+        )
+        .expect("write");
+    assert!(!again, "a taken first id writes nothing");
+    assert_eq!(store.get_document("queue", "j2").expect("get"), None, "not even the other documents");
+    let done = json!({"state": "done"});
+    assert!(store
+        .write_documents(&[("job", "j1", &done)], &[("queue", "j1")], false, &entry())
+        .expect("write"));
+    assert_eq!(store.get_document("job", "j1").expect("get"), Some(done));
+    assert_eq!(store.get_document("queue", "j1").expect("get"), None, "dequeued in the same write");
 }
 
 /// What was acknowledged survives closing and reopening. `open` opens the same (initially
@@ -398,6 +420,15 @@ mod tests {
         }
         fn delete_document(&self, kind: &str, id: &str, audit: &AuditEntry) -> Result<bool, StoreError> {
             self.0.delete_document(kind, id, audit)
+        }
+        fn write_documents(
+            &self,
+            puts: &[(&str, &str, &Value)],
+            deletes: &[(&str, &str)],
+            insert_first: bool,
+            audit: &AuditEntry,
+        ) -> Result<bool, StoreError> {
+            self.0.write_documents(puts, deletes, insert_first, audit)
         }
         fn put_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
             self.0.put_meta(name, value)

@@ -167,6 +167,17 @@ pub trait Store: KeyStore + Send + Sync {
     fn list_documents(&self, kind: &str) -> Result<Vec<(String, Value)>, StoreError>;
     /// Removes a document with its audit entry, durably; `false` if there was none.
     fn delete_document(&self, kind: &str, id: &str, audit: &AuditEntry) -> Result<bool, StoreError>;
+    /// Writes `puts` and removes `deletes` (kind, id) in one atomic, durable step with one audit
+    /// entry: a queue item moves on in one write (an event marked done and dequeued together;
+    /// an event stored and queued together, `insert_first` making the first put insert-only,
+    /// in which case nothing is written and `false` returned if its id is taken).
+    fn write_documents(
+        &self,
+        puts: &[(&str, &str, &Value)],
+        deletes: &[(&str, &str)],
+        insert_first: bool,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
     /// Writes a consistent snapshot of everything stored to the new directory `dest` (see
     /// `store::backup` for the format). Writes wait while the snapshot is read, not while it
     /// is written out.

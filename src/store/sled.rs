@@ -772,6 +772,47 @@ impl Store for SledStore {
         Ok(out)
     }
 
+    fn write_documents(
+        &self,
+        puts: &[(&str, &str, &Value)],
+        deletes: &[(&str, &str)],
+        insert_first: bool,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let puts: Vec<(Vec<u8>, Vec<u8>)> = puts
+            .iter()
+            .map(|(kind, id, document)| Ok((document_key(kind, id), json_bytes(*document)?)))
+            .collect::<Result<_, StoreError>>()?;
+        let deletes: Vec<Vec<u8>> = deletes.iter().map(|(kind, id)| document_key(kind, id)).collect();
+        let audit_bytes = json_bytes(audit)?;
+        let audit_key = self.next_sequence()?;
+        let gate = self.gate();
+        let written = (&self.documents, &self.audit)
+            .transaction(|(documents, log)| {
+                if insert_first {
+                    if let Some((key, _)) = puts.first() {
+                        if documents.get(key)?.is_some() {
+                            return Ok(false);
+                        }
+                    }
+                }
+                for (key, value) in &puts {
+                    documents.insert(key.as_slice(), value.as_slice())?;
+                }
+                for key in &deletes {
+                    documents.remove(key.as_slice())?;
+                }
+                log.insert(&audit_key, audit_bytes.as_slice())?;
+                Ok::<bool, ConflictableTransactionError<StoreError>>(true)
+            })
+            .map_err(transaction_error)?;
+        drop(gate);
+        if written {
+            self.make_durable()?;
+        }
+        Ok(written)
+    }
+
     fn delete_document(&self, kind: &str, id: &str, audit: &AuditEntry) -> Result<bool, StoreError> {
         let key = document_key(kind, id);
         let audit_bytes = json_bytes(audit)?;
