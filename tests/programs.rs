@@ -519,3 +519,51 @@ fn the_cli_manages_the_catalog_rules_and_pathways() {
     json_of(&laurel(&["achievement", "retire", &level]));
     assert!(!laurel(&["achievement", "award", &level, "--email", "mo@example.org"]).status.success());
 }
+
+/// Levels: a pathway with `automatic: false` only gates an award (Level 2 needs its own
+/// assessment), refusing it early, or with `queue` holding it until Level 1 arrives.
+#[tokio::test]
+async fn manual_pathways_gate_awards_and_queued_ones_release_them() {
+    let data = temp_data_dir("programs-levels");
+    let server = ServerProcess::start(&data, &[]);
+    let api = Api::new(&server);
+    let level1 = api.achievement("Level 1", "Badge").await;
+    let level2 = api.achievement("Level 2", "Badge").await;
+    let level3 = api.achievement("Level 3", "Badge").await;
+    let path = |id: &str| format!("{}/awards", id.replace(&api.base, ""));
+    assert_eq!(
+        api.post("/pathways", &json!({"achievement": level2, "requires": [level1], "automatic": false}))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        api.post(
+            "/pathways",
+            &json!({"achievement": level3, "requires": [level2], "automatic": false, "queue": true})
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    let (status, _) =
+        api.post("/pathways", &json!({"achievement": level1, "requires": [level3], "queue": true})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "queue needs a manual pathway");
+    let learner = json!({"recipient": {"email": "kim@example.org"}});
+    // Level 2 before Level 1: refused. Level 3 before Level 2: held.
+    assert_eq!(api.post(&path(&level2), &learner).await.0, StatusCode::CONFLICT);
+    let (status, held) = api.post(&path(&level3), &learner).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{held}");
+    let held_id = held["id"].as_str().unwrap().to_string();
+    assert_eq!(api.get(&format!("/credentials/{held_id}")).await.0, StatusCode::NOT_FOUND);
+    // Level 1: Level 2 is not issued by itself (it needs its own award)...
+    assert_eq!(api.post(&path(&level1), &learner).await.0, StatusCode::CREATED);
+    let (_, progress) = api.get("/learners/kim@example.org/progress").await;
+    assert!(progress.to_string().contains("\"complete\":true"), "{progress}");
+    assert_eq!(api.get(&format!("/credentials/{held_id}")).await.0, StatusCode::NOT_FOUND);
+    // ...and once awarded, the held Level 3 is released.
+    assert_eq!(api.post(&path(&level2), &learner).await.0, StatusCode::CREATED);
+    let (status, record) = api.get(&format!("/credentials/{held_id}")).await;
+    assert_eq!(status, StatusCode::OK, "the held award was issued: {record}");
+    assert_eq!(api.verify(&record["verifiableCredential"]).await["verified"], json!(true));
+}

@@ -77,6 +77,12 @@ pub enum PathwayCommand {
         requires: Vec<String>,
         #[arg(long)]
         count: Option<usize>,
+        /// Only gate awarding ACHIEVEMENT (a level with its own assessment): not issued automatically.
+        #[arg(long)]
+        manual: bool,
+        /// With --manual: hold an early award until the prerequisites arrive instead of refusing it.
+        #[arg(long, requires = "manual")]
+        queue: bool,
     },
     List,
 }
@@ -106,10 +112,14 @@ impl Backend {
                 Call::ListAchievements => json!(service.list_achievements()?),
                 Call::ShowAchievement(id) => service.achievement(&id)?,
                 Call::RetireAchievement(id) => service.retire_achievement(&id)?,
-                Call::Award(id, request, key) => {
-                    let (record, _) = service.award(&id, request, key.as_deref()).await?;
-                    json!({"id": record.id, "verifiableCredential": record.credential})
-                }
+                Call::Award(id, request, key) => match service.award(&id, request, key.as_deref()).await? {
+                    crate::service::AwardOutcome::Issued(record, _) => {
+                        json!({"id": record.id, "verifiableCredential": record.credential})
+                    }
+                    crate::service::AwardOutcome::Deferred { credential_id, learner } => {
+                        json!({"id": credential_id, "deferred": true, "detail": format!("held until {learner} earns the prerequisites")})
+                    }
+                },
                 Call::AddRule(rule) => service.create_rule(&rule)?,
                 Call::ListRules => json!(service.list_rules()?),
                 Call::DeleteRule(id) => {
@@ -259,8 +269,8 @@ pub(super) async fn run_pathway(
 ) -> Result<i32, CliError> {
     let backend = Backend::open(data, server).await?;
     let call = match command {
-        PathwayCommand::Add { achievement, requires, count } => {
-            Call::AddPathway(PathwayRequest { achievement, requires, count })
+        PathwayCommand::Add { achievement, requires, count, manual, queue } => {
+            Call::AddPathway(PathwayRequest { achievement, requires, count, automatic: !manual, queue })
         }
         PathwayCommand::List => Call::ListPathways,
     };

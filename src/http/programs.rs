@@ -45,7 +45,8 @@ pub(super) async fn retire_achievement(
     Ok(Json(state.service.retire_achievement(&id)?).into_response())
 }
 
-/// 201 with the new badge; with a repeated `Idempotency-Key`, 200 with the first call's badge.
+/// 201 with the new badge; with a repeated `Idempotency-Key`, 200 with the first call's badge;
+/// 202 when a queuing pathway holds the award until the prerequisites arrive.
 pub(super) async fn award(
     _: Admin,
     State(state): State<AppState>,
@@ -55,9 +56,17 @@ pub(super) async fn award(
 ) -> Result<Response, ApiError> {
     let request: service::AwardRequest = parse(body, "award request")?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let (record, created) = state.service.award(&id, request, key).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(json!({"id": record.id, "verifiableCredential": record.credential}))).into_response())
+    Ok(match state.service.award(&id, request, key).await? {
+        service::AwardOutcome::Issued(record, created) => {
+            let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+            (status, Json(json!({"id": record.id, "verifiableCredential": record.credential}))).into_response()
+        }
+        service::AwardOutcome::Deferred { credential_id, learner } => (
+            StatusCode::ACCEPTED,
+            Json(json!({"id": credential_id, "deferred": true, "detail": format!("held until {learner} earns the prerequisites")})),
+        )
+            .into_response(),
+    })
 }
 
 pub(super) async fn create_rule(

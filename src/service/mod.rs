@@ -28,7 +28,9 @@ use crate::store::{CredentialRecord, Store, StoreError};
 mod backup;
 mod credentials;
 pub use self::credentials::{IssueOptions, IssueRequest, Recipient, StatusMessage};
-pub use self::programs::{AwardRecipient, AwardRequest, PathwayRequest, RuleRequest, EVENT_FIELDS};
+pub use self::programs::{
+    AwardOutcome, AwardRecipient, AwardRequest, PathwayRequest, RuleRequest, EVENT_FIELDS,
+};
 mod images;
 mod keys;
 mod presentations;

@@ -20,6 +20,8 @@ const SENDER: &str = "sender";
 const IDEMPOTENCY: &str = "idempotency";
 /// The work queue: one marker per event accepted and not yet processed.
 const PENDING: &str = "pending-event";
+/// Awards held until their prerequisites arrive (pathways with `queue`), by credential id.
+const DEFERRED: &str = "deferred-award";
 
 /// The event fields conditions may read, and their types.
 pub const EVENT_FIELDS: &[(&str, FieldType)] = &[
@@ -110,12 +112,35 @@ pub struct PathwayRequest {
     /// How many of `requires` are needed (default: all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<usize>,
+    /// `true` (default): the achievement is issued automatically once its prerequisites are
+    /// earned (a certificate). `false`: they only gate awarding it (a level that still needs its
+    /// own assessment).
+    #[serde(default = "yes")]
+    pub automatic: bool,
+    /// With `automatic: false`: an award asked for before the prerequisites is held and issued
+    /// when they arrive, instead of refused.
+    #[serde(default)]
+    pub queue: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What became of one award attempt.
 enum Awarded {
     New(Box<CredentialRecord>),
     Already(String),
+    /// Held until the prerequisites arrive (its future credential id).
+    Deferred(String),
+}
+
+/// What `POST /achievements/{id}/awards` did.
+pub enum AwardOutcome {
+    /// The badge, and whether this call issued it (`false`: a repeated Idempotency-Key).
+    Issued(Box<CredentialRecord>, bool),
+    /// Held until the learner earns the prerequisites (the pathway queues awards).
+    Deferred { credential_id: String, learner: String },
 }
 
 fn now() -> String {
@@ -248,7 +273,7 @@ impl Service {
         achievement: &str,
         request: AwardRequest,
         idempotency_key: Option<&str>,
-    ) -> Result<(CredentialRecord, bool), ServiceError> {
+    ) -> Result<AwardOutcome, ServiceError> {
         let (id, _) = self.achievement_record(achievement)?;
         let learner = request.recipient.key()?;
         if let Some(key) = idempotency_key {
@@ -262,11 +287,21 @@ impl Service {
                     )));
                 }
                 let credential = seen["credentialId"].as_str().unwrap_or_default();
-                return Ok((self.credential(credential)?, false));
+                return match self.store.get_credential(credential)? {
+                    Some(record) => Ok(AwardOutcome::Issued(Box::new(record), false)),
+                    None => Ok(AwardOutcome::Deferred { credential_id: credential.to_string(), learner }),
+                };
             }
         }
         let record = match self.award_to(&id, &request, &learner, Vec::new()).await? {
             Awarded::New(record) => *record,
+            Awarded::Deferred(credential_id) => {
+                if let Some(key) = idempotency_key {
+                    let seen = json!({"achievement": id, "learner": learner, "credentialId": credential_id});
+                    durable(|| self.store.put_document(IDEMPOTENCY, key, &seen, &audit("idempotency", key)))?;
+                }
+                return Ok(AwardOutcome::Deferred { credential_id, learner });
+            }
             Awarded::Already(existing) => {
                 return Err(ServiceError::Conflict(format!(
                     "{learner} already holds this achievement's badge ({existing}); a learner gets one per achievement"
@@ -278,7 +313,7 @@ impl Service {
             durable(|| self.store.put_document(IDEMPOTENCY, key, &seen, &audit("idempotency", key)))?;
         }
         self.complete_pathways(&learner, &request.recipient).await?;
-        Ok((record, true))
+        Ok(AwardOutcome::Issued(Box::new(record), true))
     }
 
     /// Issues `achievement` (short id) to `learner`, unless it is retired, its prerequisites
@@ -304,6 +339,18 @@ impl Service {
         }
         if let Some(pathway) = self.pathway_for(id)? {
             let progress = self.pathway_progress(&pathway, learner)?;
+            if !progress.complete && pathway["queue"] == json!(true) {
+                let deferred = json!({"achievement": id, "learner": learner, "request": request, "evidence": evidence_extra});
+                durable(|| {
+                    self.store.put_document(
+                        DEFERRED,
+                        &credential_id,
+                        &deferred,
+                        &audit("award-deferred", &credential_id),
+                    )
+                })?;
+                return Ok(Awarded::Deferred(credential_id));
+            }
             if !progress.complete {
                 return Err(ServiceError::Conflict(format!(
                     "{learner} lacks the prerequisites of this achievement: {} of {} needed, missing {}",
@@ -438,8 +485,13 @@ impl Service {
         if self.pathway_for(&achievement)?.is_some() {
             return Err(ServiceError::Conflict(format!("achievement {achievement} already has a pathway")));
         }
-        let pathway =
-            json!({"id": achievement, "achievement": achievement, "requires": requires, "count": count});
+        if request.queue && request.automatic {
+            return Err(ServiceError::bad(
+                "\"queue\" is for pathways with \"automatic\": false (an automatic one is issued when complete anyway)",
+            ));
+        }
+        let pathway = json!({"id": achievement, "achievement": achievement, "requires": requires, "count": count,
+            "automatic": request.automatic, "queue": request.queue});
         durable(|| {
             self.store.put_document(PATHWAY, &achievement, &pathway, &audit("pathway-create", &achievement))
         })?;
@@ -505,6 +557,9 @@ impl Service {
         for _ in 0..8 {
             let mut changed = false;
             for (_, pathway) in self.store.list_documents(PATHWAY)? {
+                if pathway["automatic"] == json!(false) {
+                    continue;
+                }
                 let progress = self.pathway_progress(&pathway, learner)?;
                 if !progress.complete || progress.issued.is_some() {
                     continue;
@@ -515,10 +570,40 @@ impl Service {
                         issued.push(record.id.clone());
                         changed = true;
                     }
-                    Ok(Awarded::Already(_)) => {}
+                    Ok(Awarded::Already(_) | Awarded::Deferred(_)) => {}
                     Err(ServiceError::Conflict(_)) => {} // retired
                     Err(e) => return Err(e),
                 }
+            }
+            // Held awards whose prerequisites this learner now has.
+            for (credential_id, deferred) in self.store.list_documents(DEFERRED)? {
+                if deferred["learner"] != json!(learner) {
+                    continue;
+                }
+                let Ok(request) = serde_json::from_value::<AwardRequest>(deferred["request"].clone()) else {
+                    continue;
+                };
+                let achievement = deferred["achievement"].as_str().unwrap_or_default().to_string();
+                let Some(pathway) = self.pathway_for(&achievement)? else { continue };
+                if !self.pathway_progress(&pathway, learner)?.complete {
+                    continue;
+                }
+                let evidence: Vec<Value> = deferred["evidence"].as_array().cloned().unwrap_or_default();
+                match self.award_to(&achievement, &request, learner, evidence).await {
+                    Ok(Awarded::New(record)) => {
+                        issued.push(record.id.clone());
+                        changed = true;
+                    }
+                    Ok(_) | Err(ServiceError::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
+                durable(|| {
+                    self.store.delete_document(
+                        DEFERRED,
+                        &credential_id,
+                        &audit("award-released", &credential_id),
+                    )
+                })?;
             }
             if !changed {
                 break;
@@ -691,6 +776,7 @@ impl Service {
                 match self.award_to(achievement, &request, &learner, Vec::new()).await {
                     Ok(Awarded::New(record)) => outcome["issued"] = json!(record.id),
                     Ok(Awarded::Already(id)) => outcome["alreadyHeld"] = json!(id),
+                    Ok(Awarded::Deferred(id)) => outcome["deferred"] = json!(id),
                     Err(e) => outcome["error"] = json!(e.to_string()),
                 }
             }
