@@ -567,3 +567,43 @@ async fn manual_pathways_gate_awards_and_queued_ones_release_them() {
     assert_eq!(status, StatusCode::OK, "the held award was issued: {record}");
     assert_eq!(api.verify(&record["verifiableCredential"]).await["verified"], json!(true));
 }
+
+/// `GET /api/verify/{id}`: public, CORS-open, verified live: valid, then revoked after a
+/// revocation (with the reason), 404 for an unknown id, and never the learner's email.
+#[tokio::test]
+async fn the_public_verify_api_answers_live() {
+    let data = temp_data_dir("programs-api-verify");
+    let server = ServerProcess::start(&data, &[]);
+    let api = Api::new(&server);
+    let achievement = api.achievement("Public badge", "Badge").await;
+    let path = format!("{}/awards", achievement.replace(&api.base, ""));
+    let (status, issued) =
+        api.post(&path, &json!({"recipient": {"email": "pat@example.org", "name": "Pat"}, "evidence": ["https://example.org/work/1"]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let id = issued["id"].as_str().unwrap().to_string();
+    let public = |id: String| {
+        let client = api.client.clone();
+        let url = format!("{}/api/verify/{id}", api.base);
+        async move { client.get(url).send().await.unwrap() }
+    };
+    let response = public(id.clone()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert!(response.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["state"], json!("valid"), "{body}");
+    assert_eq!(body["verification"]["verified"], json!(true));
+    assert_eq!(body["achievement"]["name"], json!("Public badge"));
+    assert_eq!(body["recipient"]["name"], json!("Pat"));
+    assert_eq!(body["evidence"][0]["id"], json!("https://example.org/work/1"));
+    assert!(!body.to_string().contains("pat@example.org"), "never the email: {body}");
+    let revoke = json!({"credentialId": id, "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, "status": true});
+    assert_eq!(api.post("/credentials/status", &revoke).await.0, StatusCode::OK);
+    let body: Value = public(id.clone()).await.json().await.unwrap();
+    assert_eq!(body["state"], json!("revoked"), "{body}");
+    assert!(body["verification"]["errors"].to_string().contains("REVOKED"), "{body}");
+    assert_eq!(
+        public("urn:uuid:00000000-0000-0000-0000-000000000000".into()).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -120,3 +120,17 @@ pub(super) async fn export_credentials(
     );
     Ok(response)
 }
+
+/// `GET /api/verify/{id}`: public, CORS-open JSON for LMS and HR systems, verified live;
+/// cacheable for a minute (a revocation shows within that).
+pub(super) async fn public_verify(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let body = state.service.public_verification(&id).await?;
+    let mut response = Json(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    Ok(response)
+}

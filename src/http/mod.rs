@@ -222,6 +222,7 @@ pub fn router(state: AppState) -> Router {
         .route("/events", get(event_queue).post(post_events))
         .route("/events/{id}", get(get_event))
         .route("/learners/{id}/progress", get(learner_progress))
+        .route("/api/verify/{id}", get(public_verify))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)

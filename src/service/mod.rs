@@ -36,6 +36,7 @@ mod keys;
 mod presentations;
 mod profiles;
 mod programs;
+mod public;
 mod records;
 mod status;
 pub use self::records::{CredentialQuery, CurrentStatus, RecordPage, RecordView, StateFilter};
