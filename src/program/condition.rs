@@ -641,31 +641,25 @@ impl Parser<'_> {
     }
 
     fn parse_sum(&mut self) -> Result<Typed> {
-        let mut left = self.parse_product()?;
-        while matches!(self.peek().kind, Kind::Plus | Kind::Minus) {
-            let op = self.bump();
-            need(&left, FieldType::Number, "before", &op)?;
-            let right = self.parse_product()?;
-            need(&right, FieldType::Number, "after", &op)?;
-            let arith = if op.kind == Kind::Plus { Arith::Add } else { Arith::Sub };
-            let pos = left.pos;
-            left = compound(
-                Expr::Arith(arith, Box::new(left.expr), Box::new(right.expr)),
-                FieldType::Number,
-                pos,
-            );
-        }
-        Ok(left)
+        self.parse_arith(Self::parse_product, &[(Kind::Plus, Arith::Add), (Kind::Minus, Arith::Sub)])
     }
 
     fn parse_product(&mut self) -> Result<Typed> {
-        let mut left = self.parse_unary()?;
-        while matches!(self.peek().kind, Kind::Star | Kind::Slash) {
+        self.parse_arith(Self::parse_unary, &[(Kind::Star, Arith::Mul), (Kind::Slash, Arith::Div)])
+    }
+
+    /// One left-associative level of arithmetic, `operand (op operand)*`, on numbers only.
+    fn parse_arith(
+        &mut self,
+        operand: fn(&mut Self) -> Result<Typed>,
+        ops: &[(Kind, Arith)],
+    ) -> Result<Typed> {
+        let mut left = operand(self)?;
+        while let Some(&(_, arith)) = ops.iter().find(|(kind, _)| self.peek().kind == *kind) {
             let op = self.bump();
             need(&left, FieldType::Number, "before", &op)?;
-            let right = self.parse_unary()?;
+            let right = operand(self)?;
             need(&right, FieldType::Number, "after", &op)?;
-            let arith = if op.kind == Kind::Star { Arith::Mul } else { Arith::Div };
             let pos = left.pos;
             left = compound(
                 Expr::Arith(arith, Box::new(left.expr), Box::new(right.expr)),
