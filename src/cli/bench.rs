@@ -195,21 +195,48 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
             setup_event_rule(&client, &base, token).await?;
             None
         }
-        other => return Err(format!("unknown endpoint {other:?} (verify, issue or events)")),
+        "api-verify" => None,
+        other => return Err(format!("unknown endpoint {other:?} (verify, issue, events or api-verify)")),
     };
     let events = test.endpoint == "events";
+    // `api-verify`: GET /api/verify/{id} of one badge issued with a status entry (checked live).
+    let public_path = if test.endpoint == "api-verify" {
+        let token = token.as_deref().ok_or("the api-verify test issues one badge first: give --token")?;
+        let mut credential = credential.clone();
+        credential["id"] = json!(format!("urn:uuid:{}", uuid::Uuid::new_v4()));
+        let response = client
+            .post(format!("{base}/credentials/issue"))
+            .bearer_auth(token)
+            .json(&json!({"credential": credential}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status().as_u16() != 201 {
+            return Err(format!("could not issue the test badge: HTTP {}", response.status()));
+        }
+        Some(format!("{base}/api/verify/{}", credential["id"].as_str().unwrap_or_default()))
+    } else {
+        None
+    };
     let with_status = test.with_status;
     let deadline = Instant::now() + test.duration;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..test.concurrency {
-        let (client, base, token, body, credential) =
-            (client.clone(), base.clone(), token.clone(), body.clone(), credential.clone());
+        let (client, base, token, body, credential, public_path) = (
+            client.clone(),
+            base.clone(),
+            token.clone(),
+            body.clone(),
+            credential.clone(),
+            public_path.clone(),
+        );
         tasks.spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0usize;
             while Instant::now() < deadline {
                 let request = match &body {
+                    None if public_path.is_some() => client.get(public_path.as_deref().unwrap_or_default()),
                     None if events => {
                         let n = uuid::Uuid::new_v4();
                         let event = json!({"id": format!("load-{n}"), "type": "load_test_passed",

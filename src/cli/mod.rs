@@ -216,7 +216,8 @@ pub enum Command {
         /// Admin token (issue needs it; verify uses it to issue its test credential).
         #[arg(long, env = "LAUREL_ADMIN_TOKEN", hide_env_values = true)]
         token: Option<String>,
-        /// verify, issue or events (LMS events end to end: accepted, rule evaluated, badge stored).
+        /// verify, issue, events (LMS events end to end: accepted, rule evaluated, badge stored) or
+        /// api-verify (GET /api/verify/{id} of a badge with a live status check).
         #[arg(long, default_value = "verify")]
         endpoint: String,
         #[arg(long, default_value_t = 32)]
