@@ -155,7 +155,12 @@ async fn serve_applies_the_sample_config() {
     }
     let file = data.join("laurel.toml");
     std::fs::write(&file, lines.join("\n")).unwrap();
-    // The sample's operator context, relative to the config file's folder.
+    // The sample's registries file and operator context, relative to the config file's folder.
+    std::fs::write(
+        data.join("registries.json"),
+        r#"[{"name": "Example Registry", "type": "dcc-legacy", "url": "https://registry.example/registry.json"}]"#,
+    )
+    .unwrap();
     std::fs::create_dir_all(data.join("contexts")).unwrap();
     std::fs::write(
         data.join("contexts/example-v1.json"),

@@ -302,3 +302,70 @@ async fn operator_contexts_are_added_on_the_command_line_and_in_the_server_confi
     assert!(!out.status.success(), "a server replacing a bundled context does not start");
     assert!(String::from_utf8_lossy(&out.stderr).contains("may not replace"));
 }
+
+/// Trust registries (issue 25, dcc-legacy kind): the issuer's listing is reported with the
+/// registry's own name for it; an unlisted issuer is a warning, or an error with
+/// --require-registered; a credential whose proof fails consults no registry.
+#[test]
+fn a_dcc_legacy_registry_names_listed_issuers_and_warns_about_the_others() {
+    let dir = repo_path("vectors/dcc");
+    let entries = manifest(&dir);
+    let verified = |pred: &dyn Fn(&str) -> bool| {
+        entries
+            .iter()
+            .find(|e| {
+                e["expected"]["verified"] == json!(true)
+                    && e["status"].is_null()
+                    && pred(e["issuer"].as_str().unwrap())
+            })
+            .expect("a fixture")
+            .clone()
+    };
+    let listed = verified(&|issuer| issuer.starts_with("did:web:"));
+    let unlisted = verified(&|issuer| issuer.starts_with("did:key:"));
+    let data = temp_data_dir("dcc-registry");
+    let registry_url = "https://registry.example/registry.json";
+    let registry = json!({"meta": {"created": "2026-01-01"}, "registry": {
+        listed["issuer"].as_str().unwrap(): {"name": "Digital Credentials Consortium (test)", "url": "https://digitalcredentials.mit.edu", "location": "Cambridge, MA, USA"}
+    }});
+    std::fs::write(data.join("registry.json"), registry.to_string()).unwrap();
+    let config = json!([{"name": "Test Registry", "type": "dcc-legacy", "url": registry_url}, {"name": "Some Federation", "type": "oidf", "trustAnchorEC": "https://anchor.example/.well-known/openid-federation"}]);
+    std::fs::write(data.join("registries.json"), config.to_string()).unwrap();
+    let with_registry = |entry: &Value, extra: &[&str]| {
+        let mut args = verify_args(&dir, entry);
+        args.extend(["--registries".into(), data.join("registries.json").display().to_string()]);
+        args.extend(["--preload".into(), format!("{registry_url}={}", data.join("registry.json").display())]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        laurel(&args)
+    };
+    let (code, report, _) = with_registry(&listed, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["registry"]["listed"], json!(true), "{report}");
+    assert_eq!(report["registry"]["matches"][0]["name"], json!("Digital Credentials Consortium (test)"));
+    assert_eq!(
+        report["registry"]["unchecked"][0]["registry"],
+        json!("Some Federation"),
+        "an oidf registry is unchecked, never 'not listed'"
+    );
+    let (code, report, _) = with_registry(&unlisted, &[]);
+    assert_eq!(code, 0, "not registered is a warning by default: {report}");
+    assert!(codes(&report, "warnings").contains(&"ISSUER_NOT_REGISTERED".to_string()), "{report}");
+    let (code, report, _) = with_registry(&unlisted, &["--require-registered"]);
+    assert_eq!(code, 1, "{report}");
+    assert!(codes(&report, "errors").contains(&"ISSUER_NOT_REGISTERED".to_string()));
+    // Without registries: no registry result and no warning.
+    let (_, report, _) = laurel(&verify_args(&dir, &unlisted));
+    assert!(
+        report.get("registry").is_none() && !report["warnings"].to_string().contains("ISSUER_NOT_REGISTERED")
+    );
+    // A tampered credential consults no registry.
+    let tampered = entries
+        .iter()
+        .find(|e| {
+            e["expected"]["codes"].to_string().contains("PROOF_VERIFICATION_ERROR")
+                && e["file"].as_str().unwrap().contains("tampered")
+        })
+        .expect("a tampered fixture");
+    let (_, report, _) = with_registry(tampered, &[]);
+    assert_eq!(report["registry"]["checked"], json!(false), "{report}");
+}

@@ -10,7 +10,8 @@ self_signed (--self-signed), max_body (--max-body), request_timeout (--request-t
 header_timeout (--header-timeout), max_connections (--max-connections), clock_skew \
 (--clock-skew), base_url (--base-url), status_list_size (--status-list-size), \
 allow_private_network (--allow-private-network), did_web (--did-web), contexts (--context), \
-status_signers (--status-signer), status_issuer_policy (--status-issuer-policy). laurel.example.toml in the \
+status_signers (--status-signer), status_issuer_policy (--status-issuer-policy), registries \
+(--registries), require_registered (--require-registered). laurel.example.toml in the \
 source tree lists them all with their defaults; an unknown key is refused.";
 
 /// `laurel serve` settings. Precedence: flags, then LAUREL_* environment, then the TOML file.
@@ -97,6 +98,8 @@ pub struct VerifierSettings {
     /// (URL, file), files relative to the TOML file's folder when they come from it.
     pub contexts: Vec<(String, PathBuf)>,
     pub list_trust: crate::status::ListTrust,
+    pub registries: Vec<crate::credential::registry::RegistryConfig>,
+    pub require_registered: bool,
 }
 
 /// The optional TOML configuration file (`--config`); an unknown key is refused. Every key is
@@ -122,6 +125,8 @@ pub struct ServeFile {
     contexts: Option<ContextSetting>,
     status_signers: Option<SignerSetting>,
     status_issuer_policy: Option<String>,
+    registries: Option<PathBuf>,
+    require_registered: Option<bool>,
 }
 
 /// Merges flags/environment (already merged by clap) over the TOML file over defaults.
@@ -196,8 +201,13 @@ pub fn serve_settings(
         }
     }
     let policy = args.trust.status_issuer_policy.clone().or(file.status_issuer_policy);
-    let verifier =
-        VerifierSettings { contexts, list_trust: super::verify::list_trust(&signers, policy.as_deref())? };
+    let registries_file = args.trust.registries.clone().or(file.registries.map(|f| config_dir.join(f)));
+    let verifier = VerifierSettings {
+        contexts,
+        list_trust: super::verify::list_trust(&signers, policy.as_deref())?,
+        registries: super::verify::read_registries(registries_file.as_deref())?,
+        require_registered: args.trust.require_registered || file.require_registered.unwrap_or(false),
+    };
     let config = crate::http::ServeConfig {
         listen,
         data: data.or(file.data).unwrap_or_else(|| PathBuf::from("./laurel-data")),
@@ -232,7 +242,13 @@ pub(super) async fn run_serve(data: Option<PathBuf>, args: ServeArgs) -> Result<
         .map_err(|_| CliError::Usage("--clock-skew is too large".into()))?;
     let verifier = Verifier::new(
         Arc::new(resolver),
-        VerifyOptions { skew, list_trust: trust.list_trust, ..VerifyOptions::default() },
+        VerifyOptions {
+            skew,
+            list_trust: trust.list_trust,
+            registries: trust.registries,
+            require_registered: trust.require_registered,
+            ..VerifyOptions::default()
+        },
     );
     match crate::http::serve(config, verifier).await {
         Ok(()) => Ok(0),

@@ -61,6 +61,28 @@ pub struct VerifierTrustArgs {
     /// For serve, TOML: status_issuer_policy.
     #[arg(long = "status-issuer-policy", value_name = "enforce|warn")]
     pub status_issuer_policy: Option<String>,
+    /// Trust registries to look issuers up in: a JSON file with DCC's `knownDIDRegistries` array
+    /// ([{"name", "type": "dcc-legacy", "url"}]; oidf and vc-recognition are reported unchecked
+    /// for now). Registry documents are fetched safely, or pinned with --preload. For serve,
+    /// TOML: registries (the file's path).
+    #[arg(long = "registries", value_name = "FILE")]
+    pub registries: Option<PathBuf>,
+    /// An issuer that no checked registry lists fails verification (ISSUER_NOT_REGISTERED is an
+    /// error, exit 1) instead of a warning. For serve, TOML: require_registered.
+    #[arg(long = "require-registered")]
+    pub require_registered: bool,
+}
+
+/// The registries of `--registries FILE`.
+pub fn read_registries(
+    file: Option<&Path>,
+) -> Result<Vec<crate::credential::registry::RegistryConfig>, CliError> {
+    let Some(file) = file else { return Ok(Vec::new()) };
+    let bytes = read_input(&file.to_string_lossy(), 1 << 20)?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::Input(format!("--registries {}: not JSON: {e}", file.display())))?;
+    crate::credential::registry::parse_registries(&value)
+        .map_err(|e| CliError::Usage(format!("--registries {}: {e}", file.display())))
 }
 
 /// Registers operator contexts given as `URL=FILE`, relative files from `base`.
@@ -174,6 +196,8 @@ pub(super) async fn run_verify(args: VerifyArgs) -> Result<i32, CliError> {
         other => return Err(CliError::Usage(format!("--status-policy {other:?}: expected enforce or warn"))),
     };
     options.list_trust = list_trust(&args.trust.status_signers, args.trust.status_issuer_policy.as_deref())?;
+    options.registries = read_registries(args.trust.registries.as_deref())?;
+    options.require_registered = args.trust.require_registered;
     register_contexts(&context_pairs(&args.trust.contexts)?)?;
     let mut resolver = preloaded_resolver(&args.preload)?;
     let policy = FetchPolicy {

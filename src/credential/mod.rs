@@ -4,7 +4,7 @@
 //! Owns: the typed model and its structural checks ([`model`]); building and signing a badge
 //! ([`issue`]); the proof formats, Data Integrity and JWT ([`proofs`]); what a signature covers
 //! ([`signed`]); the verifier and its report ([`verify`]); related resources' digests
-//! ([`related`]); presentations ([`presentation`]);
+//! ([`related`]); trust registries listing issuers ([`registry`]); presentations ([`presentation`]);
 //! baking into PNG/SVG ([`baking`]) and the images generated for badges without one
 //! ([`badge_image`]).
 //! May use: `status` (a verifier checks `credentialStatus`), `did` (keys come from DID
@@ -17,6 +17,7 @@ pub mod issue;
 pub mod model;
 pub mod presentation;
 pub mod proofs;
+pub mod registry;
 pub mod related;
 pub mod signed;
 pub mod verify;

@@ -29,6 +29,10 @@ pub struct VerifyOptions {
     pub status_policy: StatusPolicy,
     /// Who may sign a credential's status lists besides its issuer.
     pub list_trust: crate::status::ListTrust,
+    /// Trust registries the issuer is looked up in (none: no lookup, no result).
+    pub registries: Vec<crate::credential::registry::RegistryConfig>,
+    /// An issuer no checked registry lists is an error (`ISSUER_NOT_REGISTERED`), not a warning.
+    pub require_registered: bool,
 }
 
 impl Default for VerifyOptions {
@@ -40,6 +44,8 @@ impl Default for VerifyOptions {
             max_depth: JsonLimits::default().max_depth,
             status_policy: StatusPolicy::Enforce,
             list_trust: crate::status::ListTrust::default(),
+            registries: Vec::new(),
+            require_registered: false,
         }
     }
 }
@@ -142,6 +148,9 @@ pub struct Report {
     /// The credential as parsed (for a JWT, the one it carries).
     #[serde(skip)]
     pub credential: Option<Value>,
+    /// Trust registries' answer about the issuer (when registries are configured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<Value>,
 }
 
 impl Report {
@@ -317,7 +326,7 @@ impl Verifier {
             return Report::failed("PARSING_ERROR", "the input is empty");
         }
         if looks_like_jwt(trimmed) {
-            return self.verify_jwt(trimmed).await;
+            return self.verify_value(&Value::String(trimmed.to_string())).await;
         }
         match parse_json_limited(trimmed.as_bytes(), &self.options) {
             Ok(value) => self.verify_value(&value).await,
@@ -335,7 +344,56 @@ impl Verifier {
         &'a self,
         value: &'a Value,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Report> + Send + 'a>> {
+        Box::pin(async move {
+            let mut report = self.verify_value_inner(value).await;
+            self.check_registries(&mut report).await;
+            report
+        })
+    }
+
+    /// A verification inside another (an endorsement): no registry lookup.
+    fn verify_nested<'a>(
+        &'a self,
+        value: &'a Value,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Report> + Send + 'a>> {
         Box::pin(self.verify_value_inner(value))
+    }
+
+    /// Looks the issuer up in the configured registries, once the proof is bound to it.
+    async fn check_registries(&self, report: &mut Report) {
+        if self.options.registries.is_empty() {
+            return;
+        }
+        report.check("registry");
+        let bound = report.proofs.iter().any(|_| true)
+            && !report.errors.iter().any(|e| {
+                matches!(
+                    e.code.as_str(),
+                    "ISSUER_MISMATCH_ERROR"
+                        | "PROOF_VERIFICATION_ERROR"
+                        | "CRYPTOGRAPHIC_SECURITY_ERROR"
+                        | "PARSING_ERROR"
+                )
+            });
+        let Some(issuer) = report.issuer.clone().filter(|_| bound) else {
+            report.registry = Some(
+                serde_json::json!({"checked": false, "reason": "the proof is not bound to the issuer, so no registry was consulted"}),
+            );
+            return;
+        };
+        let result =
+            crate::credential::registry::lookup(&issuer, &self.options.registries, self.resolver.as_ref())
+                .await;
+        if result["checked"] == serde_json::json!(true) && result["listed"] == serde_json::json!(false) {
+            let detail = format!("{issuer} is listed in none of the configured registries; it names itself, and nobody else vouches for it");
+            if self.options.require_registered {
+                report.error("ISSUER_NOT_REGISTERED", detail);
+                report.verified = false;
+            } else {
+                report.warning("ISSUER_NOT_REGISTERED", detail);
+            }
+        }
+        report.registry = Some(result);
     }
 
     async fn verify_value_inner(&self, value: &Value) -> Report {
@@ -425,7 +483,11 @@ impl Verifier {
         // Status list credentials are verified fully, except for a status of their own.
         let list_verifier = Verifier {
             resolver: self.resolver.clone(),
-            options: VerifyOptions { status_policy: StatusPolicy::Skip, ..self.options.clone() },
+            options: VerifyOptions {
+                status_policy: StatusPolicy::Skip,
+                registries: Vec::new(),
+                ..self.options.clone()
+            },
             verified_lists: self.verified_lists.clone(),
         };
         let verify_list = move |list: Value| -> std::pin::Pin<
@@ -635,7 +697,7 @@ impl Verifier {
         }
         report.check("endorsements");
         for (path, endorsement) in embedded {
-            let endorsement_report = self.verify_value(&endorsement).await;
+            let endorsement_report = self.verify_nested(&endorsement).await;
             if !endorsement_report.verified {
                 let codes: Vec<&str> = endorsement_report.errors.iter().map(|e| e.code.as_str()).collect();
                 report
