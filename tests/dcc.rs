@@ -369,3 +369,53 @@ fn a_dcc_legacy_registry_names_listed_issuers_and_warns_about_the_others() {
     let (_, report, _) = with_registry(tampered, &[]);
     assert_eq!(report["registry"]["checked"], json!(false), "{report}");
 }
+
+/// `laurel registry-entry` (and `GET /registry-entry`) prints this issuer as a dcc-legacy
+/// registry lists it; a registry made of that entry then lists the issuer's own badges.
+#[tokio::test]
+async fn the_registry_entry_of_an_issuer_lists_its_badges() {
+    let data = temp_data_dir("dcc-registry-entry");
+    let server = common::ServerProcess::start(&data, &[]);
+    let client = common::http_client();
+    let profile = client
+        .post(format!("{}/profiles", server.base))
+        .bearer_auth(&server.token)
+        .json(&json!({"name": "Example University", "url": "https://uni.example"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(profile.status().is_success(), "{}", profile.text().await.unwrap());
+    let out = common::laurel_cli(&data, &["registry-entry"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let entry: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let over_http: Value = common::get_json(&client, format!("{}/registry-entry", server.base)).await;
+    assert_eq!(entry, over_http);
+    let (did, listing) = entry["registry"].as_object().unwrap().iter().next().unwrap();
+    assert_eq!(listing["name"], json!("Example University"));
+    let issued = common::laurel_cli(
+        &data,
+        &["issue", "--achievement", "Registered", "--subject", "did:example:l", "--no-status"],
+    );
+    assert!(issued.status.success(), "{}", String::from_utf8_lossy(&issued.stderr));
+    let badge = data.join("badge.json");
+    std::fs::write(&badge, &issued.stdout).unwrap();
+    std::fs::write(data.join("registry.json"), entry.to_string()).unwrap();
+    std::fs::write(
+        data.join("registries.json"),
+        r#"[{"name": "Own", "type": "dcc-legacy", "url": "https://registry.example/r.json"}]"#,
+    )
+    .unwrap();
+    let (code, report, stderr) = laurel(&[
+        "verify".into(),
+        badge.display().to_string(),
+        "--offline".into(),
+        "--json".into(),
+        "--registries".into(),
+        data.join("registries.json").display().to_string(),
+        "--preload".into(),
+        format!("https://registry.example/r.json={}", data.join("registry.json").display()),
+    ]);
+    assert_eq!(code, 0, "{report} {stderr}");
+    assert_eq!(report["issuer"], json!(did));
+    assert_eq!(report["registry"]["matches"][0]["name"], json!("Example University"), "{report}");
+}

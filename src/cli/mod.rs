@@ -120,6 +120,9 @@ pub enum Command {
     /// Stackable pathways: an achievement earned by completing others.
     #[command(subcommand)]
     Pathway(PathwayCommand),
+    /// What a trust registry operator needs to list this issuer (its DID, name, URL, location),
+    /// in the dcc-legacy registry shape.
+    RegistryEntry,
     /// A learner's pathways: earned, missing and inactive steps.
     Progress {
         /// The learner's email or DID.
@@ -361,6 +364,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Rule(command) => run_rule(&data, cli.server.as_deref(), command).await,
         Command::Pathway(command) => run_pathway(&data, cli.server.as_deref(), command).await,
         Command::Progress { learner } => run_progress(&data, cli.server.as_deref(), &learner).await,
+        Command::RegistryEntry => run_registry_entry(&data, cli.server.as_deref()).await,
         Command::Issue(args) => run_issue(&data, cli.server.as_deref(), args).await,
         Command::Verify(args) => run_verify(args).await,
         Command::Inspect { file } => run_inspect(&file),

@@ -1,5 +1,6 @@
-//! `laurel achievement`, `laurel rule`, `laurel pathway` and `laurel progress`: the badge
-//! program catalog from the command line, through the same service calls as HTTP (the running
+//! `laurel achievement`, `laurel rule`, `laurel pathway`, `laurel progress` and `laurel
+//! registry-entry`: the badge program catalog, and the issuer as registries list it, from the
+//! command line, through the same service calls as HTTP (the running
 //! server when there is one).
 
 use super::*;
@@ -100,6 +101,7 @@ enum Call {
     AddPathway(PathwayRequest),
     ListPathways,
     Progress(String),
+    RegistryEntry,
 }
 
 impl Backend {
@@ -129,6 +131,7 @@ impl Backend {
                 Call::AddPathway(pathway) => service.create_pathway(&pathway)?,
                 Call::ListPathways => json!(service.list_pathways()?),
                 Call::Progress(learner) => service.progress(&learner)?,
+                Call::RegistryEntry => service.registry_entry()?,
             }),
             Backend::Remote(remote) => match call {
                 Call::AddAchievement(body) => remote.call(Method::POST, "/achievements", Some(&body)).await,
@@ -166,6 +169,7 @@ impl Backend {
                 Call::Progress(learner) => {
                     remote.call(Method::GET, &format!("/learners/{}/progress", seg(&learner)), None).await
                 }
+                Call::RegistryEntry => remote.call(Method::GET, "/registry-entry", None).await,
             },
         }
     }
@@ -280,4 +284,9 @@ pub(super) async fn run_pathway(
 pub(super) async fn run_progress(data: &Path, server: Option<&str>, learner: &str) -> Result<i32, CliError> {
     let backend = Backend::open(data, server).await?;
     print(&backend.program(Call::Progress(learner.to_string())).await?)
+}
+
+pub(super) async fn run_registry_entry(data: &Path, server: Option<&str>) -> Result<i32, CliError> {
+    let backend = Backend::open(data, server).await?;
+    print(&backend.program(Call::RegistryEntry).await?)
 }

@@ -134,3 +134,8 @@ pub(super) async fn public_verify(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
     Ok(response)
 }
+
+/// `GET /registry-entry`: this issuer as a `dcc-legacy` trust registry lists it (public facts).
+pub(super) async fn registry_entry(State(state): State<AppState>) -> Result<Response, ApiError> {
+    Ok(Json(state.service.registry_entry()?).into_response())
+}

@@ -223,6 +223,7 @@ pub fn router(state: AppState) -> Router {
         .route("/events/{id}", get(get_event))
         .route("/learners/{id}/progress", get(learner_progress))
         .route("/api/verify/{id}", get(public_verify))
+        .route("/registry-entry", get(registry_entry))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)

@@ -74,6 +74,31 @@ impl Service {
     }
 }
 
+impl Service {
+    /// What a registry operator needs to list this issuer, in the `dcc-legacy` shape:
+    /// `{"registry": {"<DID>": {"name", "url", "location"}}}` from the issuer profile.
+    pub fn registry_entry(&self) -> Result<Value, ServiceError> {
+        let did = match &self.settings.did_web {
+            Some(did) => did.clone(),
+            None => self.issuer_key()?.did(),
+        };
+        let profile = self.issuer_profile(&did)?;
+        let address = profile.get("address");
+        let location: Vec<&str> = ["addressLocality", "addressRegion", "addressCountry"]
+            .iter()
+            .filter_map(|field| address.and_then(|a| a.get(*field)).and_then(Value::as_str))
+            .collect();
+        let mut entry = serde_json::Map::new();
+        entry.insert("name".into(), profile.get("name").cloned().unwrap_or(Value::Null));
+        entry.insert("url".into(), profile.get("url").cloned().unwrap_or(Value::Null));
+        entry.insert(
+            "location".into(),
+            if location.is_empty() { Value::Null } else { json!(location.join(", ")) },
+        );
+        Ok(json!({"registry": {did: entry}}))
+    }
+}
+
 /// Evidence as published: links and descriptions only.
 fn public_evidence(item: &Value) -> Value {
     json!({"id": item.get("id"), "name": item.get("name"), "narrative": item.get("narrative")})
