@@ -418,4 +418,33 @@ async fn the_registry_entry_of_an_issuer_lists_its_badges() {
     assert_eq!(code, 0, "{report} {stderr}");
     assert_eq!(report["issuer"], json!(did));
     assert_eq!(report["registry"]["matches"][0]["name"], json!("Example University"), "{report}");
+
+    // Fetched over HTTPS from a loopback server (the private-network switch is for tests only):
+    // the issuer's own /registry-entry is a dcc-legacy registry document.
+    drop(server);
+    let https = common::ServerProcess::start(&data, &["--self-signed"]);
+    assert!(https.base.starts_with("https://"), "{}", https.base);
+    let config =
+        json!([{"name": "Loopback", "type": "dcc-legacy", "url": format!("{}/registry-entry", https.base)}]);
+    std::fs::write(data.join("registries-https.json"), config.to_string()).unwrap();
+    let registries = data.join("registries-https.json").display().to_string();
+    let args = |extra: &[&str]| {
+        let mut args = vec![
+            "verify".to_string(),
+            badge.display().to_string(),
+            "--json".into(),
+            "--registries".into(),
+            registries.clone(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let (_, report, _) = laurel(&args(&["--allow-private-network"]));
+    assert_eq!(report["registry"]["matches"][0]["registry"], json!("Loopback"), "{report}");
+    // Without the switch the loopback registry is refused: unchecked, never "not listed".
+    let (_, report, _) = laurel(&args(&[]));
+    assert_eq!(report["registry"]["listed"], json!(false), "{report}");
+    assert_eq!(report["registry"]["checked"], json!(false), "{report}");
+    assert!(report["registry"]["unchecked"][0]["reason"].is_string(), "{report}");
+    assert!(!report["warnings"].to_string().contains("ISSUER_NOT_REGISTERED"), "{report}");
 }
