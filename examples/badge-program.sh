@@ -4,10 +4,14 @@
 # rules that award each level for a score of 80 or more, and LMS events with scores 79, 80 and
 # 95, a duplicate, and the other two levels. Needs curl and python3 (to read JSON).
 #
-#   LAUREL_ADMIN_TOKEN=... examples/badge-program.sh        (LAUREL_URL, default http://127.0.0.1:8080)
+#   examples/badge-program.sh      next to the quick start's ./laurel-data (its admin token), or
+#   LAUREL_URL=... LAUREL_ADMIN_TOKEN=... examples/badge-program.sh   for another server
 set -euo pipefail
 url="${LAUREL_URL:-http://127.0.0.1:8080}"
-token="${LAUREL_ADMIN_TOKEN:?set LAUREL_ADMIN_TOKEN to the server admin token}"
+if [ -z "${LAUREL_ADMIN_TOKEN:-}" ] && [ -r laurel-data/admin-token ]; then
+  LAUREL_ADMIN_TOKEN=$(cat laurel-data/admin-token)
+fi
+token="${LAUREL_ADMIN_TOKEN:?set LAUREL_ADMIN_TOKEN to the server admin token (or run from the folder holding laurel-data/)}"
 run="$(date +%s)-$$"             # event ids and the learner are new on every run
 learner="ada+${run}@example.edu"
 
