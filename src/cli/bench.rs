@@ -117,6 +117,30 @@ pub struct LoadReport {
     pub p99_ms: f64,
 }
 
+/// Issues one copy of `credential` (a new id) with `options`; the secured credential.
+async fn issue_test_credential(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    credential: &Value,
+    options: Value,
+) -> Result<Value, String> {
+    let mut credential = credential.clone();
+    credential["id"] = json!(format!("urn:uuid:{}", uuid::Uuid::new_v4()));
+    let response = client
+        .post(format!("{base}/credentials/issue"))
+        .bearer_auth(token)
+        .json(&json!({"credential": credential, "options": options}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status().as_u16() != 201 {
+        return Err(format!("could not issue the test credential: HTTP {}", response.status()));
+    }
+    let issued: Value = response.json().await.map_err(|e| e.to_string())?;
+    Ok(issued["verifiableCredential"].clone())
+}
+
 /// The events test's program: one achievement and a rule that awards it on every event (each
 /// event names a new learner, so each one issues a badge).
 async fn setup_event_rule(client: &reqwest::Client, base: &str, token: &str) -> Result<(), String> {
@@ -172,23 +196,10 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
         "verify" => {
             let token =
                 token.as_deref().ok_or("the verify test issues one credential first: give --token")?;
-            let mut credential = credential.clone();
-            credential["id"] = json!(format!("urn:uuid:{}", uuid::Uuid::new_v4()));
-            let response = client
-                .post(format!("{base}/credentials/issue"))
-                .bearer_auth(token)
-                .json(&json!({"credential": credential, "options": {"credentialStatus": false}}))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            if response.status().as_u16() != 201 {
-                return Err(format!("could not issue the test credential: HTTP {}", response.status()));
-            }
-            let issued: Value = response.json().await.map_err(|e| e.to_string())?;
-            Some(
-                serde_json::to_vec(&json!({"verifiableCredential": issued["verifiableCredential"]}))
-                    .map_err(|e| e.to_string())?,
-            )
+            let issued =
+                issue_test_credential(&client, &base, token, &credential, json!({"credentialStatus": false}))
+                    .await?;
+            Some(serde_json::to_vec(&json!({"verifiableCredential": issued})).map_err(|e| e.to_string())?)
         }
         "events" => {
             let token = token.as_deref().ok_or("the events test sets up a rule first: give --token")?;
@@ -202,19 +213,8 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
     // `api-verify`: GET /api/verify/{id} of one badge issued with a status entry (checked live).
     let public_path = if test.endpoint == "api-verify" {
         let token = token.as_deref().ok_or("the api-verify test issues one badge first: give --token")?;
-        let mut credential = credential.clone();
-        credential["id"] = json!(format!("urn:uuid:{}", uuid::Uuid::new_v4()));
-        let response = client
-            .post(format!("{base}/credentials/issue"))
-            .bearer_auth(token)
-            .json(&json!({"credential": credential}))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if response.status().as_u16() != 201 {
-            return Err(format!("could not issue the test badge: HTTP {}", response.status()));
-        }
-        Some(format!("{base}/api/verify/{}", credential["id"].as_str().unwrap_or_default()))
+        let issued = issue_test_credential(&client, &base, token, &credential, json!({})).await?;
+        Some(format!("{base}/api/verify/{}", issued["id"].as_str().unwrap_or_default()))
     } else {
         None
     };

@@ -308,8 +308,12 @@ pub fn read_input(file: &str, max_bytes: usize) -> Result<Vec<u8>, CliError> {
 /// The CLI uses the same keys as the service: the sled database in the data folder.
 /// Reads a credential file: a JSON object (parsed within limits) or a compact JWT (as a string).
 fn read_json_or_jwt(file: &str, max_bytes: usize) -> Result<Value, CliError> {
-    let text = String::from_utf8(read_input(file, max_bytes)?)
-        .map_err(|_| CliError::Input(format!("{file} is not UTF-8 text")))?;
+    json_or_jwt(read_input(file, max_bytes)?, file, max_bytes)
+}
+
+/// The bytes read from `file`, as `read_json_or_jwt` reads them.
+fn json_or_jwt(bytes: Vec<u8>, file: &str, max_bytes: usize) -> Result<Value, CliError> {
+    let text = String::from_utf8(bytes).map_err(|_| CliError::Input(format!("{file} is not UTF-8 text")))?;
     let trimmed = text.trim();
     if trimmed.starts_with('{') {
         let options = VerifyOptions { max_bytes, ..VerifyOptions::default() };

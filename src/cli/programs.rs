@@ -4,7 +4,7 @@
 //! server when there is one).
 
 use super::*;
-use crate::service::{AwardRecipient, AwardRequest, PathwayRequest, RuleRequest};
+use crate::service::{achievement_short_id, AwardRecipient, AwardRequest, PathwayRequest, RuleRequest};
 
 #[derive(Subcommand, Debug)]
 pub enum AchievementCommand {
@@ -137,16 +137,22 @@ impl Backend {
                 Call::AddAchievement(body) => remote.call(Method::POST, "/achievements", Some(&body)).await,
                 Call::ListAchievements => remote.call(Method::GET, "/achievements", None).await,
                 Call::ShowAchievement(id) => {
-                    remote.call(Method::GET, &format!("/achievements/{}", seg(short(&id))), None).await
+                    remote
+                        .call(Method::GET, &format!("/achievements/{}", seg(achievement_short_id(&id))), None)
+                        .await
                 }
                 Call::RetireAchievement(id) => {
                     remote
-                        .call(Method::POST, &format!("/achievements/{}/retire", seg(short(&id))), None)
+                        .call(
+                            Method::POST,
+                            &format!("/achievements/{}/retire", seg(achievement_short_id(&id))),
+                            None,
+                        )
                         .await
                 }
                 Call::Award(id, request, key) => {
                     let body = serde_json::to_value(&request).unwrap_or_default();
-                    let path = format!("/achievements/{}/awards", seg(short(&id)));
+                    let path = format!("/achievements/{}/awards", seg(achievement_short_id(&id)));
                     remote
                         .call_with_header(
                             Method::POST,
@@ -173,11 +179,6 @@ impl Backend {
             },
         }
     }
-}
-
-/// An achievement's short id from its id or URL.
-fn short(id: &str) -> &str {
-    id.rsplit('/').next().unwrap_or(id)
 }
 
 /// A JSON or TOML file as JSON.

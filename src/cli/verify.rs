@@ -135,8 +135,10 @@ pub fn preloaded_resolver(preloads: &[String]) -> Result<LocalResolver, CliError
         let (url, file) = entry
             .split_once('=')
             .ok_or_else(|| CliError::Usage(format!("--preload takes URL=FILE, got {entry:?}")))?;
-        // A JSON document, or a JWT-secured one (a status list signed as a JWT).
-        let document = read_json_or_jwt(file, 4 << 20)?;
+        // A JSON document, or a JWT-secured one (a status list signed as a JWT); its bytes are
+        // kept for digests (`relatedResource`).
+        let bytes = read_input(file, 4 << 20)?;
+        let document = json_or_jwt(bytes.clone(), file, 4 << 20)?;
         match &document {
             Value::Object(_) => {}
             Value::String(text) if crate::codec::looks_like_compact_jws(text) => {}
@@ -146,7 +148,6 @@ pub fn preloaded_resolver(preloads: &[String]) -> Result<LocalResolver, CliError
                 )))
             }
         }
-        let bytes = read_input(file, 4 << 20)?;
         resolver.pinned.insert_with_bytes(url, document, bytes);
     }
     Ok(resolver)

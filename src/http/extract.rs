@@ -63,6 +63,12 @@ impl FromRequest<AppState> for JsonBody {
     }
 }
 
+/// A JSON body read into its typed request; a mismatch is a 400 naming `what`.
+pub(super) fn typed_body<T: serde::de::DeserializeOwned>(body: Value, what: &str) -> Result<T, ApiError> {
+    serde_json::from_value(body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", format!("the {what}: {e}")))
+}
+
 /// Proof that the request carried the admin bearer token.
 pub struct Admin;
 

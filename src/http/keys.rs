@@ -124,9 +124,7 @@ pub(super) async fn create_key(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let request: NewKey = serde_json::from_value(body).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "Bad request", format!("the key request: {e}"))
-    })?;
+    let request: NewKey = typed_body(body, "key request")?;
     let key_type: crate::keys::KeyType =
         request.key_type.as_deref().unwrap_or("ed25519").parse().map_err(|e: crate::keys::KeyError| {
             ApiError::new(StatusCode::BAD_REQUEST, "Bad request", e.to_string())

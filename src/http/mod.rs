@@ -151,15 +151,10 @@ async fn problem_details_for_errors(response: Response) -> Response {
     problem
 }
 
-/// Processes accepted LMS events: the pending ones left by an earlier run at once, then each
-/// time events arrive (and every few seconds, should a wake-up be missed).
+/// Processes accepted LMS events: those an earlier run left queued at once, then each time
+/// events arrive (and every few seconds, should a wake-up be missed).
 fn spawn_event_worker(service: Arc<Service>) {
     tokio::spawn(async move {
-        match service.recover_pending_events() {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(events = n, "re-queued LMS events accepted before a crash"),
-            Err(e) => tracing::error!(error = %e, "cannot scan for pending LMS events"),
-        }
         loop {
             if let Err(e) = service.process_pending_events().await {
                 tracing::error!(error = %e, "processing LMS events failed; retrying");

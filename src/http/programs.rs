@@ -3,11 +3,6 @@
 
 use super::*;
 
-fn parse<T: serde::de::DeserializeOwned>(body: Value, what: &str) -> Result<T, ApiError> {
-    serde_json::from_value(body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "Bad request", format!("the {what}: {e}")))
-}
-
 pub(super) async fn create_achievement(
     _: Admin,
     State(state): State<AppState>,
@@ -54,7 +49,7 @@ pub(super) async fn award(
     headers: axum::http::HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let request: service::AwardRequest = parse(body, "award request")?;
+    let request: service::AwardRequest = typed_body(body, "award request")?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     Ok(match state.service.award(&id, request, key).await? {
         service::AwardOutcome::Issued(record, created) => {
@@ -74,7 +69,7 @@ pub(super) async fn create_rule(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let request: service::RuleRequest = parse(body, "rule")?;
+    let request: service::RuleRequest = typed_body(body, "rule")?;
     Ok((StatusCode::CREATED, Json(state.service.create_rule(&request)?)).into_response())
 }
 
@@ -96,7 +91,7 @@ pub(super) async fn put_rule(
     UrlPath(id): UrlPath<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let request: service::RuleRequest = parse(body, "rule")?;
+    let request: service::RuleRequest = typed_body(body, "rule")?;
     Ok(Json(state.service.update_rule(&id, &request)?).into_response())
 }
 
@@ -114,7 +109,7 @@ pub(super) async fn create_pathway(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let request: service::PathwayRequest = parse(body, "pathway")?;
+    let request: service::PathwayRequest = typed_body(body, "pathway")?;
     Ok((StatusCode::CREATED, Json(state.service.create_pathway(&request)?)).into_response())
 }
 

@@ -389,6 +389,9 @@ fn lex_ident(chars: &[char], start: usize) -> Result<(Kind, usize)> {
 // ---------------------------------------------------------------------------------------------
 // AST and parser (with the type check)
 
+/// Builds a binary expression from its two operands.
+type BinaryExpr = fn(Box<Expr>, Box<Expr>) -> Expr;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Arith {
     Add,
@@ -485,29 +488,11 @@ impl Parser<'_> {
     }
 
     fn parse_or(&mut self) -> Result<Typed> {
-        let mut left = self.parse_and()?;
-        while self.peek().kind == Kind::Or {
-            let op = self.bump();
-            need(&left, FieldType::Bool, "before", &op)?;
-            let right = self.parse_and()?;
-            need(&right, FieldType::Bool, "after", &op)?;
-            let pos = left.pos;
-            left = compound(Expr::Or(Box::new(left.expr), Box::new(right.expr)), FieldType::Bool, pos);
-        }
-        Ok(left)
+        self.parse_left_assoc(Self::parse_and, FieldType::Bool, &[(Kind::Or, |l, r| Expr::Or(l, r))])
     }
 
     fn parse_and(&mut self) -> Result<Typed> {
-        let mut left = self.parse_not()?;
-        while self.peek().kind == Kind::And {
-            let op = self.bump();
-            need(&left, FieldType::Bool, "before", &op)?;
-            let right = self.parse_not()?;
-            need(&right, FieldType::Bool, "after", &op)?;
-            let pos = left.pos;
-            left = compound(Expr::And(Box::new(left.expr), Box::new(right.expr)), FieldType::Bool, pos);
-        }
-        Ok(left)
+        self.parse_left_assoc(Self::parse_not, FieldType::Bool, &[(Kind::And, |l, r| Expr::And(l, r))])
     }
 
     fn parse_not(&mut self) -> Result<Typed> {
@@ -641,31 +626,43 @@ impl Parser<'_> {
     }
 
     fn parse_sum(&mut self) -> Result<Typed> {
-        self.parse_arith(Self::parse_product, &[(Kind::Plus, Arith::Add), (Kind::Minus, Arith::Sub)])
+        self.parse_left_assoc(
+            Self::parse_product,
+            FieldType::Number,
+            &[
+                (Kind::Plus, |l, r| Expr::Arith(Arith::Add, l, r)),
+                (Kind::Minus, |l, r| Expr::Arith(Arith::Sub, l, r)),
+            ],
+        )
     }
 
     fn parse_product(&mut self) -> Result<Typed> {
-        self.parse_arith(Self::parse_unary, &[(Kind::Star, Arith::Mul), (Kind::Slash, Arith::Div)])
+        self.parse_left_assoc(
+            Self::parse_unary,
+            FieldType::Number,
+            &[
+                (Kind::Star, |l, r| Expr::Arith(Arith::Mul, l, r)),
+                (Kind::Slash, |l, r| Expr::Arith(Arith::Div, l, r)),
+            ],
+        )
     }
 
-    /// One left-associative level of arithmetic, `operand (op operand)*`, on numbers only.
-    fn parse_arith(
+    /// One left-associative level, `operand (op operand)*`, whose operands and result are all
+    /// of type `ty` (booleans for and/or, numbers for arithmetic).
+    fn parse_left_assoc(
         &mut self,
         operand: fn(&mut Self) -> Result<Typed>,
-        ops: &[(Kind, Arith)],
+        ty: FieldType,
+        ops: &[(Kind, BinaryExpr)],
     ) -> Result<Typed> {
         let mut left = operand(self)?;
-        while let Some(&(_, arith)) = ops.iter().find(|(kind, _)| self.peek().kind == *kind) {
+        while let Some(&(_, make)) = ops.iter().find(|(kind, _)| self.peek().kind == *kind) {
             let op = self.bump();
-            need(&left, FieldType::Number, "before", &op)?;
+            need(&left, ty, "before", &op)?;
             let right = operand(self)?;
-            need(&right, FieldType::Number, "after", &op)?;
+            need(&right, ty, "after", &op)?;
             let pos = left.pos;
-            left = compound(
-                Expr::Arith(arith, Box::new(left.expr), Box::new(right.expr)),
-                FieldType::Number,
-                pos,
-            );
+            left = compound(make(Box::new(left.expr), Box::new(right.expr)), ty, pos);
         }
         Ok(left)
     }

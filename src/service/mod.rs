@@ -29,7 +29,8 @@ mod backup;
 mod credentials;
 pub use self::credentials::{IssueOptions, IssueRequest, Recipient, StatusMessage};
 pub use self::programs::{
-    AwardOutcome, AwardRecipient, AwardRequest, PathwayRequest, RuleRequest, EVENT_FIELDS,
+    achievement_short_id, AwardOutcome, AwardRecipient, AwardRequest, PathwayRequest, RuleRequest,
+    EVENT_FIELDS,
 };
 mod images;
 mod keys;

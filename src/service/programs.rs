@@ -20,8 +20,11 @@ const SENDER: &str = "sender";
 const IDEMPOTENCY: &str = "idempotency";
 /// The work queue: one marker per event accepted and not yet processed.
 const PENDING: &str = "pending-event";
-/// Awards held until their prerequisites arrive (pathways with `queue`), by credential id.
-const DEFERRED: &str = "deferred-award";
+/// Awards held until their prerequisites arrive (pathways with `queue`), by credential id,
+/// one kind per learner so that only the learner's own are read after each award.
+fn deferred_kind(learner: &str) -> String {
+    format!("deferred-award/{learner}")
+}
 
 /// The event fields conditions may read, and their types.
 pub const EVENT_FIELDS: &[(&str, FieldType)] = &[
@@ -52,18 +55,26 @@ pub struct AwardRecipient {
 impl AwardRecipient {
     /// The learner's key: the normalized email, else the DID or URL.
     pub fn key(&self) -> Result<String, ServiceError> {
-        if let Some(email) = &self.email {
-            let email = email.trim().to_lowercase();
-            if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
-                return Err(ServiceError::bad(format!("recipient.email {email:?} is not an email address")));
-            }
-            return Ok(email);
+        // One normalization for awards asked for over HTTP and for LMS events (the key is part
+        // of the award's credential id, so the two must agree).
+        let learner = inbound::Learner {
+            email: self.email.clone(),
+            did: self.did.clone().or_else(|| self.url.clone()),
+            name: None,
+        };
+        let key =
+            learner.key().ok_or_else(|| ServiceError::bad("the recipient needs an email, a did or a url"))?;
+        let is_email = self.email.as_deref().is_some_and(|e| !e.trim().is_empty());
+        let valid = if is_email {
+            key.contains('@') && key.len() <= 254 && !key.contains(char::is_whitespace)
+        } else {
+            url::Url::parse(&key).is_ok()
+        };
+        if !valid {
+            let what = if is_email { "an email address" } else { "a DID or URL" };
+            return Err(ServiceError::bad(format!("recipient {key:?} is not {what}")));
         }
-        match self.did.as_ref().or(self.url.as_ref()) {
-            Some(id) if url::Url::parse(id).is_ok() => Ok(id.clone()),
-            Some(id) => Err(ServiceError::bad(format!("recipient {id:?} is not a DID or URL"))),
-            None => Err(ServiceError::bad("the recipient needs an email, a did or a url")),
-        }
+        Ok(key)
     }
 }
 
@@ -152,7 +163,7 @@ fn audit(action: &str, subject: &str) -> crate::store::AuditEntry {
 }
 
 /// The short id of an achievement given by id or by URL.
-fn short_id(id_or_url: &str) -> &str {
+pub fn achievement_short_id(id_or_url: &str) -> &str {
     id_or_url.rsplit('/').next().unwrap_or(id_or_url)
 }
 
@@ -224,7 +235,7 @@ impl Service {
     }
 
     fn achievement_record(&self, id_or_url: &str) -> Result<(String, Value), ServiceError> {
-        let id = short_id(id_or_url).to_string();
+        let id = achievement_short_id(id_or_url).to_string();
         let record = self
             .store
             .get_document(ACHIEVEMENT, &id)?
@@ -343,7 +354,7 @@ impl Service {
                 let deferred = json!({"achievement": id, "learner": learner, "request": request, "evidence": evidence_extra});
                 durable(|| {
                     self.store.put_document(
-                        DEFERRED,
+                        &deferred_kind(learner),
                         &credential_id,
                         &deferred,
                         &audit("award-deferred", &credential_id),
@@ -576,10 +587,7 @@ impl Service {
                 }
             }
             // Held awards whose prerequisites this learner now has.
-            for (credential_id, deferred) in self.store.list_documents(DEFERRED)? {
-                if deferred["learner"] != json!(learner) {
-                    continue;
-                }
+            for (credential_id, deferred) in self.store.list_documents(&deferred_kind(learner))? {
                 let Ok(request) = serde_json::from_value::<AwardRequest>(deferred["request"].clone()) else {
                     continue;
                 };
@@ -599,7 +607,7 @@ impl Service {
                 }
                 durable(|| {
                     self.store.delete_document(
-                        DEFERRED,
+                        &deferred_kind(learner),
                         &credential_id,
                         &audit("award-released", &credential_id),
                     )
@@ -668,19 +676,6 @@ impl Service {
         self.store.get_document(EVENT, id)?.ok_or_else(|| ServiceError::NotFound(format!("no event {id:?}")))
     }
 
-    /// Queues every event stored as pending whose queue marker a crash may have lost (the
-    /// worker's first pass at start).
-    pub fn recover_pending_events(&self) -> Result<usize, ServiceError> {
-        let mut recovered = 0;
-        for (id, record) in self.store.list_documents(EVENT)? {
-            if record["state"] == "pending" && self.store.get_document(PENDING, &id)?.is_none() {
-                durable(|| self.store.put_document(PENDING, &id, &json!({}), &audit("event-queued", &id)))?;
-                recovered += 1;
-            }
-        }
-        Ok(recovered)
-    }
-
     /// How many accepted events wait to be processed.
     pub fn pending_events(&self) -> Result<usize, ServiceError> {
         Ok(self.store.list_documents(PENDING)?.len())
@@ -692,7 +687,17 @@ impl Service {
     /// same badge (or to complete the same pathway) store it once.
     pub async fn process_pending_events(self: &Arc<Self>) -> Result<usize, ServiceError> {
         const EVENT_CONCURRENCY: usize = 32;
-        let rules = Arc::new(self.list_rules()?);
+        // Each rule's condition is parsed once per pass (it was checked when the rule was stored).
+        let rules: Arc<Vec<(Value, Option<Condition>)>> = Arc::new(
+            self.list_rules()?
+                .into_iter()
+                .map(|rule| {
+                    let condition =
+                        Condition::parse(rule["condition"].as_str().unwrap_or("false"), EVENT_FIELDS).ok();
+                    (rule, condition)
+                })
+                .collect(),
+        );
         let queued = self.store.list_documents(PENDING)?;
         let mut done = 0;
         let mut tasks = tokio::task::JoinSet::new();
@@ -710,7 +715,11 @@ impl Service {
     }
 
     /// Processes one queued event; 1 if it was processed now.
-    async fn process_queued_event(&self, id: &str, rules: &[Value]) -> Result<usize, ServiceError> {
+    async fn process_queued_event(
+        &self,
+        id: &str,
+        rules: &[(Value, Option<Condition>)],
+    ) -> Result<usize, ServiceError> {
         let Some(mut record) = self.store.get_document(EVENT, id)? else {
             durable(|| self.store.delete_document(PENDING, id, &audit("event-dequeued", id)))?;
             return Ok(0);
@@ -743,23 +752,23 @@ impl Service {
     }
 
     /// Runs the rules for one event. Idempotent: re-processing issues nothing new.
-    async fn process_event(&self, event: &LmsEvent, rules: &[Value]) -> Value {
-        let Some(learner) = event.learner.key() else {
-            return json!({"matched": [], "error": "the event names no learner"});
-        };
+    async fn process_event(&self, event: &LmsEvent, rules: &[(Value, Option<Condition>)]) -> Value {
         let recipient = AwardRecipient {
             email: event.learner.email.clone(),
             did: event.learner.did.clone().filter(|d| d.starts_with("did:")),
             url: event.learner.did.clone().filter(|d| !d.starts_with("did:")),
             name: event.learner.name.clone(),
         };
+        let learner = match recipient.key() {
+            Ok(learner) => learner,
+            Err(e) => return json!({"rules": [], "error": e.to_string()}),
+        };
         let mut outcomes = Vec::new();
         let mut fields = event.fields.clone();
         fields.insert("type".into(), json!(event.event_type));
-        for rule in rules.iter().filter(|r| r["event"] == json!(event.event_type)) {
+        for (rule, condition) in rules.iter().filter(|(r, _)| r["event"] == json!(event.event_type)) {
             let source = rule["condition"].as_str().unwrap_or("false");
-            let matched =
-                Condition::parse(source, EVENT_FIELDS).map(|c| c.evaluate(&fields)).unwrap_or(false);
+            let matched = condition.as_ref().is_some_and(|c| c.evaluate(&fields));
             let mut outcome = json!({"rule": rule["id"], "condition": source, "matched": matched});
             if matched {
                 let achievement = rule["award"].as_str().unwrap_or_default();

@@ -736,25 +736,7 @@ impl Store for SledStore {
         document: &Value,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        let key = document_key(kind, id);
-        let (value, audit_bytes) = (json_bytes(document)?, json_bytes(audit)?);
-        let audit_key = self.next_sequence()?;
-        let gate = self.gate();
-        let inserted = (&self.documents, &self.audit)
-            .transaction(|(documents, log)| {
-                if documents.get(&key)?.is_some() {
-                    return Ok(false);
-                }
-                documents.insert(key.as_slice(), value.as_slice())?;
-                log.insert(&audit_key, audit_bytes.as_slice())?;
-                Ok::<bool, ConflictableTransactionError<StoreError>>(true)
-            })
-            .map_err(transaction_error)?;
-        drop(gate);
-        if inserted {
-            self.make_durable()?;
-        }
-        Ok(inserted)
+        self.write_documents(&[(kind, id, document)], &[], true, audit)
     }
 
     fn get_document(&self, kind: &str, id: &str) -> Result<Option<Value>, StoreError> {
