@@ -193,6 +193,15 @@ impl Service {
     /// badge is shared publicly and lives forever, so a plain address in it is a privacy leak
     /// the learner cannot undo; `recipient: {email}` hashes it instead.
     pub async fn issue(&self, request: IssueRequest) -> Result<CredentialRecord, ServiceError> {
+        let record = self.sign_for_issue(request).await?;
+        durable(|| self.store.insert_credential(&record))?;
+        Ok(record)
+    }
+
+    /// Everything issuing does but storing the record: the caller stores it (alone, or in one
+    /// write with what else must land with it, as an event's badges and its done marker).
+    /// Status indices are allocated; one whose record is never stored stays unused.
+    pub(super) async fn sign_for_issue(&self, request: IssueRequest) -> Result<CredentialRecord, ServiceError> {
         let IssueRequest { credential, options, recipient } = request;
         let mut credential = Value::Object(credential);
         let format: Format = options.format.as_deref().unwrap_or("di").parse().map_err(ServiceError::bad)?;
@@ -318,7 +327,6 @@ impl Service {
             credential: issued.secured.to_json_value(),
             status: status_entries,
         };
-        durable(|| self.store.insert_credential(&record))?;
         Ok(record)
     }
 

@@ -5,12 +5,15 @@
 //! achievement), so a learner holds at most one badge per achievement however often an event is
 //! delivered or re-processed after a crash: the store refuses a second credential with that id.
 //! Events are stored durably (pending) before they are acknowledged, and a worker processes the
-//! pending ones, at start too; an event is marked done only after its badges are stored.
+//! pending ones, at start too. An event's badges (the award and any pathway credentials it
+//! completes), the held awards it puts or releases, and its done marker are one write
+//! ([`Batch`]): after a crash either all of it is there or the event is still pending.
 
 use crate::program::condition::{Condition, FieldType};
 use crate::program::inbound::{self, LmsEvent};
 
 use super::*;
+use crate::store::Batch;
 
 const ACHIEVEMENT: &str = "achievement";
 const RULE: &str = "rule";
@@ -139,6 +142,33 @@ fn yes() -> bool {
 }
 
 /// What became of one award attempt.
+/// What an award and the pathways it completes will write, committed as one [`Batch`]; read
+/// through, so a pathway sees the badge earned a moment ago in the same award.
+#[derive(Default)]
+struct Pending {
+    batch: Batch,
+}
+
+impl Pending {
+    fn credential(&self, id: &str) -> Option<&CredentialRecord> {
+        self.batch.credentials.iter().find(|r| r.id == id)
+    }
+
+    /// A learner's held awards: the stored ones, with this batch's puts and releases applied.
+    fn held_awards(&self, store: &dyn Store, learner: &str) -> Result<Vec<(String, Value)>, ServiceError> {
+        let kind = deferred_kind(learner);
+        let released = |id: &str| self.batch.deletes.iter().any(|(k, i)| *k == kind && i == id);
+        let mut held: Vec<(String, Value)> =
+            store.list_documents(&kind)?.into_iter().filter(|(id, _)| !released(id)).collect();
+        for (k, id, document) in &self.batch.puts {
+            if *k == kind && !released(id) && !held.iter().any(|(i, _)| i == id) {
+                held.push((id.clone(), document.clone()));
+            }
+        }
+        Ok(held)
+    }
+}
+
 enum Awarded {
     New(Box<CredentialRecord>),
     Already(String),
@@ -304,37 +334,47 @@ impl Service {
                 };
             }
         }
-        let record = match self.award_to(&id, &request, &learner, Vec::new()).await? {
-            Awarded::New(record) => *record,
-            Awarded::Deferred(credential_id) => {
-                if let Some(key) = idempotency_key {
-                    let seen = json!({"achievement": id, "learner": learner, "credentialId": credential_id});
-                    durable(|| self.store.put_document(IDEMPOTENCY, key, &seen, &audit("idempotency", key)))?;
-                }
-                return Ok(AwardOutcome::Deferred { credential_id, learner });
-            }
-            Awarded::Already(existing) => {
-                return Err(ServiceError::Conflict(format!(
-                    "{learner} already holds this achievement's badge ({existing}); a learner gets one per achievement"
-                )))
-            }
+        let already = |existing: &str| {
+            ServiceError::Conflict(format!(
+                "{learner} already holds this achievement's badge ({existing}); a learner gets one per achievement"
+            ))
+        };
+        // The award, the idempotency record, and the pathway credentials it completes: one write.
+        let mut pending = Pending::default();
+        let awarded = self.award_to(&id, &request, &learner, Vec::new(), &mut pending).await?;
+        let credential_id = match &awarded {
+            Awarded::New(record) => record.id.clone(),
+            Awarded::Deferred(credential_id) => credential_id.clone(),
+            Awarded::Already(existing) => return Err(already(existing)),
         };
         if let Some(key) = idempotency_key {
-            let seen = json!({"achievement": id, "learner": learner, "credentialId": record.id});
-            durable(|| self.store.put_document(IDEMPOTENCY, key, &seen, &audit("idempotency", key)))?;
+            let seen = json!({"achievement": id, "learner": learner, "credentialId": credential_id});
+            pending.batch.put(IDEMPOTENCY, key, seen);
         }
-        self.complete_pathways(&learner, &request.recipient).await?;
-        Ok(AwardOutcome::Issued(Box::new(record), true))
+        if matches!(awarded, Awarded::New(_)) {
+            self.complete_pathways(&learner, &request.recipient, &mut pending).await?;
+        }
+        match durable(|| self.store.commit(&pending.batch, &audit("award", &credential_id))) {
+            Ok(_) => {}
+            // A concurrent award of the same badge stored it first.
+            Err(StoreError::Duplicate(_)) => return Err(already(&credential_id)),
+            Err(e) => return Err(e.into()),
+        }
+        match awarded {
+            Awarded::New(record) => Ok(AwardOutcome::Issued(record, true)),
+            _ => Ok(AwardOutcome::Deferred { credential_id, learner }),
+        }
     }
 
-    /// Issues `achievement` (short id) to `learner`, unless it is retired, its prerequisites
-    /// are missing, or the learner holds it already.
+    /// Signs `achievement` (short id) for `learner` into `pending`, unless it is retired, its
+    /// prerequisites are missing, or the learner holds it already (stored or in `pending`).
     async fn award_to(
         &self,
         id: &str,
         request: &AwardRequest,
         learner: &str,
         mut evidence_extra: Vec<Value>,
+        pending: &mut Pending,
     ) -> Result<Awarded, ServiceError> {
         let (_, record) = self.achievement_record(id)?;
         if record["retired"] == json!(true) {
@@ -345,21 +385,14 @@ impl Service {
         let achievement = record["achievement"].clone();
         let url = achievement["id"].as_str().unwrap_or_default().to_string();
         let credential_id = self.award_id(learner, &url)?;
-        if self.store.get_credential(&credential_id)?.is_some() {
+        if self.held_credential(&credential_id, pending)?.is_some() {
             return Ok(Awarded::Already(credential_id));
         }
         if let Some(pathway) = self.pathway_for(id)? {
-            let progress = self.pathway_progress(&pathway, learner)?;
+            let progress = self.pathway_progress(&pathway, learner, pending)?;
             if !progress.complete && pathway["queue"] == json!(true) {
                 let deferred = json!({"achievement": id, "learner": learner, "request": request, "evidence": evidence_extra});
-                durable(|| {
-                    self.store.put_document(
-                        &deferred_kind(learner),
-                        &credential_id,
-                        &deferred,
-                        &audit("award-deferred", &credential_id),
-                    )
-                })?;
+                pending.batch.put(&deferred_kind(learner), &credential_id, deferred);
                 return Ok(Awarded::Deferred(credential_id));
             }
             if !progress.complete {
@@ -417,13 +450,16 @@ impl Service {
             options: IssueOptions { credential_id: Some(credential_id.clone()), ..IssueOptions::default() },
             recipient,
         };
-        match self.issue(issue).await {
-            Ok(record) => Ok(Awarded::New(Box::new(record))),
-            // A concurrent award (or a re-processed event) stored it first.
-            Err(ServiceError::Conflict(_)) if self.store.get_credential(&credential_id)?.is_some() => {
-                Ok(Awarded::Already(credential_id))
-            }
-            Err(e) => Err(e),
+        let record = self.sign_for_issue(issue).await?;
+        pending.batch.credentials.push(record.clone());
+        Ok(Awarded::New(Box::new(record)))
+    }
+
+    /// A badge the learner holds: in `pending` (signed in this award) or stored.
+    fn held_credential(&self, id: &str, pending: &Pending) -> Result<Option<CredentialRecord>, ServiceError> {
+        match pending.credential(id) {
+            Some(record) => Ok(Some(record.clone())),
+            None => Ok(self.store.get_credential(id)?),
         }
     }
 
@@ -530,7 +566,7 @@ impl Service {
         Ok(self.store.get_document(PATHWAY, achievement)?)
     }
 
-    fn pathway_progress(&self, pathway: &Value, learner: &str) -> Result<Progress, ServiceError> {
+    fn pathway_progress(&self, pathway: &Value, learner: &str, pending: &Pending) -> Result<Progress, ServiceError> {
         let mut progress = Progress {
             pathway: pathway["achievement"].as_str().unwrap_or_default().to_string(),
             needed: pathway["count"].as_u64().unwrap_or(0) as usize,
@@ -538,7 +574,7 @@ impl Service {
         };
         for required in pathway["requires"].as_array().into_iter().flatten().filter_map(Value::as_str) {
             let credential_id = self.award_id(learner, &self.achievement_url(required))?;
-            match self.store.get_credential(&credential_id)? {
+            match self.held_credential(&credential_id, pending)? {
                 Some(record) => {
                     let credential = crate::credential::proofs::credential_of(&record.credential);
                     let state = self.current_status(&record, credential.as_deref())?.state;
@@ -553,7 +589,7 @@ impl Service {
         }
         progress.complete = progress.earned.len() >= progress.needed;
         let target = self.award_id(learner, &self.achievement_url(&progress.pathway))?;
-        progress.issued = self.store.get_credential(&target)?.map(|r| r.id);
+        progress.issued = self.held_credential(&target, pending)?.map(|r| r.id);
         Ok(progress)
     }
 
@@ -562,6 +598,7 @@ impl Service {
         &self,
         learner: &str,
         recipient: &AwardRecipient,
+        pending: &mut Pending,
     ) -> Result<Vec<String>, ServiceError> {
         let mut issued = Vec::new();
         // A pathway credential can complete another pathway (levels): repeat until nothing new.
@@ -571,12 +608,12 @@ impl Service {
                 if pathway["automatic"] == json!(false) {
                     continue;
                 }
-                let progress = self.pathway_progress(&pathway, learner)?;
+                let progress = self.pathway_progress(&pathway, learner, pending)?;
                 if !progress.complete || progress.issued.is_some() {
                     continue;
                 }
                 let request = AwardRequest { recipient: recipient.clone(), ..AwardRequest::default() };
-                match self.award_to(&progress.pathway, &request, learner, progress.evidence()).await {
+                match self.award_to(&progress.pathway, &request, learner, progress.evidence(), pending).await {
                     Ok(Awarded::New(record)) => {
                         issued.push(record.id.clone());
                         changed = true;
@@ -587,17 +624,17 @@ impl Service {
                 }
             }
             // Held awards whose prerequisites this learner now has.
-            for (credential_id, deferred) in self.store.list_documents(&deferred_kind(learner))? {
+            for (credential_id, deferred) in pending.held_awards(self.store.as_ref(), learner)? {
                 let Ok(request) = serde_json::from_value::<AwardRequest>(deferred["request"].clone()) else {
                     continue;
                 };
                 let achievement = deferred["achievement"].as_str().unwrap_or_default().to_string();
                 let Some(pathway) = self.pathway_for(&achievement)? else { continue };
-                if !self.pathway_progress(&pathway, learner)?.complete {
+                if !self.pathway_progress(&pathway, learner, pending)?.complete {
                     continue;
                 }
                 let evidence: Vec<Value> = deferred["evidence"].as_array().cloned().unwrap_or_default();
-                match self.award_to(&achievement, &request, learner, evidence).await {
+                match self.award_to(&achievement, &request, learner, evidence, pending).await {
                     Ok(Awarded::New(record)) => {
                         issued.push(record.id.clone());
                         changed = true;
@@ -605,13 +642,7 @@ impl Service {
                     Ok(_) | Err(ServiceError::Conflict(_)) => {}
                     Err(e) => return Err(e),
                 }
-                durable(|| {
-                    self.store.delete_document(
-                        &deferred_kind(learner),
-                        &credential_id,
-                        &audit("award-released", &credential_id),
-                    )
-                })?;
+                pending.batch.delete(&deferred_kind(learner), &credential_id);
             }
             if !changed {
                 break;
@@ -630,7 +661,7 @@ impl Service {
         let key = recipient.key()?;
         let mut pathways = Vec::new();
         for (_, pathway) in self.store.list_documents(PATHWAY)? {
-            let p = self.pathway_progress(&pathway, &key)?;
+            let p = self.pathway_progress(&pathway, &key, &Pending::default())?;
             pathways.push(json!({
                 "pathway": self.achievement_url(&p.pathway),
                 "needed": p.needed,
@@ -651,21 +682,39 @@ impl Service {
     pub fn accept_events(&self, body: &Value, sender: &str) -> Result<Value, ServiceError> {
         let events = inbound::parse_events(body).map_err(|e| ServiceError::bad(e.to_string()))?;
         let (mut accepted, mut duplicates) = (Vec::new(), Vec::new());
+        let mut fresh = Vec::new();
         for event in events {
-            let record = json!({"id": event.id, "state": "pending", "sender": sender, "receivedAt": now(), "event": event});
-            // The event and its queue marker in one write; a repeated id writes nothing.
-            let queued = durable(|| {
-                self.store.write_documents(
-                    &[(EVENT, &event.id, &record), (PENDING, &event.id, &json!({}))],
-                    &[],
-                    true,
-                    &audit("event", &event.id),
-                )
-            })?;
-            if queued {
-                accepted.push(event.id);
-            } else {
+            let seen = self.store.get_document(EVENT, &event.id)?.is_some()
+                || fresh.iter().any(|e: &LmsEvent| e.id == event.id);
+            if seen {
                 duplicates.push(event.id);
+            } else {
+                fresh.push(event);
+            }
+        }
+        // Each event and its queue marker, all of a request's events in one write (an
+        // envelope of many events costs one sync); a repeated id writes nothing. Should an
+        // id be taken meanwhile (the same event posted twice at once), each is inserted alone.
+        let queue = |events: &[LmsEvent]| {
+            let mut batch = Batch { insert_only: true, ..Batch::default() };
+            for event in events {
+                let record = json!({"id": event.id, "state": "pending", "sender": sender, "receivedAt": now(), "event": event});
+                batch.put(EVENT, &event.id, record);
+                batch.put(PENDING, &event.id, json!({}));
+            }
+            let subject = events.first().map(|e| e.id.as_str()).unwrap_or_default();
+            durable(|| self.store.commit(&batch, &audit("event", subject)))
+        };
+        let all_at_once = fresh.len() > 1 && queue(&fresh)?;
+        if all_at_once || fresh.is_empty() {
+            accepted.extend(fresh.into_iter().map(|e| e.id));
+        } else {
+            for event in &fresh {
+                if queue(std::slice::from_ref(event))? {
+                    accepted.push(event.id.clone());
+                } else {
+                    duplicates.push(event.id.clone());
+                }
             }
         }
         self.events_ready.notify_one();
@@ -686,7 +735,7 @@ impl Service {
     /// Concurrency is safe: awards have deterministic ids, so two events racing to award the
     /// same badge (or to complete the same pathway) store it once.
     pub async fn process_pending_events(self: &Arc<Self>) -> Result<usize, ServiceError> {
-        const EVENT_CONCURRENCY: usize = 32;
+        const EVENT_CONCURRENCY: usize = 64;
         // Each rule's condition is parsed once per pass (it was checked when the rule was stored).
         let rules: Arc<Vec<(Value, Option<Condition>)>> = Arc::new(
             self.list_rules()?
@@ -720,39 +769,50 @@ impl Service {
         id: &str,
         rules: &[(Value, Option<Condition>)],
     ) -> Result<usize, ServiceError> {
-        let Some(mut record) = self.store.get_document(EVENT, id)? else {
-            durable(|| self.store.delete_document(PENDING, id, &audit("event-dequeued", id)))?;
-            return Ok(0);
-        };
-        if record["state"] != "pending" {
-            durable(|| self.store.delete_document(PENDING, id, &audit("event-dequeued", id)))?;
-            return Ok(0);
-        }
-        match serde_json::from_value::<LmsEvent>(record["event"].clone()) {
-            Ok(event) => {
-                record["outcome"] = self.process_event(&event, rules).await;
-                record["state"] = json!("done");
+        // A badge another event stored between this one's reads and its write (the same
+        // learner's events processed side by side) makes the write a Duplicate: processed
+        // again, the event then finds it held. Each retry sees one more badge stored, so a
+        // few suffice.
+        for _ in 0..8 {
+            let Some(mut record) = self.store.get_document(EVENT, id)? else {
+                durable(|| self.store.delete_document(PENDING, id, &audit("event-dequeued", id)))?;
+                return Ok(0);
+            };
+            if record["state"] != "pending" {
+                durable(|| self.store.delete_document(PENDING, id, &audit("event-dequeued", id)))?;
+                return Ok(0);
             }
-            Err(e) => {
-                record["state"] = json!("failed");
-                record["outcome"] = json!({"error": format!("the stored event cannot be read: {e}")});
+            let mut pending = Pending::default();
+            match serde_json::from_value::<LmsEvent>(record["event"].clone()) {
+                Ok(event) => {
+                    record["outcome"] = self.process_event(&event, rules, &mut pending).await;
+                    record["state"] = json!("done");
+                }
+                Err(e) => {
+                    record["state"] = json!("failed");
+                    record["outcome"] = json!({"error": format!("the stored event cannot be read: {e}")});
+                }
+            }
+            record["processedAt"] = json!(now());
+            // Its badges stored, marked done and dequeued in one write.
+            pending.batch.put(EVENT, id, record);
+            pending.batch.delete(PENDING, id);
+            match durable(|| self.store.commit(&pending.batch, &audit("event-processed", id))) {
+                Ok(_) => return Ok(1),
+                Err(StoreError::Duplicate(_)) => continue,
+                Err(e) => return Err(e.into()),
             }
         }
-        record["processedAt"] = json!(now());
-        // Marked done and dequeued in one write.
-        durable(|| {
-            self.store.write_documents(
-                &[(EVENT, id, &record)],
-                &[(PENDING, id)],
-                false,
-                &audit("event-processed", id),
-            )
-        })?;
-        Ok(1)
+        Err(ServiceError::Internal(format!("event {id}: its badges kept being stored by other events")))
     }
 
     /// Runs the rules for one event. Idempotent: re-processing issues nothing new.
-    async fn process_event(&self, event: &LmsEvent, rules: &[(Value, Option<Condition>)]) -> Value {
+    async fn process_event(
+        &self,
+        event: &LmsEvent,
+        rules: &[(Value, Option<Condition>)],
+        pending: &mut Pending,
+    ) -> Value {
         let recipient = AwardRecipient {
             email: event.learner.email.clone(),
             did: event.learner.did.clone().filter(|d| d.starts_with("did:")),
@@ -782,7 +842,7 @@ impl Service {
                     results,
                     ..AwardRequest::default()
                 };
-                match self.award_to(achievement, &request, &learner, Vec::new()).await {
+                match self.award_to(achievement, &request, &learner, Vec::new(), pending).await {
                     Ok(Awarded::New(record)) => outcome["issued"] = json!(record.id),
                     Ok(Awarded::Already(id)) => outcome["alreadyHeld"] = json!(id),
                     Ok(Awarded::Deferred(id)) => outcome["deferred"] = json!(id),
@@ -792,7 +852,7 @@ impl Service {
             outcomes.push(outcome);
         }
         let mut result = json!({"learner": learner, "rules": outcomes});
-        match self.complete_pathways(&learner, &recipient).await {
+        match self.complete_pathways(&learner, &recipient, pending).await {
             Ok(issued) if !issued.is_empty() => result["pathwayCredentials"] = json!(issued),
             Ok(_) => {}
             Err(e) => result["pathwayError"] = json!(e.to_string()),

@@ -11,7 +11,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{AuditEntry, CredentialRecord, Store, StoreError};
+use super::{AuditEntry, Batch, CredentialRecord, Store, StoreError};
 use crate::keys::{KeyError, KeyPair, KeyType};
 
 /// Every guarantee that needs only one open store. `store` must be empty.
@@ -74,26 +74,36 @@ fn documents_insert_once_list_by_kind_and_delete(store: &dyn Store) {
     assert_eq!(wins.into_inner(), 1, "of concurrent inserts of one id, exactly one wins");
     // Several documents move together, or not at all.
     let (doc, marker) = (json!({"state": "pending"}), json!({}));
-    let stored = store
-        .write_documents(&[("job", "j1", &doc), ("queue", "j1", &marker)], &[], true, &entry())
-        .expect("write");
-    assert!(stored, "a new job and its queue marker are written together");
-    let again = store
-        .write_documents(
-            &[("job", "j1", &json!({"other": 1})), ("queue", "j2", &marker)],
-            &[],
-            true,
-            &entry(),
-        )
-        .expect("write");
-    assert!(!again, "a taken first id writes nothing");
+    let mut queue = Batch { insert_only: true, ..Batch::default() };
+    queue.put("job", "j1", doc);
+    queue.put("queue", "j1", marker.clone());
+    assert!(store.commit(&queue, &entry()).expect("write"), "a new job and its queue marker are written together");
+    let mut again = Batch { insert_only: true, ..Batch::default() };
+    again.put("queue", "j2", marker);
+    again.put("job", "j1", json!({"other": 1}));
+    assert!(!store.commit(&again, &entry()).expect("write"), "a taken id (in any place) writes nothing");
     assert_eq!(store.get_document("queue", "j2").expect("get"), None, "not even the other documents");
+    // A job done, dequeued and its credential stored in one write; a taken credential id
+    // writes nothing at all.
     let done = json!({"state": "done"});
-    assert!(store
-        .write_documents(&[("job", "j1", &done)], &[("queue", "j1")], false, &entry())
-        .expect("write"));
+    let mut finish = Batch::default();
+    finish.put("job", "j1", done.clone());
+    finish.delete("queue", "j1");
+    finish.credentials.push(record("urn:conformance:batch-1"));
+    let mut clash = finish.clone();
+    store.insert_credential(&record("urn:conformance:batch-taken")).expect("insert");
+    clash.credentials.push(record("urn:conformance:batch-taken"));
+    assert!(
+        matches!(store.commit(&clash, &entry()), Err(StoreError::Duplicate(id)) if id == "urn:conformance:batch-taken"),
+        "a taken credential id is a Duplicate"
+    );
+    assert_eq!(store.get_credential("urn:conformance:batch-1").expect("get"), None, "nothing of it written");
+    assert_eq!(store.get_document("job", "j1").expect("get"), Some(json!({"state": "pending"})));
+    assert!(store.get_document("queue", "j1").expect("get").is_some());
+    assert!(store.commit(&finish, &entry()).expect("write"));
     assert_eq!(store.get_document("job", "j1").expect("get"), Some(done));
     assert_eq!(store.get_document("queue", "j1").expect("get"), None, "dequeued in the same write");
+    assert!(store.get_credential("urn:conformance:batch-1").expect("get").is_some(), "and its credential stored");
 }
 
 /// What was acknowledged survives closing and reopening. `open` opens the same (initially
@@ -421,14 +431,8 @@ mod tests {
         fn delete_document(&self, kind: &str, id: &str, audit: &AuditEntry) -> Result<bool, StoreError> {
             self.0.delete_document(kind, id, audit)
         }
-        fn write_documents(
-            &self,
-            puts: &[(&str, &str, &Value)],
-            deletes: &[(&str, &str)],
-            insert_first: bool,
-            audit: &AuditEntry,
-        ) -> Result<bool, StoreError> {
-            self.0.write_documents(puts, deletes, insert_first, audit)
+        fn commit(&self, batch: &Batch, audit: &AuditEntry) -> Result<bool, StoreError> {
+            self.0.commit(batch, audit)
         }
         fn put_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
             self.0.put_meta(name, value)

@@ -89,6 +89,30 @@ pub struct StatusListMeta {
     pub created: String,
 }
 
+/// One atomic write for [`Store::commit`]: new credentials, and documents `(kind, id)` put
+/// and removed.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Each must be new: one whose id is taken writes nothing (`StoreError::Duplicate`).
+    pub credentials: Vec<CredentialRecord>,
+    pub puts: Vec<(String, String, Value)>,
+    pub deletes: Vec<(String, String)>,
+    /// Every put must be new (of two concurrent inserts one wins); otherwise nothing is written.
+    pub insert_only: bool,
+}
+
+impl Batch {
+    pub fn put(&mut self, kind: &str, id: &str, document: Value) {
+        self.puts.push((kind.to_string(), id.to_string(), document));
+    }
+    pub fn delete(&mut self, kind: &str, id: &str) {
+        self.deletes.push((kind.to_string(), id.to_string()));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.credentials.is_empty() && self.puts.is_empty() && self.deletes.is_empty()
+    }
+}
+
 /// What the service needs from storage. sled implements it; another engine can too.
 pub trait Store: KeyStore + Send + Sync {
     fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError>;
@@ -167,17 +191,12 @@ pub trait Store: KeyStore + Send + Sync {
     fn list_documents(&self, kind: &str) -> Result<Vec<(String, Value)>, StoreError>;
     /// Removes a document with its audit entry, durably; `false` if there was none.
     fn delete_document(&self, kind: &str, id: &str, audit: &AuditEntry) -> Result<bool, StoreError>;
-    /// Writes `puts` and removes `deletes` (kind, id) in one atomic, durable step with one audit
-    /// entry: a queue item moves on in one write (an event marked done and dequeued together;
-    /// an event stored and queued together, `insert_first` making the first put insert-only,
-    /// in which case nothing is written and `false` returned if its id is taken).
-    fn write_documents(
-        &self,
-        puts: &[(&str, &str, &Value)],
-        deletes: &[(&str, &str)],
-        insert_first: bool,
-        audit: &AuditEntry,
-    ) -> Result<bool, StoreError>;
+    /// Writes a [`Batch`] in one atomic, durable step with one audit entry (and each new
+    /// credential's own): a queue item moves on in one write (an event marked done, dequeued
+    /// and its badges stored together; an event stored and queued together). `Ok(false)`, and
+    /// nothing written, when `insert_only` and a put's id is taken; `Duplicate`, and nothing
+    /// written, when a credential's id is.
+    fn commit(&self, batch: &Batch, audit: &AuditEntry) -> Result<bool, StoreError>;
     /// Writes a consistent snapshot of everything stored to the new directory `dest` (see
     /// `store::backup` for the format). Writes wait while the snapshot is read, not while it
     /// is written out.

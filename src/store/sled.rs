@@ -46,7 +46,7 @@ use crate::keys::seal::{Passphrase, SealRecord, Sealer};
 use crate::keys::{KeyError, KeyInfo, KeyPair, KeyStore, StoredKey};
 
 use super::backup::{BackupReport, TreeDump};
-use super::{AuditEntry, CredentialRecord, StatusListMeta, Store, StoreError};
+use super::{AuditEntry, Batch, CredentialRecord, StatusListMeta, Store, StoreError};
 
 /// Every tree, by name: what a backup holds and a restore writes.
 pub const TREES: [&str; 13] = [
@@ -736,7 +736,12 @@ impl Store for SledStore {
         document: &Value,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        self.write_documents(&[(kind, id, document)], &[], true, audit)
+        let batch = Batch {
+            puts: vec![(kind.to_string(), id.to_string(), document.clone())],
+            insert_only: true,
+            ..Batch::default()
+        };
+        self.commit(&batch, audit)
     }
 
     fn get_document(&self, kind: &str, id: &str) -> Result<Option<Value>, StoreError> {
@@ -754,29 +759,37 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn write_documents(
-        &self,
-        puts: &[(&str, &str, &Value)],
-        deletes: &[(&str, &str)],
-        insert_first: bool,
-        audit: &AuditEntry,
-    ) -> Result<bool, StoreError> {
-        let puts: Vec<(Vec<u8>, Vec<u8>)> = puts
+    fn commit(&self, batch: &Batch, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let puts: Vec<(Vec<u8>, Vec<u8>)> = batch
+            .puts
             .iter()
-            .map(|(kind, id, document)| Ok((document_key(kind, id), json_bytes(*document)?)))
+            .map(|(kind, id, document)| Ok((document_key(kind, id), json_bytes(document)?)))
             .collect::<Result<_, StoreError>>()?;
-        let deletes: Vec<Vec<u8>> = deletes.iter().map(|(kind, id)| document_key(kind, id)).collect();
+        let deletes: Vec<Vec<u8>> = batch.deletes.iter().map(|(kind, id)| document_key(kind, id)).collect();
+        let mut credentials = Vec::with_capacity(batch.credentials.len());
+        for record in &batch.credentials {
+            let audit = AuditEntry::now("issue", &record.id, Some(serde_json::json!({"format": record.format})));
+            credentials.push((record, json_bytes(record)?, json_bytes(&audit)?, self.next_sequence()?, self.next_sequence()?));
+        }
         let audit_bytes = json_bytes(audit)?;
         let audit_key = self.next_sequence()?;
         let gate = self.gate();
-        let written = (&self.documents, &self.audit)
-            .transaction(|(documents, log)| {
-                if insert_first {
-                    if let Some((key, _)) = puts.first() {
+        let written = (&self.credentials, &self.issue_order, &self.documents, &self.audit)
+            .transaction(|(stored, order, documents, log)| {
+                if batch.insert_only {
+                    for (key, _) in &puts {
                         if documents.get(key)?.is_some() {
                             return Ok(false);
                         }
                     }
+                }
+                for (record, bytes, issue_audit, order_key, issue_audit_key) in &credentials {
+                    if stored.get(record.id.as_bytes())?.is_some() {
+                        return Err(ConflictableTransactionError::Abort(StoreError::Duplicate(record.id.clone())));
+                    }
+                    stored.insert(record.id.as_bytes(), bytes.as_slice())?;
+                    order.insert(order_key, record.id.as_bytes())?;
+                    log.insert(issue_audit_key, issue_audit.as_slice())?;
                 }
                 for (key, value) in &puts {
                     documents.insert(key.as_slice(), value.as_slice())?;
