@@ -103,6 +103,8 @@ pub struct LoadTest {
     pub duration: Duration,
     /// Issue with a status list entry (the default for a real issue) instead of opting out.
     pub with_status: bool,
+    /// `events`: events per request (a Caliper envelope when more than one).
+    pub batch: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -113,6 +115,9 @@ pub struct LoadReport {
     pub requests: usize,
     pub errors: usize,
     pub requests_per_second: f64,
+    /// `events`: events accepted (requests times the batch) and processed per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events_per_second: Option<f64>,
     pub p50_ms: f64,
     pub p99_ms: f64,
 }
@@ -157,18 +162,43 @@ async fn setup_event_rule(client: &reqwest::Client, base: &str, token: &str) -> 
         return Err(format!("could not create the test achievement: HTTP {}", response.status()));
     }
     let stored: Value = response.json().await.map_err(|e| e.to_string())?;
-    let rule = json!({"event": "load_test_passed", "condition": "score >= 80", "award": stored["id"]});
-    let response = client
-        .post(format!("{base}/rules"))
-        .bearer_auth(token)
-        .json(&rule)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if response.status().as_u16() != 201 {
-        return Err(format!("could not create the test rule: HTTP {}", response.status()));
+    for event in ["load_test_passed", "GradeEvent"] {
+        let rule = json!({"event": event, "condition": "score >= 80", "award": stored["id"]});
+        let response = client
+            .post(format!("{base}/rules"))
+            .bearer_auth(token)
+            .json(&rule)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if response.status().as_u16() != 201 {
+            return Err(format!("could not create the test rule: HTTP {}", response.status()));
+        }
     }
     Ok(())
+}
+
+/// A Caliper 1.2 envelope of `count` GradeEvents, each for a new learner scoring 90 of 100.
+fn caliper_envelope(count: usize) -> Value {
+    let data: Vec<Value> = (0..count)
+        .map(|_| {
+            let n = uuid::Uuid::new_v4();
+            json!({
+                "@context": "http://purl.imsglobal.org/ctx/caliper/v1p2",
+                "id": format!("urn:uuid:{n}"), "type": "GradeEvent", "action": "Graded",
+                "actor": {"id": "https://lms.load.example/autograder", "type": "SoftwareApplication"},
+                "object": {"id": format!("https://lms.load.example/attempts/{n}"), "type": "Attempt",
+                    "assignee": {"id": format!("https://lms.load.example/users/{n}"), "type": "Person",
+                        "email": format!("learner-{n}@load.example")},
+                    "assignable": {"id": "https://lms.load.example/assess/1", "type": "Assessment"}},
+                "generated": {"id": format!("https://lms.load.example/scores/{n}"), "type": "Score",
+                    "scoreGiven": 90.0, "maxScore": 100.0},
+                "eventTime": "2026-12-01T10:00:00.000Z",
+            })
+        })
+        .collect();
+    json!({"sensor": "https://lms.load.example/sensor", "sendTime": "2026-12-01T10:00:00.000Z",
+        "dataVersion": "http://purl.imsglobal.org/ctx/caliper/v1p2", "data": data})
 }
 
 /// Drives `endpoint` with `concurrency` clients for `duration` (bounded; stops by itself). For
@@ -219,6 +249,7 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
         None
     };
     let with_status = test.with_status;
+    let batch = test.batch.max(1);
     let deadline = Instant::now() + test.duration;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -238,9 +269,13 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
                 let request = match &body {
                     None if public_path.is_some() => client.get(public_path.as_deref().unwrap_or_default()),
                     None if events => {
-                        let n = uuid::Uuid::new_v4();
-                        let event = json!({"id": format!("load-{n}"), "type": "load_test_passed",
-                            "learner": {"email": format!("learner-{n}@load.example")}, "score": 90});
+                        let event = if batch > 1 {
+                            caliper_envelope(batch)
+                        } else {
+                            let n = uuid::Uuid::new_v4();
+                            json!({"id": format!("load-{n}"), "type": "load_test_passed",
+                                "learner": {"email": format!("learner-{n}@load.example")}, "score": 90})
+                        };
                         client
                             .post(format!("{base}/events"))
                             .bearer_auth(token.as_deref().unwrap_or_default())
@@ -298,7 +333,8 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
             if queue["pending"] == json!(0) || Instant::now() > limit {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            // Not too often: counting a long queue is work the server does instead of the queue.
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
         seconds = started.elapsed().as_secs_f64();
     }
@@ -311,6 +347,7 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
         requests: latencies.len(),
         errors,
         requests_per_second: round(latencies.len() as f64 / seconds),
+        events_per_second: events.then(|| round((latencies.len() * batch) as f64 / seconds)),
         p50_ms: round(percentile(&latencies, 0.5)),
         p99_ms: round(percentile(&latencies, 0.99)),
     })

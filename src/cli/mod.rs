@@ -232,6 +232,10 @@ pub enum Command {
         /// durable writes: the index allocation, then the record). Without it, one.
         #[arg(long)]
         with_status: bool,
+        /// events: events per request, in one Caliper envelope of GradeEvents (as an LMS's
+        /// sensor batches them); 1 sends one generic event per request.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        batch: u16,
         #[arg(long)]
         json: bool,
     },
@@ -378,7 +382,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Bake { credential, image, output } => run_bake(&credential, image.as_deref(), &output),
         Command::Extract { image } => run_extract(&image),
         Command::Bench { iterations, json } => run_bench(iterations, json).await,
-        Command::LoadTest { url, token, endpoint, concurrency, seconds, with_status, json } => {
+        Command::LoadTest { url, token, endpoint, concurrency, seconds, with_status, batch, json } => {
             let test = crate::cli::bench::LoadTest {
                 base: url,
                 token,
@@ -386,6 +390,7 @@ pub async fn run(cli: Cli) -> i32 {
                 concurrency,
                 duration: std::time::Duration::from_secs(seconds),
                 with_status,
+                batch: batch as usize,
             };
             run_load_test(test, json).await
         }

@@ -38,6 +38,9 @@ pub(super) async fn run_load_test(test: crate::cli::bench::LoadTest, json: bool)
             report.p99_ms,
             report.errors
         )?;
+        if let Some(events) = report.events_per_second {
+            out!("events end to end (accepted, rule evaluated, badge signed and stored): {events:.0}/s")?;
+        }
     }
     Ok(0)
 }

@@ -727,7 +727,7 @@ impl Service {
 
     /// How many accepted events wait to be processed.
     pub fn pending_events(&self) -> Result<usize, ServiceError> {
-        Ok(self.store.list_documents(PENDING)?.len())
+        Ok(self.store.count_documents(PENDING)?)
     }
 
     /// Processes every queued event (at start, and whenever events arrive), up to

@@ -56,6 +56,7 @@ fn documents_insert_once_list_by_kind_and_delete(store: &dyn Store) {
     assert!(store.delete_document("rule", "r2", &entry()).expect("delete"));
     assert!(!store.delete_document("rule", "r2", &entry()).expect("delete again"), "nothing to delete");
     assert_eq!(store.list_documents("rule").expect("list").len(), 1);
+    assert_eq!(store.count_documents("rule").expect("count"), 1, "a count agrees with the list");
     // Concurrent inserts of one id: exactly one wins.
     let wins = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -427,6 +428,9 @@ mod tests {
         }
         fn list_documents(&self, kind: &str) -> Result<Vec<(String, Value)>, StoreError> {
             self.0.list_documents(kind)
+        }
+        fn count_documents(&self, kind: &str) -> Result<usize, StoreError> {
+            self.0.count_documents(kind)
         }
         fn delete_document(&self, kind: &str, id: &str, audit: &AuditEntry) -> Result<bool, StoreError> {
             self.0.delete_document(kind, id, audit)

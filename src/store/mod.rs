@@ -189,6 +189,10 @@ pub trait Store: KeyStore + Send + Sync {
     fn get_document(&self, kind: &str, id: &str) -> Result<Option<Value>, StoreError>;
     /// Every document of `kind`, by id in byte order.
     fn list_documents(&self, kind: &str) -> Result<Vec<(String, Value)>, StoreError>;
+    /// How many documents of `kind` there are (without reading them).
+    fn count_documents(&self, kind: &str) -> Result<usize, StoreError> {
+        Ok(self.list_documents(kind)?.len())
+    }
     /// Removes a document with its audit entry, durably; `false` if there was none.
     fn delete_document(&self, kind: &str, id: &str, audit: &AuditEntry) -> Result<bool, StoreError>;
     /// Writes a [`Batch`] in one atomic, durable step with one audit entry (and each new

@@ -748,6 +748,15 @@ impl Store for SledStore {
         self.documents.get(document_key(kind, id))?.map(|b| from_json(&b, "document")).transpose()
     }
 
+    fn count_documents(&self, kind: &str) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for key in self.documents.scan_prefix(document_key(kind, "")).keys() {
+            key?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
     fn list_documents(&self, kind: &str) -> Result<Vec<(String, Value)>, StoreError> {
         let prefix = document_key(kind, "");
         let mut out = Vec::new();
