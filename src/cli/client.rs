@@ -272,6 +272,32 @@ impl Remote {
         self.call_raw_with(method, path, body, None).await
     }
 
+    /// POSTs `body` as `media_type`; the status and the JSON answer, whatever the status (the
+    /// caller reads problem details that carry more than a detail, such as a batch report).
+    pub(super) async fn post_bytes(
+        &self,
+        path: &str,
+        media_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, Value), CliError> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", media_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| CliError::Input(format!("cannot reach the server at {}: {e}", self.base)))?;
+        let status = response.status().as_u16();
+        let value: Value = response.json().await.unwrap_or(Value::Null);
+        if matches!(status, 200 | 202 | 422) {
+            return Ok((status, value));
+        }
+        let detail = value.get("detail").and_then(Value::as_str).unwrap_or("no detail");
+        Err(CliError::Input(format!("the server at {} answered {status}: {detail}", self.base)))
+    }
+
     async fn call_raw_with(
         &self,
         method: reqwest::Method,

@@ -44,6 +44,7 @@ macro_rules! note {
 
 // After the macros: `out!` and `note!` are textually scoped, and the command files use them.
 mod backup;
+mod bulk;
 mod client;
 mod issuing;
 mod keys;
@@ -111,6 +112,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Award badges from a spreadsheet (CSV or JSON Lines): every row checked first, then
+    /// awarded with a progress bar; rerun the same file to resume it.
+    Award(bulk::AwardArgs),
     /// The achievement catalog of a badge program: add, list, show, retire, award.
     #[command(subcommand)]
     Achievement(AchievementCommand),
@@ -368,6 +372,7 @@ pub async fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Serve(args) => run_serve(cli.data, args).await,
         Command::Key(command) => run_key(&data, cli.server.as_deref(), command).await,
+        Command::Award(args) => bulk::run_award(&data, cli.server.as_deref(), args).await,
         Command::Achievement(command) => run_achievement(&data, cli.server.as_deref(), command).await,
         Command::Rule(command) => run_rule(&data, cli.server.as_deref(), command).await,
         Command::Pathway(command) => run_pathway(&data, cli.server.as_deref(), command).await,

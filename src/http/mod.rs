@@ -35,6 +35,7 @@ use crate::http::connections::GuardedAcceptor;
 use crate::service::{self, CredentialQuery, Service, ServiceError};
 
 mod admin;
+mod bulk;
 mod credentials;
 mod extract;
 mod keys;
@@ -48,6 +49,7 @@ pub use self::extract::{Admin, JsonBody};
 pub use self::problem::ApiError;
 // The handlers and helpers the router and the area files share (each opens with `use super::*`).
 use self::admin::*;
+use self::bulk::*;
 use self::credentials::*;
 use self::extract::*;
 use self::keys::*;
@@ -159,7 +161,10 @@ fn spawn_event_worker(service: Arc<Service>) {
             if let Err(e) = service.process_pending_events().await {
                 tracing::error!(error = %e, "processing LMS events failed; retrying");
             }
-            let _ = tokio::time::timeout(Duration::from_secs(5), service.events_ready.notified()).await;
+            if let Err(e) = service.process_award_jobs().await {
+                tracing::error!(error = %e, "awarding batch rows failed; retrying");
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(5), service.work_ready.notified()).await;
         }
     });
 }
@@ -216,6 +221,8 @@ pub fn router(state: AppState) -> Router {
         .route("/senders", post(create_sender))
         .route("/events", get(event_queue).post(post_events))
         .route("/events/{id}", get(get_event))
+        .route("/awards/batch", post(award_batch))
+        .route("/jobs/{id}", get(award_job))
         .route("/learners/{id}/progress", get(learner_progress))
         .route("/api/verify/{id}", get(public_verify))
         .route("/registry-entry", get(registry_entry))

@@ -26,7 +26,9 @@ use crate::keys::{KeyPair, KeyType};
 use crate::store::{CredentialRecord, Store, StoreError};
 
 mod backup;
+mod bulk;
 mod credentials;
+pub use self::bulk::{award_job_id, BatchReport, BatchSubmission, ChunkTally, RowChecker, CHUNK_ROWS};
 pub use self::credentials::{IssueOptions, IssueRequest, Recipient, StatusMessage};
 pub use self::programs::{
     achievement_short_id, AwardOutcome, AwardRecipient, AwardRequest, PathwayRequest, RuleRequest,
@@ -196,8 +198,8 @@ pub struct Service {
     /// Parsed signing keys by name. A name's key material never changes, so this never goes
     /// stale; which keys are active is still read from the store on every issue.
     parsed_keys: std::sync::Mutex<std::collections::HashMap<String, KeyPair>>,
-    /// Woken when events are accepted: the event worker waits on it.
-    pub events_ready: Arc<tokio::sync::Notify>,
+    /// Woken when events or award jobs arrive: the worker waits on it.
+    pub work_ready: Arc<tokio::sync::Notify>,
 }
 
 fn sha256(data: &[u8]) -> [u8; 32] {
@@ -261,7 +263,7 @@ impl Service {
             challenges,
             admin_token_hash,
             parsed_keys: Default::default(),
-            events_ready: Arc::new(tokio::sync::Notify::new()),
+            work_ready: Arc::new(tokio::sync::Notify::new()),
         };
         if service.store.get_meta(ISSUER_KEYS)?.is_none() {
             let keys = issuer_keys(service.store.as_ref())?;

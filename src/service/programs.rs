@@ -96,6 +96,9 @@ pub struct AwardRequest {
     pub narrative: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<String>,
+    /// When the award counts from (default: now), e.g. the day a spreadsheet says it was earned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<String>,
 }
 
 /// `POST /rules`.
@@ -145,8 +148,8 @@ fn yes() -> bool {
 /// What an award and the pathways it completes will write, committed as one [`Batch`]; read
 /// through, so a pathway sees the badge earned a moment ago in the same award.
 #[derive(Default)]
-struct Pending {
-    batch: Batch,
+pub(super) struct Pending {
+    pub(super) batch: Batch,
 }
 
 impl Pending {
@@ -169,7 +172,7 @@ impl Pending {
     }
 }
 
-enum Awarded {
+pub(super) enum Awarded {
     New(Box<CredentialRecord>),
     Already(String),
     /// Held until the prerequisites arrive (its future credential id).
@@ -184,11 +187,11 @@ pub enum AwardOutcome {
     Deferred { credential_id: String, learner: String },
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn audit(action: &str, subject: &str) -> crate::store::AuditEntry {
+pub(super) fn audit(action: &str, subject: &str) -> crate::store::AuditEntry {
     crate::store::AuditEntry::now(action, subject, None)
 }
 
@@ -264,7 +267,7 @@ impl Service {
         Ok(Value::Object(achievement))
     }
 
-    fn achievement_record(&self, id_or_url: &str) -> Result<(String, Value), ServiceError> {
+    pub(super) fn achievement_record(&self, id_or_url: &str) -> Result<(String, Value), ServiceError> {
         let id = achievement_short_id(id_or_url).to_string();
         let record = self
             .store
@@ -368,7 +371,7 @@ impl Service {
 
     /// Signs `achievement` (short id) for `learner` into `pending`, unless it is retired, its
     /// prerequisites are missing, or the learner holds it already (stored or in `pending`).
-    async fn award_to(
+    pub(super) async fn award_to(
         &self,
         id: &str,
         request: &AwardRequest,
@@ -441,6 +444,9 @@ impl Service {
         }
         if let Some(until) = &request.valid_until {
             credential["validUntil"] = json!(until);
+        }
+        if let Some(from) = &request.valid_from {
+            credential["validFrom"] = json!(from);
         }
         let recipient =
             request.recipient.email.as_ref().map(|email| Recipient { email: email.trim().to_lowercase() });
@@ -594,7 +600,7 @@ impl Service {
     }
 
     /// Issues every pathway credential the learner's badges now complete, exactly once.
-    async fn complete_pathways(
+    pub(super) async fn complete_pathways(
         &self,
         learner: &str,
         recipient: &AwardRecipient,
@@ -717,7 +723,7 @@ impl Service {
                 }
             }
         }
-        self.events_ready.notify_one();
+        self.work_ready.notify_one();
         Ok(json!({"accepted": accepted, "duplicates": duplicates}))
     }
 
