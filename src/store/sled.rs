@@ -123,6 +123,9 @@ pub struct RestoreReport {
     pub previous_moved_to: Option<String>,
 }
 
+/// sled's page cache.
+const SLED_CACHE_BYTES: u64 = 16 << 20;
+
 /// Write tickets handed out and made durable, for group commit.
 #[derive(Debug, Default)]
 struct SyncState {
@@ -210,7 +213,11 @@ impl SledStore {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
         }
-        let db = sled::Config::new().path(&path).open().map_err(|e| {
+        // sled caches up to 1 GiB of pages by default: a store that grows by a bulk award of
+        // 100,000 badges would hold all of them in memory. 16 MiB keeps the working set
+        // (status lists, the latest records); sled itself still uses several times its cache
+        // (measured: ~830 MB resident at the end of a 100,000-badge bulk award with 8 MiB).
+        let db = sled::Config::new().path(&path).cache_capacity(SLED_CACHE_BYTES).open().map_err(|e| {
             let detail = e.to_string();
             if detail.contains("WouldBlock")
                 || detail.contains("lock")
