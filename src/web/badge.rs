@@ -5,7 +5,7 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use super::words::{issued_by, state_headline};
-use super::{human_date, json_for_script, layout, text, web_link, Head};
+use super::{human_date, json_for_script, layout, path_segment, text, web_link, Head};
 use crate::service::PublicBadge;
 
 /// LinkedIn's add-to-profile link for a certification, filled from the badge.
@@ -33,7 +33,7 @@ pub fn linkedin_url(badge: &PublicBadge, base_url: &str) -> String {
 }
 
 fn page_url(base_url: &str, id: &str) -> String {
-    format!("{base_url}/badges/{}", url::form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>())
+    format!("{base_url}/badges/{}", path_segment(id))
 }
 
 fn achievement_name(view: &Value) -> &str {
@@ -58,7 +58,7 @@ fn year_month(value: &Value) -> Option<(String, String)> {
 pub fn badge_page(badge: &PublicBadge, base_url: &str) -> String {
     let view = &badge.view;
     let id = view["id"].as_str().unwrap_or_default();
-    let escaped_id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+    let escaped_id = path_segment(id);
     let name = achievement_name(view);
     let achievement = &view["achievement"];
     let issuer = &view["issuer"];
@@ -128,7 +128,7 @@ pub fn badge_page(badge: &PublicBadge, base_url: &str) -> String {
                     @if let Some(did) = text(&issuer["id"]) { dt { "Identifier (DID)" } dd { code { (did) } } }
                 }
                 @if let Some(did) = text(&issuer["id"]) {
-                    p { a href={ "/issuers/" (url::form_urlencoded::byte_serialize(did.as_bytes()).collect::<String>()) } { "The issuer's page and other badges" } }
+                    p { a href={ "/issuers/" (path_segment(did)) } { "The issuer's page and other badges" } }
                 }
             }
             section aria-labelledby="checks-heading" {
@@ -216,7 +216,7 @@ fn evidence(evidence: &Value) -> Markup {
             ul {
                 @for item in items {
                     li {
-                        @let name = text(&item["name"]).unwrap_or("Evidence");
+                        @let name = text(&item["name"]).or(text(&item["id"])).unwrap_or("Evidence");
                         @if let Some(link) = web_link(&item["id"]) { a href=(link) rel="noopener" { (name) } } @else { (name) }
                         @if let Some(narrative) = text(&item["narrative"]) { ": " (narrative) }
                     }

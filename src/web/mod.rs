@@ -144,6 +144,20 @@ pub fn json_for_script(value: &Value) -> String {
     out
 }
 
+/// `id` as one URL path segment: unreserved characters and `:` `@` as they are (a `urn:uuid:`
+/// id stays readable), everything else percent-encoded.
+pub fn path_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~:@".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// A JSON value as display text: strings as they are, nothing for null or structures.
 fn text(value: &Value) -> Option<&str> {
     value.as_str().map(str::trim).filter(|s| !s.is_empty())
@@ -175,6 +189,12 @@ mod tests {
         assert!(!out.contains('<') && !out.contains('>') && !out.contains('&'));
         let back: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(back["name"], "</script><script>alert(1)</script> & co");
+    }
+
+    #[test]
+    fn ids_become_one_path_segment() {
+        assert_eq!(path_segment("urn:uuid:1-2"), "urn:uuid:1-2");
+        assert_eq!(path_segment("a/b?c#d e"), "a%2Fb%3Fc%23d%20e");
     }
 
     #[test]
