@@ -78,7 +78,7 @@ fn describe(check: &str) -> (&'static str, &'static str, &'static str) {
         ),
         "signed-data" => (
             "Signed data",
-            "What is shown here is what the issuer signed.",
+            "The fields shown are the ones the signature covers.",
             "Part of the badge was not covered by the signature.",
         ),
         "endorsements" => (
