@@ -22,6 +22,8 @@ const ACHIEVEMENT: &str = "Data Analysis Foundations";
 const HOSTILE: &str =
     "<script>window.__xss=1;alert(1)</script><img src=x onerror=\"window.__xss=2\"> & \"quotes\"";
 const ISSUER: &str = "Example University";
+/// The issuer's name as the test's trust registry lists it.
+const REGISTERED: &str = "Example University of Testing";
 
 struct Fixture {
     server: ServerProcess,
@@ -68,6 +70,84 @@ async fn fixture(tag: &str, extra: &[&str]) -> Fixture {
     Fixture { server, client, good, revoked, xss }
 }
 
+/// A loopback HTTP server answering every request with the JSON `body` holds at that moment:
+/// a `dcc-legacy` trust registry for the test (filled once the issuer's DID is known).
+async fn registry_server() -> (String, std::sync::Arc<std::sync::Mutex<String>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/registry.json", listener.local_addr().unwrap());
+    let body = std::sync::Arc::new(std::sync::Mutex::new(String::from("{}")));
+    let served = body.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let json = served.lock().unwrap().clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncache-control: max-age=0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{json}",
+                    json.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    (url, body)
+}
+
+/// The fixture's server with two registries configured: one (served here) that lists the
+/// issuer as `REGISTERED`, one that cannot be reached.
+async fn fixture_with_registries(tag: &str) -> Fixture {
+    let (url, body) = registry_server().await;
+    let dir = temp_data_dir(&format!("{tag}-registries"));
+    let file = dir.join("registries.json");
+    let unreachable = format!("http://127.0.0.1:{}/gone.json", common::free_port());
+    std::fs::write(
+        &file,
+        json!([
+            {"name": "Test Member Registry", "type": "dcc-legacy", "url": url},
+            {"name": "Offline Registry", "type": "dcc-legacy", "url": unreachable},
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let f = fixture(tag, &["--registries", file.to_str().unwrap()]).await;
+    let entry: Value =
+        f.client.get(format!("{}/registry-entry", f.server.base)).send().await.unwrap().json().await.unwrap();
+    let did = entry["registry"].as_object().unwrap().keys().next().unwrap().clone();
+    *body.lock().unwrap() = json!({"meta": {"name": "Test Member Registry"}, "registry": {did: {"name": REGISTERED, "url": "https://example.edu/", "location": "Testville"}}}).to_string();
+    f
+}
+
+/// A badge from another issuer (a second server, unlisted anywhere) that names itself "MIT";
+/// with that server, which publishes the badge's status list.
+async fn foreign_badge(tag: &str) -> (Value, ServerProcess) {
+    let data = temp_data_dir(tag);
+    let server = ServerProcess::start(&data, &[]);
+    let api = (http_client(), server.base.clone(), server.token.clone());
+    post(&api, "/profiles", &json!({"name": "MIT", "url": "https://mit.example/"})).await;
+    let achievement = post(&api, "/achievements", &json!({"type": ["Achievement"], "name": "Totally Real Degree", "description": "Self-issued.", "criteria": {"narrative": "None."}})).await;
+    let path = format!("{}/awards", achievement["id"].as_str().unwrap().replace(&server.base, ""));
+    let issued = post(&api, &path, &json!({"recipient": {"email": "x@example.org", "name": "Alex"}})).await;
+    let record: Value = api
+        .0
+        .get(format!("{}/credentials/{}", server.base, issued["id"].as_str().unwrap()))
+        .bearer_auth(&server.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (record["verifiableCredential"].clone(), server)
+}
+
 fn browser_tools() -> Result<(PathBuf, PathBuf), String> {
     let chromium = std::env::var_os("LAUREL_CHROMIUM")
         .map(PathBuf::from)
@@ -100,13 +180,17 @@ async fn public_pages_in_headless_chromium() {
         }
         Err(why) => panic!("LAUREL_REQUIRE_BROWSER is set but {why}"),
     };
-    let f = fixture("web-browser", &[]).await;
+    let f = fixture_with_registries("web-browser").await;
     let work = temp_data_dir("web-browser-files");
+    let foreign = work.join("mit.json");
+    let (mit, _mit_server) = foreign_badge("web-browser-mit").await;
+    std::fs::write(&foreign, mit.to_string()).unwrap();
     let screenshots = repo_path("target/screenshots");
     let config = json!({
         "base": f.server.base, "chromium": chromium, "screenshots": screenshots, "work": work,
         "good": f.good, "revoked": f.revoked, "xss": f.xss, "xssName": HOSTILE,
         "achievement": ACHIEVEMENT, "recipient": "Pat Learner", "issuerName": ISSUER,
+        "registeredName": REGISTERED, "foreignFile": foreign,
     });
     let config_file = work.join("config.json");
     std::fs::write(&config_file, config.to_string()).unwrap();

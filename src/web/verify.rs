@@ -135,9 +135,16 @@ pub(super) fn check_list(report: &Report) -> Markup {
     html! {
         ul.checks {
             @for line in check_lines(report) {
-                li.{ @if line.passed { "pass" } @else { "fail" } } {
-                    span.mark aria-hidden="true" { @if line.passed { "\u{2713}" } @else { "\u{2717}" } }
-                    strong { (line.name) ": " @if line.passed { "passed" } @else { "failed" } }
+                @let (class, mark, verdict) = if line.passed {
+                    ("pass", "\u{2713}", "passed")
+                } else if line.warning {
+                    ("warn", "!", "warning")
+                } else {
+                    ("fail", "\u{2717}", "failed")
+                };
+                li class=(class) {
+                    span.mark aria-hidden="true" { (mark) }
+                    strong { (line.name) ": " (verdict) }
                     " \u{2014} " (line.words)
                     @for problem in &line.problems { br; span.small.problem { (problem) } }
                 }

@@ -9,6 +9,8 @@ use crate::credential::verify::{Problem, Report};
 pub(super) struct CheckLine {
     pub name: &'static str,
     pub passed: bool,
+    /// Not passed, but only a warning (an issuer no registry lists, by default).
+    pub warning: bool,
     pub words: String,
     /// The verifier's own problems behind a failure (title: detail).
     pub problems: Vec<String>,
@@ -139,7 +141,8 @@ pub(super) fn check_lines(report: &Report) -> Vec<CheckLine> {
             words = "The input could not be read as a badge.".into();
         }
         let problems = errors.iter().chain(&warnings).map(|p| problem_text(p)).collect();
-        lines.push(CheckLine { name, passed, words, problems });
+        let warning = errors.is_empty() && !warnings.is_empty();
+        lines.push(CheckLine { name, passed, warning, words, problems });
     }
     lines
 }
@@ -163,7 +166,10 @@ pub fn state_of(report: &Report) -> &'static str {
 /// The headline for a state.
 pub(super) fn state_headline(state: &str) -> (&'static str, &'static str) {
     match state {
-        "valid" => ("Verified", "Every check passed just now."),
+        "valid" => (
+            "Verified",
+            "The signature, the issuer's key, the dates and the revocation status all check out (just now).",
+        ),
         "revoked" => ("Revoked", "The issuer has withdrawn this badge: it no longer counts."),
         "suspended" => {
             ("Suspended", "The issuer has suspended this badge for now: it does not count while suspended.")

@@ -93,6 +93,11 @@ check((await text("#state-heading")) === "Verified", `state heading: ${await tex
 check((await page.locator("ul.checks li.fail").count()) === 0, "no failed check on a good badge");
 check((await text("main")).includes("Signature: passed"), "the signature check is listed as passed");
 check((await text("main")).includes(config.issuerName), "issuer name shown");
+check(
+  (await text(".badge-top")).includes(`Issued by ${config.registeredName}, listed in Test Member Registry`),
+  `the registry names the institution: ${await text(".badge-top")}`,
+);
+check((await text(".badge-top")).includes("Offline Registry could not be checked"), "the unreachable registry is reported");
 check((await text("main")).includes("Pass the final assessment"), "criteria shown");
 check((await text("main")).includes("Data wrangling"), "skill shown");
 check((await text("main")).includes("https://example.org/work/1"), "evidence shown");
@@ -144,7 +149,7 @@ seen.linkedin = q;
 check(linkedin.origin + linkedin.pathname === "https://www.linkedin.com/profile/add", `LinkedIn URL ${linkedin}`);
 check(q.startTask === "CERTIFICATION_NAME", "startTask");
 check(q.name === config.achievement, `name ${q.name}`);
-check(q.organizationName === config.issuerName, `organizationName ${q.organizationName}`);
+check(q.organizationName === config.registeredName, `organizationName ${q.organizationName}`);
 const now = new Date();
 check(q.issueYear === String(now.getUTCFullYear()) && q.issueMonth === String(now.getUTCMonth() + 1), `issue ${q.issueYear}-${q.issueMonth}`);
 check(q.expirationYear === "2031" && q.expirationMonth === "6", `expiration ${q.expirationYear}-${q.expirationMonth}`);
@@ -199,6 +204,17 @@ seen.threeVerdicts = verdicts;
 check(JSON.stringify(verdicts) === JSON.stringify(["Verified", "Revoked", "Verified"]), `verdicts ${verdicts}`);
 check((await page.locator(".result h2").nth(2).innerText()).includes(config.xssName), "the hostile name shows as text on the verify page");
 await shot("verify-three");
+
+// A badge from an issuer no registry lists, naming itself "MIT": valid, but unvouched for.
+await page.setInputFiles("#files", config.foreignFile);
+await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+check((await text(".result .verdict")) === "Verified", `foreign: ${await text(".result .verdict")}`);
+check(
+  (await text(".result")).includes("The issuer calls itself \u201cMIT\u201d; no configured registry lists it."),
+  `the registry's silence is said: ${await text(".result")}`,
+);
+check((await page.locator(".result ul.checks li.warn").allInnerTexts()).some((t) => t.includes("Trust registry: warning")), "the registry line is a warning, not a pass");
+await shot("verify-unlisted");
 
 // Drag and drop (the JS enhancement): a file dropped on the zone joins the form.
 await page.goto(`${base}/verify`);
