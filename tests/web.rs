@@ -303,6 +303,37 @@ async fn pages_are_escaped_strict_and_respect_visibility() {
     assert!(headers["content-type"].to_str().unwrap().contains("problem+json"));
     assert_eq!(get(format!("/badges/{}/image.png", f.good)).await.0, StatusCode::NOT_FOUND);
 
+    // A badge issued as a JWT: the page offers the JWT, and the JWT pasted in verifies.
+    let mut request = common::read_json(&repo_path("examples/requests/issue.json"));
+    let jwt_id = "urn:uuid:3f1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b";
+    request["options"] = json!({"format": "jwt", "credentialId": jwt_id});
+    let api = (f.client.clone(), base.clone(), f.server.token.clone());
+    let jwt = post(&api, "/credentials/issue", &request).await["verifiableCredential"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _, page) = get(format!("/badges/{jwt_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&format!("/badges/{jwt_id}/credential.jwt")), "the JWT is offered");
+    assert!(page.contains("application/ld+json") && page.contains("Rust 101"));
+    let (status, headers, body) = get(format!("/badges/{jwt_id}/credential.jwt")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/vc+jwt");
+    assert_eq!(body, jwt);
+    let (status, _, body) = get(format!("/badges/{jwt_id}/credential.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["id"], jwt_id);
+    assert_eq!(
+        get(format!("/badges/{}/credential.jwt", f.xss)).await.0,
+        StatusCode::NOT_FOUND,
+        "no JWT form"
+    );
+    let form = reqwest::multipart::Form::new().text("text", jwt.clone());
+    let page =
+        f.client.post(format!("{base}/verify")).multipart(form).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("1 badge checked: 1 verified, 0 not verified."), "{page}");
+    assert!(page.contains("Rust 101"));
+
     // The verify page: bounded, precise errors, links to private badges refused.
     let verify =
         |form: reqwest::multipart::Form| f.client.post(format!("{base}/verify")).multipart(form).send();

@@ -4,7 +4,7 @@
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::words::{issued_by, state_headline};
+use super::words::{issued_by, state_headline, unchecked_registries};
 use super::{human_date, json_for_script, layout, path_segment, text, web_link, Head};
 use crate::service::PublicBadge;
 
@@ -94,6 +94,7 @@ pub fn badge_page(badge: &PublicBadge, base_url: &str) -> String {
                         p.recipient { "The holder chose not to show their name." }
                     }
                     @for line in &issuer_lines { p.issuer-line { (line) } }
+                    @for line in unchecked_registries(view["verification"].get("registry")) { p.small { (line) } }
                 }
             }
             section.state.{ "state-" (state) } role="status" aria-labelledby="state-heading" {

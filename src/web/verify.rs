@@ -6,7 +6,7 @@
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::words::{check_lines, issued_by, state_headline, state_of};
+use super::words::{check_lines, issued_by, state_headline, state_of, unchecked_registries};
 use super::{human_date, layout, text, Head};
 use crate::credential::model;
 use crate::credential::verify::Report;
@@ -112,7 +112,10 @@ fn one_result(n: usize, result: &Checked) -> Markup {
                     p { (explanation) }
                     dl.facts {
                         dt { "Issued by" }
-                        dd { @for line in issued_by(issuer_name, issuer_id, report.registry.as_ref()) { (line) br; } }
+                        dd {
+                            @for line in issued_by(issuer_name, issuer_id, report.registry.as_ref()) { (line) br; }
+                            @for line in unchecked_registries(report.registry.as_ref()) { span.small { (line) } br; }
+                        }
                         @if let Some(id) = issuer_id { dt { "Issuer identifier" } dd { code { (id) } } }
                         dt { "Awarded to" }
                         dd { @if let Some(r) = recipient { (r) } @else if result.hide_name { "Not shown (the holder hid their name)" } @else { "Not named in the badge" } }

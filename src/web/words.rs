@@ -213,14 +213,22 @@ pub(super) fn issued_by(
             "The issuer calls itself \u{201c}{own}\u{201d}; it was not looked up in a registry: {reason}."
         ));
     }
-    for u in registry["unchecked"].as_array().into_iter().flatten() {
-        lines.push(format!(
-            "{} could not be checked: {}",
-            u["registry"].as_str().unwrap_or("A registry"),
-            u["reason"].as_str().unwrap_or("unknown reason")
-        ));
-    }
     lines
+}
+
+/// The registries that could not be consulted, and why (shown beside [`issued_by`], smaller).
+pub(super) fn unchecked_registries(registry: Option<&Value>) -> Vec<String> {
+    let entries = registry.and_then(|r| r["unchecked"].as_array()).map(Vec::as_slice).unwrap_or_default();
+    entries
+        .iter()
+        .map(|u| {
+            format!(
+                "{} could not be checked: {}",
+                u["registry"].as_str().unwrap_or("A registry"),
+                u["reason"].as_str().unwrap_or("unknown reason")
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
