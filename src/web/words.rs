@@ -253,8 +253,7 @@ mod tests {
 
     #[test]
     fn a_failed_signature_names_the_signature_check() {
-        let mut report = Report::default();
-        report.checks = vec!["proof".into(), "status".into()];
+        let mut report = Report { checks: vec!["proof".into(), "status".into()], ..Report::default() };
         report.errors.push(Problem::new("PROOF_VERIFICATION_ERROR", "bad"));
         let lines = check_lines(&report);
         assert_eq!(lines[0].name, "Signature");
