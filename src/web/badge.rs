@@ -226,3 +226,48 @@ fn evidence(evidence: &Value) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::Visibility;
+    use serde_json::json;
+
+    fn badge(view: Value) -> PublicBadge {
+        PublicBadge {
+            view,
+            credential: None,
+            jwt: None,
+            visibility: Visibility::default(),
+            report: Default::default(),
+        }
+    }
+
+    #[test]
+    fn linkedin_leaves_out_an_expiry_the_badge_does_not_have() {
+        let b = badge(
+            json!({"id": "urn:uuid:1", "achievement": {"name": "A & B"}, "issuer": {"name": "Uni"}, "issuedOn": "2025-03-09T10:00:00Z", "expires": null}),
+        );
+        let url = url::Url::parse(&linkedin_url(&b, "https://badges.example")).unwrap();
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["name"], "A & B");
+        assert_eq!(q["organizationName"], "Uni");
+        assert_eq!((q["issueYear"].as_str(), q["issueMonth"].as_str()), ("2025", "3"));
+        assert!(!q.contains_key("expirationYear"));
+        assert_eq!(q["certUrl"], "https://badges.example/badges/urn:uuid:1");
+    }
+
+    #[test]
+    fn suspended_and_expired_badges_say_so_first() {
+        for (state, headline) in
+            [("suspended", "Suspended"), ("expired", "Expired"), ("invalid", "Not verified")]
+        {
+            let page = badge_page(
+                &badge(json!({"id": "x", "state": state, "achievement": {"name": "N"}})),
+                "https://b.example",
+            );
+            assert!(page.contains(&format!(r#"<h2 id="state-heading">{headline}</h2>"#)), "{state}: {page}");
+            assert!(page.contains(&format!("state-{state}")));
+        }
+    }
+}
