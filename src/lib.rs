@@ -7,7 +7,7 @@
 //!
 //! | layer | modules | owns |
 //! |---|---|---|
-//! | 4 edges | [`http`], [`cli`] | HTTP(S) routes, auth, limits, problem details; the command line, exit codes, `laurel bench` |
+//! | 4 edges | [`http`], [`cli`], [`web`] | HTTP(S) routes, auth, limits, problem details; the command line, exit codes, `laurel bench`; the public HTML pages (`http` serves what `web` renders) |
 //! | 3 operations | [`service`] | the operations both edges call: issuing, status, keys, profiles, presentations |
 //! | 2 domain | [`credential`], [`status`], [`did`], [`program`] | the OB 3.0 model, issuing, proofs, verification, presentations, baking; status lists; DID resolution; badge programs (award conditions, LMS events) |
 //! | 1 infrastructure | [`jsonld`], [`fetch`], [`store`] | contexts, expansion, RDFC-1.0; the safe fetcher; persistence |
@@ -35,3 +35,4 @@ pub mod program;
 pub mod service;
 pub mod status;
 pub mod store;
+pub mod web;

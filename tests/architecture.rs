@@ -33,6 +33,7 @@ const LAYERS: &[(&str, u8)] = &[
     // 4 edges.
     ("http", 4),
     ("cli", 4),
+    ("web", 4),
 ];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;

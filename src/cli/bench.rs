@@ -236,15 +236,22 @@ pub async fn run_load_test(test: &LoadTest) -> Result<LoadReport, String> {
             setup_event_rule(&client, &base, token).await?;
             None
         }
-        "api-verify" => None,
-        other => return Err(format!("unknown endpoint {other:?} (verify, issue, events or api-verify)")),
+        "api-verify" | "badge-page" => None,
+        other => {
+            return Err(format!(
+                "unknown endpoint {other:?} (verify, issue, events, api-verify or badge-page)"
+            ))
+        }
     };
     let events = test.endpoint == "events";
-    // `api-verify`: GET /api/verify/{id} of one badge issued with a status entry (checked live).
-    let public_path = if test.endpoint == "api-verify" {
-        let token = token.as_deref().ok_or("the api-verify test issues one badge first: give --token")?;
+    // `api-verify`: GET /api/verify/{id} of one badge issued with a status entry (checked live);
+    // `badge-page`: GET /badges/{id}, the HTML page of the same (verified live, rendered).
+    let public_path = if test.endpoint == "api-verify" || test.endpoint == "badge-page" {
+        let token =
+            token.as_deref().ok_or("the public endpoint tests issue one badge first: give --token")?;
         let issued = issue_test_credential(&client, &base, token, &credential, json!({})).await?;
-        Some(format!("{base}/api/verify/{}", issued["id"].as_str().unwrap_or_default()))
+        let prefix = if test.endpoint == "api-verify" { "api/verify" } else { "badges" };
+        Some(format!("{base}/{prefix}/{}", issued["id"].as_str().unwrap_or_default()))
     } else {
         None
     };

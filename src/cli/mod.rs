@@ -224,7 +224,8 @@ pub enum Command {
         #[arg(long, env = "LAUREL_ADMIN_TOKEN", hide_env_values = true)]
         token: Option<String>,
         /// verify, issue, events (LMS events end to end: accepted, rule evaluated, badge stored) or
-        /// api-verify (GET /api/verify/{id} of a badge with a live status check).
+        /// api-verify (GET /api/verify/{id} of a badge with a live status check) or badge-page
+        /// (GET /badges/{id}, the same badge's HTML page).
         #[arg(long, default_value = "verify")]
         endpoint: String,
         #[arg(long, default_value_t = 32)]

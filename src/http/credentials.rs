@@ -66,6 +66,12 @@ pub(super) async fn baked_badge(
         "badge.svg" => crate::credential::baking::ImageFormat::Svg,
         _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "Not found", "ask for badge.png or badge.svg")),
     };
+    // The baked image carries the credential: not for a badge its holder made private or
+    // whose name (in the credential) they hid.
+    let visibility = state.service.badge_visibility(&id)?;
+    if !visibility.public || !visibility.show_name {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "Not found", format!("no public badge {id:?}")));
+    }
     let bytes = state.service.baked_badge(&id, format)?;
     let safe: String =
         id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).take(80).collect();

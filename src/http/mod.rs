@@ -1,13 +1,14 @@
 //! The HTTP(S) edge: routes, extractors, auth, limits and the single mapping of errors to
 //! problem details. Handlers only translate between HTTP and `service`.
 //!
-//! May use: `service` and anything below it (for types: records, reports, limits). Used by: `cli`
+//! May use: `service` and anything below it (for types: records, reports, limits), and `web`
+//! (the public pages' HTML, beside it in layer 4; `web` never uses `http`). Used by: `cli`
 //! (`laurel serve`).
 //!
 //! `mod.rs`: configuration, the router, middleware (time limit, problem details for axum's own
 //! errors), TLS and serving. Beside it: `problem.rs` (errors to problem details, the one
 //! mapping), `extract.rs` (JSON bodies within caps, the admin token, media types), one file of
-//! thin handlers per resource group (`credentials.rs`, `status.rs`, `keys.rs`, `profiles.rs`,
+//! thin handlers per resource group (`credentials.rs`, `status.rs`, `keys.rs`, `profiles.rs`, `pages.rs` (the public HTML pages `web` renders),
 //! `presentations.rs`), [`connections`] (accept limits, TLS handshake deadlines), and
 //! `openapi.json` (served at `/openapi.json`).
 
@@ -39,6 +40,7 @@ mod bulk;
 mod credentials;
 mod extract;
 mod keys;
+mod pages;
 mod presentations;
 mod problem;
 mod profiles;
@@ -53,6 +55,7 @@ use self::bulk::*;
 use self::credentials::*;
 use self::extract::*;
 use self::keys::*;
+use self::pages::*;
 use self::presentations::*;
 use self::profiles::*;
 use self::programs::*;
@@ -128,11 +131,14 @@ async fn method_not_allowed() -> ApiError {
 
 /// Every error answer is problem details. The handlers' own are; this catches what axum answers
 /// by itself as text/plain (a path or query parameter that does not decode, ...). JSON error
-/// bodies (problem details, DID resolution results) pass unchanged.
+/// bodies (problem details, DID resolution results) and the pages' HTML error pages pass
+/// unchanged.
 async fn problem_details_for_errors(response: Response) -> Response {
     let status = response.status();
+    let media_type = media_type(response.headers());
     if !(status.is_client_error() || status.is_server_error())
-        || is_json_media_type(&media_type(response.headers()))
+        || is_json_media_type(&media_type)
+        || media_type == "text/html"
     {
         return response;
     }
@@ -226,6 +232,13 @@ pub fn router(state: AppState) -> Router {
         .route("/learners/{id}/progress", get(learner_progress))
         .route("/api/verify/{id}", get(public_verify))
         .route("/registry-entry", get(registry_entry))
+        // Public pages (src/web renders them; pages.rs serves them).
+        .route("/badges/{id}", get(badge_page))
+        .route("/badges/{id}/visibility", get(get_visibility).put(put_visibility))
+        .route("/badges/{id}/{file}", get(badge_file))
+        .route("/verify", get(verify_form).post(verify_submit))
+        .route("/issuers/{id}", get(issuer_page))
+        .route("/assets/{file}", get(asset))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)

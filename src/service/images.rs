@@ -160,6 +160,19 @@ impl Service {
             Value::String(jwt) => jwt.clone(),
             other => serde_json::to_string(other).unwrap_or_default(),
         };
+        let image = self.badge_image(&record, format)?;
+        let (_, baked) = baking::bake(&image, &secured).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(baked)
+    }
+
+    /// The badge's picture without the credential baked in (the public page shows it, and a
+    /// holder who hides their name still has a picture): the image [`Service::baked_badge`]
+    /// bakes into.
+    pub fn plain_badge_image(&self, id: &str, format: ImageFormat) -> Result<Vec<u8>, ServiceError> {
+        self.badge_image(&self.credential(id)?, format)
+    }
+
+    fn badge_image(&self, record: &CredentialRecord, format: ImageFormat) -> Result<Vec<u8>, ServiceError> {
         let credential = crate::credential::proofs::credential_of(&record.credential);
         let achievement = credential.as_deref().and_then(model::first_achievement);
         let text = |key: &str| achievement.and_then(|a| a.get(key)).and_then(Value::as_str);
@@ -175,11 +188,9 @@ impl Service {
             }
             break;
         }
-        let image = image.unwrap_or_else(|| {
+        Ok(image.unwrap_or_else(|| {
             crate::credential::badge_image::generated(format, text("name").unwrap_or("Badge"))
-        });
-        let (_, baked) = baking::bake(&image, &secured).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok(baked)
+        }))
     }
 }
 

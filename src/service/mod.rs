@@ -42,6 +42,7 @@ mod programs;
 mod public;
 mod records;
 mod status;
+pub use self::public::{PublicBadge, PublicIssuer, Visibility};
 pub use self::records::{CredentialQuery, CurrentStatus, RecordPage, RecordView, StateFilter};
 
 pub use self::keys::{

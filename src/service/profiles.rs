@@ -80,7 +80,7 @@ impl Service {
     }
 
     /// Every DID the issuer has signed as, oldest first.
-    fn issuer_dids(&self) -> Result<Vec<String>, ServiceError> {
+    pub(super) fn issuer_dids(&self) -> Result<Vec<String>, ServiceError> {
         let mut dids = Vec::new();
         for entry in issuer_keys(self.store.as_ref())? {
             let did = self.parsed_key(&entry.name)?.did();
