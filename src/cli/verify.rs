@@ -128,12 +128,25 @@ pub fn list_trust(signers: &[String], policy: Option<&str>) -> Result<crate::sta
     Ok(crate::status::ListTrust { signers, mismatch_warns })
 }
 
+/// Splits `URL=FILE` where the URL may itself hold `=` (a query, as an OpenID Federation fetch
+/// endpoint's `?sub=`): at the first `=` after which an existing file is named, else the first.
+fn split_preload(entry: &str) -> Option<(&str, &str)> {
+    let splits = entry.match_indices('=').map(|(i, _)| (&entry[..i], &entry[i + 1..]));
+    let mut first = None;
+    for (url, file) in splits {
+        first.get_or_insert((url, file));
+        if file == "-" || Path::new(file).is_file() {
+            return Some((url, file));
+        }
+    }
+    first
+}
+
 /// Builds the offline resolver from `--preload URL=FILE` arguments.
 pub fn preloaded_resolver(preloads: &[String]) -> Result<LocalResolver, CliError> {
     let mut resolver = LocalResolver::default();
     for entry in preloads {
-        let (url, file) = entry
-            .split_once('=')
+        let (url, file) = split_preload(entry)
             .ok_or_else(|| CliError::Usage(format!("--preload takes URL=FILE, got {entry:?}")))?;
         // A JSON document, or a JWT-secured one (a status list signed as a JWT); its bytes are
         // kept for digests (`relatedResource`).

@@ -34,7 +34,12 @@ pub struct RegistryConfig {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "trustAnchorEC",
+        alias = "trustAnchorEc",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub trust_anchor_ec: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accepted_issuers: Vec<String>,

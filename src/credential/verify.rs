@@ -385,14 +385,23 @@ impl Verifier {
             return;
         };
         let result = crate::credential::registry::lookup(&issuer, &self.options.registries, self).await;
-        if result["checked"] == serde_json::json!(true) && result["listed"] == serde_json::json!(false) {
-            let detail = format!("{issuer} is listed in none of the configured registries; it names itself, and nobody else vouches for it");
-            if self.options.require_registered {
-                report.error("ISSUER_NOT_REGISTERED", detail);
-                report.verified = false;
+        let listed = result["listed"] == serde_json::json!(true);
+        let checked = result["checked"] == serde_json::json!(true);
+        if !listed && self.options.require_registered {
+            // Required: an issuer no registry could confirm (all of them unreachable or failing
+            // their checks) is not shown to be registered either.
+            let detail = if checked {
+                format!(
+                    "{issuer} is listed in none of the configured registries, and registration is required"
+                )
             } else {
-                report.warning("ISSUER_NOT_REGISTERED", detail);
-            }
+                format!("no configured registry could be checked for {issuer} (see registry.unchecked), and registration is required")
+            };
+            report.error("ISSUER_NOT_REGISTERED", detail);
+            report.verified = false;
+        } else if !listed && checked {
+            let detail = format!("{issuer} is listed in none of the configured registries; it names itself, and nobody else vouches for it");
+            report.warning("ISSUER_NOT_REGISTERED", detail);
         }
         report.registry = Some(result);
     }

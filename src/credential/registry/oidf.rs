@@ -43,7 +43,7 @@ pub enum OidfError {
     Signature { url: String, keys: &'static str, detail: String },
     #[error("{url}: the statement expired at {exp}")]
     Expired { url: String, exp: i64 },
-    #[error("{url}: {claim} is {actual:?}, expected {expected:?}")]
+    #[error("{url}: the statement's \"{claim}\" is {actual:?}, expected {expected:?}")]
     Claim { url: String, claim: &'static str, actual: String, expected: String },
     #[error("invalid pinned jwks: {0}")]
     PinnedKeys(String),
