@@ -458,3 +458,20 @@ async fn a_live_federation_on_a_loopback_server_through_the_cli_and_the_server()
     }
     assert_eq!(host.hits("/expired/.well-known/openid-federation"), 2);
 }
+
+/// The README's example (DCC's registries) is a valid configuration; offline, with nothing
+/// pinned, each registry is unchecked (never "not listed") and no request leaves the machine.
+#[test]
+fn the_example_registries_file_is_dccs_list_and_reads_offline_as_unchecked() {
+    let example = repo_path("examples/registries.json");
+    let registries = common::read_json(&example);
+    let kinds: Vec<&str> = registries.as_array().unwrap().iter().filter_map(|r| r["type"].as_str()).collect();
+    assert!(kinds.contains(&"oidf") && kinds.contains(&"dcc-legacy"), "{kinds:?}");
+    let badge = repo_path("vectors/interop/ob-eddsa-rdfc-2022.json");
+    let (code, report, stderr) = verify(&badge, &example.display().to_string(), &["--offline".to_string()]);
+    assert_eq!(code, 0, "{report} {stderr}");
+    let unchecked = report["registry"]["unchecked"].as_array().unwrap();
+    assert_eq!(unchecked.len(), kinds.len(), "{report}");
+    assert!(unchecked.iter().all(|u| u["reason"].as_str().unwrap().contains("offline")), "{report}");
+    assert_eq!(report["registry"]["checked"], json!(false));
+}

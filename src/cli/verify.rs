@@ -62,13 +62,13 @@ pub struct VerifierTrustArgs {
     #[arg(long = "status-issuer-policy", value_name = "enforce|warn")]
     pub status_issuer_policy: Option<String>,
     /// Trust registries to look issuers up in: a JSON file with DCC's `knownDIDRegistries` array
-    /// ([{"name", "type": "dcc-legacy", "url"}]; oidf and vc-recognition are reported unchecked
-    /// for now). Registry documents are fetched safely, or pinned with --preload. For serve,
-    /// TOML: registries (the file's path).
+    /// ([{"name", "type": "dcc-legacy"|"oidf"|"vc-recognition", "url" | "trustAnchorEC",
+    /// "acceptedIssuers"?, "jwks"?}]). Registry documents are fetched safely, or pinned with
+    /// --preload. For serve, TOML: registries (the file's path).
     #[arg(long = "registries", value_name = "FILE")]
     pub registries: Option<PathBuf>,
-    /// An issuer that no checked registry lists fails verification (ISSUER_NOT_REGISTERED is an
-    /// error, exit 1) instead of a warning. For serve, TOML: require_registered.
+    /// An issuer that no registry lists (or none could be checked for) fails verification
+    /// (ISSUER_NOT_REGISTERED is an error, exit 1) instead of a warning. For serve, TOML: require_registered.
     #[arg(long = "require-registered")]
     pub require_registered: bool,
 }
