@@ -358,6 +358,30 @@ async fn a_live_federation_on_a_loopback_server_through_the_cli_and_the_server()
     assert_eq!(report["registry"]["checked"], json!(false), "{report}");
     assert!(report["registry"]["unchecked"][0]["reason"].as_str().unwrap().contains("https"), "{report}");
 
+    // Cached for offline use as status lists are (`laurel fetch-status` into --cache DIR).
+    let cache = data.join("cache").display().to_string();
+    for url in [format!("{base}/.well-known/openid-federation"), fetch_url(&format!("{base}/fetch"), ED)] {
+        let (code, _, stderr) = tokio::task::spawn_blocking({
+            let cache = cache.clone();
+            move || {
+                laurel(&[
+                    "fetch-status".into(),
+                    url,
+                    "--cache".into(),
+                    cache,
+                    "--allow-private-network".into(),
+                ])
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let offline = vec!["--offline".to_string(), "--cache".into(), cache];
+    let (code, report, _) = run(ed_badge.clone(), only_oidf.clone(), offline).await.unwrap();
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["registry"]["matches"][0]["name"], json!("Ed University"), "{report}");
+
     // Hostile registries: bounded, refused, never a match, each named as unchecked.
     let hostile = json!([
         {"name": "Huge", "type": "dcc-legacy", "url": format!("{base}/huge")},
