@@ -100,8 +100,11 @@ const VERIFIED_LIMIT: usize = 256;
 /// than the documents' own `exp` or `validUntil`.
 #[derive(Default)]
 pub struct VerifiedCache {
-    entries: Mutex<HashMap<[u8; 32], (DateTime<Utc>, Value)>>,
+    entries: Mutex<HashMap<[u8; 32], Trusted>>,
 }
+
+/// What verified, and until when it is trusted.
+type Trusted = (DateTime<Utc>, Value);
 
 impl VerifiedCache {
     pub(crate) fn get(&self, key: &[u8; 32], now: DateTime<Utc>) -> Option<Value> {
@@ -247,7 +250,7 @@ async fn recognition(registry: &RegistryConfig, issuer: &str, verifier: &Verifie
                 return Outcome::Unchecked(format!("{url} carries no credential"));
             };
             let signer = report.issuer.clone().unwrap_or_default();
-            if !registry.accepted_issuers.iter().any(|a| *a == signer) {
+            if !registry.accepted_issuers.contains(&signer) {
                 return Outcome::Unchecked(format!(
                     "the recognition credential at {url} is issued by {signer}, not by an accepted issuer ({})",
                     registry.accepted_issuers.join(", ")
