@@ -193,6 +193,20 @@ fn recognition_credentials_list_their_subjects_only_when_an_accepted_issuer_sign
     assert_eq!(code, 0, "{report}");
     assert_answer("accepted issuer", &report, &json!({"listed": true, "name": "Ed University"}));
     assert_eq!(report["registry"]["matches"][0]["type"], json!("vc-recognition"));
+    // Two registries at the same URL: the second does not accept that issuer, and the first
+    // one's verified (cached) credential does not change that.
+    let shared = write_json(
+        &accepted.join("registries-shared.json"),
+        &json!([
+            {"name": "Recognized", "type": "vc-recognition", "url": url, "acceptedIssuers": [issuer_of(&recognition)]},
+            {"name": "Other", "type": "vc-recognition", "url": url, "acceptedIssuers": [issuer_of(&by_other)]},
+        ]),
+    );
+    let pinned = write_json(&accepted.join("pinned-shared.json"), &recognition);
+    let (_, report, _) =
+        verify(&ed_badge, &shared, &["--offline".into(), "--preload".into(), format!("{url}={pinned}")]);
+    assert_eq!(report["registry"]["matches"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["registry"]["unchecked"][0]["registry"], json!("Other"), "{report}");
     // The same credential does not name P's issuer: checked, not listed, a warning.
     let (code, report, _) = with(&recognition, &p_badge);
     assert_eq!(code, 0, "{report}");

@@ -234,8 +234,10 @@ async fn recognition(registry: &RegistryConfig, issuer: &str, verifier: &Verifie
     let now = verifier.options.now();
     let text = document.to_string();
     let key = digest(&["vc-recognition", url, &text]);
-    let credential = match verifier.registry_cache.get(&key, now) {
-        Some(credential) => credential,
+    // What verified: its issuer (bound to the proof) and the credential as signed. Whether that
+    // issuer is accepted is asked every time: two registries may share a URL.
+    let verified = match verifier.registry_cache.get(&key, now) {
+        Some(verified) => verified,
         None => {
             let report = verifier.verify_nested(&document).await;
             if !report.verified {
@@ -246,28 +248,30 @@ async fn recognition(registry: &RegistryConfig, issuer: &str, verifier: &Verifie
                     codes.join("; ")
                 ));
             }
-            let Some(credential) = report.credential else {
-                return Outcome::Unchecked(format!("{url} carries no credential"));
+            let (Some(credential), Some(signer)) = (report.credential, report.issuer) else {
+                return Outcome::Unchecked(format!("{url} carries no credential with an issuer"));
             };
-            let signer = report.issuer.clone().unwrap_or_default();
-            if !registry.accepted_issuers.contains(&signer) {
-                return Outcome::Unchecked(format!(
-                    "the recognition credential at {url} is issued by {signer}, not by an accepted issuer ({})",
-                    registry.accepted_issuers.join(", ")
-                ));
-            }
             let valid_until = ["validUntil", "expirationDate"]
                 .iter()
                 .filter_map(|f| credential.get(*f)?.as_str())
                 .filter_map(|d| DateTime::parse_from_rfc3339(d).ok())
                 .map(|d| d.timestamp())
                 .min();
-            verifier.registry_cache.insert(key, now, valid_until, credential.clone());
-            credential
+            let verified = json!({"issuer": signer, "credential": credential});
+            verifier.registry_cache.insert(key, now, valid_until, verified.clone());
+            verified
         }
     };
+    let signer = verified["issuer"].as_str().unwrap_or_default();
+    if !registry.accepted_issuers.iter().any(|a| a == signer) {
+        return Outcome::Unchecked(format!(
+            "the recognition credential at {url} is issued by {signer}, not by an accepted issuer ({})",
+            registry.accepted_issuers.join(", ")
+        ));
+    }
+    let credential = &verified["credential"];
     // The verified credential's subjects: every one whose id is the issuer is a recognition.
-    let subject = model::subjects(&credential)
+    let subject = model::subjects(credential)
         .into_iter()
         .find(|s| s.get("id").and_then(Value::as_str) == Some(issuer))
         .cloned();
