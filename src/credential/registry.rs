@@ -286,3 +286,53 @@ async fn recognition(registry: &RegistryConfig, issuer: &str, verifier: &Verifie
         None => Outcome::NotListed,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verified_documents_are_trusted_within_their_validity_and_never_past_it() {
+        let cache = VerifiedCache::default();
+        let now = Utc::now();
+        let key = digest(&["a"]);
+        cache.insert(key, now, Some(now.timestamp() + 5), json!(1));
+        assert_eq!(cache.get(&key, now), Some(json!(1)));
+        assert_eq!(cache.get(&key, now + chrono::Duration::seconds(6)), None, "past its exp");
+        let long = digest(&["b"]);
+        cache.insert(long, now, Some(now.timestamp() + 86_400), json!(2));
+        let later = now + chrono::Duration::seconds(VERIFIED_TTL_SECONDS + 1);
+        assert_eq!(cache.get(&long, later), None, "verified again after {VERIFIED_TTL_SECONDS} s");
+        let expired = digest(&["c"]);
+        cache.insert(expired, now, Some(now.timestamp() - 1), json!(3));
+        assert_eq!(cache.get(&expired, now - chrono::Duration::seconds(10)), None, "never stored");
+        // Length-prefixed parts: ("ab", "c") and ("a", "bc") are different keys.
+        assert_ne!(digest(&["ab", "c"]), digest(&["a", "bc"]));
+    }
+
+    #[test]
+    fn configurations_that_could_never_be_checked_are_refused() {
+        for (config, wanted) in [
+            (json!([{"name": "x", "type": "oidf"}]), "trustAnchorEC"),
+            (json!([{"name": "x", "type": "vc-recognition", "url": "https://r.example"}]), "acceptedIssuers"),
+            (json!([{"name": "x", "type": "vc-recognition", "acceptedIssuers": ["did:x"]}]), "url"),
+            (
+                json!([{"name": "x", "type": "dcc-legacy", "url": "https://r.example", "jwks": {"keys": []}}]),
+                "oidf",
+            ),
+            (
+                json!([{"name": "x", "type": "oidf", "trustAnchorEC": "https://a.example", "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}]),
+                "no usable public key",
+            ),
+            (json!([{"name": "x", "type": "ldap", "url": "https://r.example"}]), "unknown type"),
+        ] {
+            let err = parse_registries(&config).unwrap_err();
+            assert!(err.contains(wanted), "{config}: {err}");
+        }
+        let ok = json!([{"name": "x", "type": "oidf", "trustAnchorEC": "https://a.example/.well-known/openid-federation"}]);
+        assert_eq!(
+            parse_registries(&ok).unwrap()[0].trust_anchor_ec.as_deref(),
+            Some("https://a.example/.well-known/openid-federation")
+        );
+    }
+}
