@@ -166,19 +166,31 @@ pub async fn run_registry_bench(iterations: usize) -> Result<Vec<Measurement>, S
         .to_json_value();
     let (resolver, registries) = bench_registries(&key.did()).await?;
     let resolver = Arc::new(resolver);
-    let plain = Verifier::new(resolver.clone(), VerifyOptions::default());
-    let with = Verifier::new(resolver, VerifyOptions { registries, ..VerifyOptions::default() });
-    let warm = with.verify_value(&signed).await;
-    let matches = warm.registry.as_ref().and_then(|r| r["matches"].as_array()).map_or(0, Vec::len);
-    if !warm.verified || matches != 3 {
-        return Err(format!(
-            "the registry benchmark expects 3 matches: {:?} {:?}",
-            warm.errors, warm.registry
-        ));
+    let verifier = |registries: &[crate::credential::registry::RegistryConfig]| {
+        Verifier::new(
+            resolver.clone(),
+            VerifyOptions { registries: registries.to_vec(), ..VerifyOptions::default() },
+        )
+    };
+    // No registry, all three, then each kind alone.
+    let mut cases = vec![("eddsa verify, no registry".to_string(), verifier(&[]), 0)];
+    cases.push(("eddsa verify, 3 registries".to_string(), verifier(&registries), 3));
+    for one in &registries {
+        cases.push((format!("  of which {}", one.kind), verifier(std::slice::from_ref(one)), 1));
     }
-    let (mut without_samples, mut with_samples) = (Vec::new(), Vec::new());
+    for (name, verifier, expected) in &cases {
+        let warm = verifier.verify_value(&signed).await;
+        let matches = warm.registry.as_ref().and_then(|r| r["matches"].as_array()).map_or(0, Vec::len);
+        if !warm.verified || matches != *expected {
+            return Err(format!(
+                "{name}: expected {expected} registry matches: {:?} {:?}",
+                warm.errors, warm.registry
+            ));
+        }
+    }
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(iterations); cases.len()];
     for _ in 0..iterations.max(1) {
-        for (verifier, samples) in [(&plain, &mut without_samples), (&with, &mut with_samples)] {
+        for ((_, verifier, _), samples) in cases.iter().zip(samples.iter_mut()) {
             let start = Instant::now();
             let report = verifier.verify_value(&signed).await;
             samples.push(start.elapsed().as_secs_f64() * 1e6);
@@ -187,10 +199,7 @@ pub async fn run_registry_bench(iterations: usize) -> Result<Vec<Measurement>, S
             }
         }
     }
-    Ok(vec![
-        summarize("eddsa verify, no registry".into(), without_samples),
-        summarize("eddsa verify, 3 registries".into(), with_samples),
-    ])
+    Ok(cases.into_iter().zip(samples).map(|((name, _, _), samples)| summarize(name, samples)).collect())
 }
 
 /// Settings of a load test against a running service.

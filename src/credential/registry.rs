@@ -13,7 +13,7 @@
 pub mod oidf;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -104,10 +104,10 @@ pub struct VerifiedCache {
 }
 
 /// What verified, and until when it is trusted.
-type Trusted = (DateTime<Utc>, Value);
+type Trusted = (DateTime<Utc>, Arc<Value>);
 
 impl VerifiedCache {
-    pub(crate) fn get(&self, key: &[u8; 32], now: DateTime<Utc>) -> Option<Value> {
+    pub(crate) fn get(&self, key: &[u8; 32], now: DateTime<Utc>) -> Option<Arc<Value>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.get(key).filter(|(until, _)| *until > now).map(|(_, v)| v.clone())
     }
@@ -127,17 +127,40 @@ impl VerifiedCache {
                 entries.clear();
             }
         }
-        entries.insert(key, (until, value));
+        entries.insert(key, (until, Arc::new(value)));
     }
 }
 
-fn digest(parts: &[&str]) -> [u8; 32] {
+fn digest(parts: &[&[u8]]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part.as_bytes());
+        hasher.update(part);
     }
     hasher.finalize().into()
+}
+
+/// SHA-256 of a label, a URL and a document's JSON, serialized straight into the hash.
+fn document_digest(label: &str, url: &str, document: &Value) -> [u8; 32] {
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    for part in [label, url] {
+        hashing.0.update((part.len() as u64).to_be_bytes());
+        hashing.0.update(part.as_bytes());
+    }
+    // Writing into a hash cannot fail; a document that cannot be serialized hashes as far as it got
+    // and is verified anyway (the cache only skips work for documents that verified).
+    let _ = serde_json::to_writer(&mut hashing, document);
+    hashing.0.finalize().into()
 }
 
 /// One registry's answer.
@@ -232,10 +255,9 @@ async fn recognition(registry: &RegistryConfig, issuer: &str, verifier: &Verifie
         Err(e) => return Outcome::Unchecked(e.to_string()),
     };
     let now = verifier.options.now();
-    let text = document.to_string();
-    let key = digest(&["vc-recognition", url, &text]);
-    // What verified: its issuer (bound to the proof) and the credential as signed. Whether that
-    // issuer is accepted is asked every time: two registries may share a URL.
+    let key = document_digest("vc-recognition", url, &document);
+    // What verified: its issuer (bound to the proof) and its subjects as signed, by id. Whether
+    // that issuer is accepted is asked every time: two registries may share a URL.
     let verified = match verifier.registry_cache.get(&key, now) {
         Some(verified) => verified,
         None => {
@@ -257,9 +279,24 @@ async fn recognition(registry: &RegistryConfig, issuer: &str, verifier: &Verifie
                 .filter_map(|d| DateTime::parse_from_rfc3339(d).ok())
                 .map(|d| d.timestamp())
                 .min();
-            let verified = json!({"issuer": signer, "credential": credential});
-            verifier.registry_cache.insert(key, now, valid_until, verified.clone());
-            verified
+            // Every subject with an id is a recognition (the first one wins for a repeated id).
+            let mut subjects = serde_json::Map::new();
+            for subject in model::subjects(&credential) {
+                if let Some(id) = subject.get("id").and_then(Value::as_str) {
+                    if !subjects.contains_key(id) {
+                        subjects.insert(id.to_string(), subject.clone());
+                    }
+                }
+            }
+            let verified = json!({"issuer": signer, "subjects": subjects});
+            verifier.registry_cache.insert(key, now, valid_until, verified);
+            match verifier.registry_cache.get(&key, now) {
+                Some(verified) => verified,
+                // Not kept (already past its validity, which verification would have refused).
+                None => {
+                    return Outcome::Unchecked(format!("the recognition credential at {url} has expired"))
+                }
+            }
         }
     };
     let signer = verified["issuer"].as_str().unwrap_or_default();
@@ -269,13 +306,7 @@ async fn recognition(registry: &RegistryConfig, issuer: &str, verifier: &Verifie
             registry.accepted_issuers.join(", ")
         ));
     }
-    let credential = &verified["credential"];
-    // The verified credential's subjects: every one whose id is the issuer is a recognition.
-    let subject = model::subjects(credential)
-        .into_iter()
-        .find(|s| s.get("id").and_then(Value::as_str) == Some(issuer))
-        .cloned();
-    match subject {
+    match verified["subjects"].get(issuer) {
         Some(subject) => listed(
             registry,
             subject.get("name"),
@@ -295,19 +326,28 @@ mod tests {
     fn verified_documents_are_trusted_within_their_validity_and_never_past_it() {
         let cache = VerifiedCache::default();
         let now = Utc::now();
-        let key = digest(&["a"]);
+        let key = digest(&[b"a"]);
         cache.insert(key, now, Some(now.timestamp() + 5), json!(1));
-        assert_eq!(cache.get(&key, now), Some(json!(1)));
+        assert_eq!(cache.get(&key, now).as_deref(), Some(&json!(1)));
         assert_eq!(cache.get(&key, now + chrono::Duration::seconds(6)), None, "past its exp");
-        let long = digest(&["b"]);
+        let long = digest(&[b"b"]);
         cache.insert(long, now, Some(now.timestamp() + 86_400), json!(2));
         let later = now + chrono::Duration::seconds(VERIFIED_TTL_SECONDS + 1);
         assert_eq!(cache.get(&long, later), None, "verified again after {VERIFIED_TTL_SECONDS} s");
-        let expired = digest(&["c"]);
+        let expired = digest(&[b"c"]);
         cache.insert(expired, now, Some(now.timestamp() - 1), json!(3));
         assert_eq!(cache.get(&expired, now - chrono::Duration::seconds(10)), None, "never stored");
         // Length-prefixed parts: ("ab", "c") and ("a", "bc") are different keys.
-        assert_ne!(digest(&["ab", "c"]), digest(&["a", "bc"]));
+        assert_ne!(digest(&[b"ab", b"c"]), digest(&[b"a", b"bc"]));
+        let doc = json!({"a": [1, 2]});
+        let mut expected = Sha256::new();
+        for part in ["x", "u"] {
+            expected.update(1u64.to_be_bytes());
+            expected.update(part);
+        }
+        expected.update(doc.to_string());
+        assert_eq!(document_digest("x", "u", &doc), <[u8; 32]>::from(expected.finalize()));
+        assert_ne!(document_digest("x", "u", &doc), document_digest("x", "u", &json!({"a": [2, 1]})));
     }
 
     #[test]

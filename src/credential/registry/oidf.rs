@@ -10,6 +10,8 @@
 //! one way to learn that the anchor does not list the DID.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use std::sync::Arc;
+
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -300,10 +302,10 @@ pub async fn lookup(
     now: DateTime<Utc>,
     skew: chrono::Duration,
     cache: &VerifiedCache,
-) -> Result<Option<Value>, OidfError> {
+) -> Result<Option<Arc<Value>>, OidfError> {
     let ec_text = fetch_statement(resolver, ec_url).await?;
     let pinned_text = pinned.map(Value::to_string).unwrap_or_default();
-    let ec_key = digest(&["oidf-ec", ec_url, &ec_text, &pinned_text]);
+    let ec_key = digest(&[b"oidf-ec", ec_url.as_bytes(), ec_text.as_bytes(), pinned_text.as_bytes()]);
     let (entity_id, endpoint) = match cache.get(&ec_key, now) {
         Some(known) => (
             known["entityId"].as_str().unwrap_or_default().to_string(),
@@ -322,7 +324,7 @@ pub async fn lookup(
         Err(OidfError::Fetch(ResolveError::Fetch(FetchError::Status(_, 404)))) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let key = digest(&["oidf-sub", &hex::encode(ec_key), &url, did, &text]);
+    let key = digest(&[b"oidf-sub", &ec_key, url.as_bytes(), did.as_bytes(), text.as_bytes()]);
     if let Some(entity) = cache.get(&key, now) {
         return Ok(Some(entity));
     }
@@ -337,7 +339,7 @@ pub async fn lookup(
         _ => json!({}),
     };
     cache.insert(key, now, Some(exp.min(anchor.exp) + skew.num_seconds()), entity.clone());
-    Ok(Some(entity))
+    Ok(Some(Arc::new(entity)))
 }
 
 #[cfg(test)]
@@ -388,7 +390,7 @@ mod tests {
         Utc::now().timestamp() + 3600
     }
 
-    async fn run(f: &Federation, pinned: Option<&Value>, did: &str) -> Result<Option<Value>, OidfError> {
+    async fn run(f: &Federation, pinned: Option<&Value>, did: &str) -> Result<Option<Arc<Value>>, OidfError> {
         let cache = VerifiedCache::default();
         let result =
             lookup(&f.resolver, EC, pinned, did, Utc::now(), chrono::Duration::seconds(0), &cache).await;
@@ -413,7 +415,7 @@ mod tests {
                 json!({"iss": ANCHOR, "sub": did, "exp": far().to_string(), "metadata": {"federation_entity": entity}}),
                 did,
             );
-            assert_eq!(run(&f, None, did).await.unwrap(), Some(entity), "{key_type}");
+            assert_eq!(run(&f, None, did).await.unwrap().as_deref(), Some(&entity), "{key_type}");
             // The same with the anchor's keys pinned, and no kid: each pinned key is tried.
             let pinned = json!({"keys": [jwk(&KeyPair::generate(KeyType::Ed25519).unwrap(), "other"), jwk(&f.anchor, "zz")]});
             assert!(run(&f, Some(&pinned), did).await.unwrap().is_some());
