@@ -25,7 +25,8 @@ use crate::credential::model;
 use crate::credential::verify::Verifier;
 use crate::did::DidResolver;
 
-/// One configured registry (`[{"name", "type", "url" | "trustAnchorEC", "acceptedIssuers"?}]`).
+/// One configured registry (`[{"name", "type", "url" | "trustAnchorEC", "acceptedIssuers"?,
+/// "jwks"?}]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistryConfig {
@@ -157,8 +158,7 @@ fn document_digest(label: &str, url: &str, document: &Value) -> [u8; 32] {
         hashing.0.update((part.len() as u64).to_be_bytes());
         hashing.0.update(part.as_bytes());
     }
-    // Writing into a hash cannot fail; a document that cannot be serialized hashes as far as it got
-    // and is verified anyway (the cache only skips work for documents that verified).
+    // A `Value` always serializes (string keys) and the hash never refuses bytes: no error.
     let _ = serde_json::to_writer(&mut hashing, document);
     hashing.0.finalize().into()
 }
