@@ -233,6 +233,8 @@ fn recognition_credentials_list_their_subjects_only_when_an_accepted_issuer_sign
 struct Host {
     files: Arc<Mutex<HashMap<String, (String, &'static str)>>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
+    /// The `Accept` header of the last request for each path.
+    accept: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl Host {
@@ -250,7 +252,10 @@ async fn serve_host(host: Host) -> String {
     async fn answer(
         axum::extract::State(host): axum::extract::State<Host>,
         uri: axum::http::Uri,
+        headers: axum::http::HeaderMap,
     ) -> axum::response::Response {
+        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        host.accept.lock().unwrap().insert(uri.path().to_string(), accept.to_string());
         let key = match uri.query() {
             Some(q) => format!("{}?{q}", uri.path()),
             None => uri.path().to_string(),
@@ -372,6 +377,9 @@ async fn a_live_federation_on_a_loopback_server_through_the_cli_and_the_server()
     assert_eq!(report["registry"]["checked"], json!(false), "{report}");
     assert!(report["registry"]["unchecked"][0]["reason"].as_str().unwrap().contains("https"), "{report}");
 
+    let accept =
+        host.accept.lock().unwrap().get("/.well-known/openid-federation").cloned().unwrap_or_default();
+    assert!(accept.contains("application/entity-statement+jwt"), "{accept}");
     // Cached for offline use as status lists are (`laurel fetch-status` into --cache DIR).
     let cache = data.join("cache").display().to_string();
     for url in [format!("{base}/.well-known/openid-federation"), fetch_url(&format!("{base}/fetch"), ED)] {

@@ -335,11 +335,12 @@ impl Fetcher {
         let mut response = self
             .client
             .get(parsed)
-            // JSON first; a JWT-secured credential (a status list, VC-JOSE-COSE) as well.
+            // JSON first; a JWT-secured credential (a status list, VC-JOSE-COSE) and an OpenID
+            // Federation entity statement as well.
             .header(
                 "accept",
                 "application/vc+ld+json, application/ld+json, application/json, \
-                 application/vc+jwt;q=0.9, application/jwt;q=0.8",
+                 application/vc+jwt;q=0.9, application/entity-statement+jwt;q=0.9, application/jwt;q=0.8",
             )
             .send()
             .await
