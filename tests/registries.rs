@@ -207,6 +207,15 @@ fn recognition_credentials_list_their_subjects_only_when_an_accepted_issuer_sign
         verify(&ed_badge, &shared, &["--offline".into(), "--preload".into(), format!("{url}={pinned}")]);
     assert_eq!(report["registry"]["matches"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(report["registry"]["unchecked"][0]["registry"], json!("Other"), "{report}");
+    // The text report names the registry and its name for the issuer.
+    let file = write_json(&accepted.join("pinned-text.json"), &recognition);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_laurel"))
+        .args(["verify", &ed_badge.display().to_string(), "--registries", &config, "--offline"])
+        .args(["--preload", &format!("{url}={file}")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(r#"registry: listed as "Ed University" by Recognized (vc-recognition)"#), "{text}");
     // The same credential does not name P's issuer: checked, not listed, a warning.
     let (code, report, _) = with(&recognition, &p_badge);
     assert_eq!(code, 0, "{report}");

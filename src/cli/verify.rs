@@ -184,6 +184,31 @@ pub(super) fn print_report(report: &Report, json: bool) -> Result<(), CliError> 
     for w in &report.warnings {
         out!("warning {}: {}", w.code, w.detail)?;
     }
+    if let Some(registry) = &report.registry {
+        let text = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+        for found in registry["matches"].as_array().into_iter().flatten() {
+            let name = found["name"].as_str().unwrap_or("(no name given)");
+            out!("registry: listed as {name:?} by {} ({})", text(&found["registry"]), text(&found["type"]))?;
+        }
+        for skipped in registry["unchecked"].as_array().into_iter().flatten() {
+            out!("registry: {} not checked: {}", text(&skipped["registry"]), text(&skipped["reason"]))?;
+        }
+        if let Some(reason) = registry["reason"].as_str() {
+            out!("registry: not consulted: {reason}")?;
+        } else if registry["listed"] != json!(true) {
+            let named =
+                report.credential.as_ref().and_then(|c| c.pointer("/issuer/name")).and_then(Value::as_str);
+            let verdict = if registry["checked"] == json!(true) {
+                "no configured registry lists it"
+            } else {
+                "no configured registry could be checked"
+            };
+            match named {
+                Some(name) => out!("registry: the issuer calls itself {name:?}; {verdict}")?,
+                None => out!("registry: {verdict} for the issuer")?,
+            }
+        }
+    }
     for s in &report.status {
         let age = s
             .age_seconds
