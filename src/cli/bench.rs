@@ -89,7 +89,117 @@ pub async fn run_bench(iterations: usize) -> Result<Vec<Measurement>, String> {
         }
         results.push(summarize(format!("{name} verify"), samples));
     }
+    results.extend(run_registry_bench(iterations).await?);
     Ok(results)
+}
+
+/// Three registries (dcc-legacy, oidf, vc-recognition) that list `issuer`, their documents
+/// pinned in a resolver (as `--preload` does): what verification with registries and warm caches
+/// reads. The OIDF statements are signed here with the bench's own keys.
+pub async fn bench_registries(
+    issuer: &str,
+) -> Result<(crate::did::LocalResolver, Vec<crate::credential::registry::RegistryConfig>), String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+    use base64::Engine;
+    let mut resolver = LocalResolver::default();
+    resolver.pinned.insert(
+        "https://registry.bench/registry.json",
+        json!({"meta": {}, "registry": {issuer: {"name": "Bench University", "url": "https://bench.example"}}}),
+    );
+    let anchor = KeyPair::generate(KeyType::Ed25519).map_err(|e| e.to_string())?;
+    let entity = "https://federation.bench";
+    let exp = chrono::Utc::now().timestamp() + 3600;
+    let sign = |payload: Value| -> Result<Value, String> {
+        let header = json!({"alg": "EdDSA", "kid": "a", "typ": "entity-statement+jwt"});
+        let input = format!("{}.{}", B64URL.encode(header.to_string()), B64URL.encode(payload.to_string()));
+        let signature = anchor.sign_raw(input.as_bytes()).map_err(|e| e.to_string())?;
+        Ok(Value::String(format!("{input}.{}", B64URL.encode(signature))))
+    };
+    let mut jwk = anchor.public_key().to_jwk();
+    jwk.insert("kid".into(), json!("a"));
+    let ec_url = format!("{entity}/.well-known/openid-federation");
+    resolver.pinned.insert(
+        ec_url.clone(),
+        sign(json!({"iss": entity, "sub": entity, "exp": exp, "jwks": {"keys": [jwk]},
+            "metadata": {"federation_entity": {"federation_fetch_endpoint": format!("{entity}/fetch")}}}))?,
+    );
+    let fetch = crate::credential::registry::oidf::fetch_url(&format!("{entity}/fetch"), issuer)
+        .map_err(|e| e.to_string())?;
+    resolver.pinned.insert(
+        fetch,
+        sign(json!({"iss": entity, "sub": issuer, "exp": exp,
+            "metadata": {"federation_entity": {"organization_name": "Bench University"}}}))?,
+    );
+    let recognizer = KeyPair::generate(KeyType::Ed25519).map_err(|e| e.to_string())?;
+    let unsigned = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": recognizer.did(),
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": issuer, "name": "Bench University"},
+    });
+    let recognition = Format::EddsaRdfc2022
+        .signer()
+        .sign(&unsigned, &recognizer, &SignOptions::default())
+        .await
+        .map_err(|e| e.to_string())?
+        .to_json_value();
+    resolver.pinned.insert("https://recognition.bench/r.json", recognition);
+    let registries = crate::credential::registry::parse_registries(&json!([
+        {"name": "Bench DCC", "type": "dcc-legacy", "url": "https://registry.bench/registry.json"},
+        {"name": "Bench Federation", "type": "oidf", "trustAnchorEC": ec_url},
+        {"name": "Bench Recognition", "type": "vc-recognition", "url": "https://recognition.bench/r.json",
+         "acceptedIssuers": [recognizer.did()]},
+    ]))?;
+    Ok((resolver, registries))
+}
+
+/// Verification of the typical eddsa-rdfc-2022 credential without registries and with three
+/// (warm caches: one verification first fills them), measured alternately: the two medians.
+pub async fn run_registry_bench(iterations: usize) -> Result<Vec<Measurement>, String> {
+    let key = KeyPair::generate(KeyType::Ed25519).map_err(|e| e.to_string())?;
+    let signed = Format::EddsaRdfc2022
+        .signer()
+        .sign(&typical_credential(&key), &key, &SignOptions::default())
+        .await
+        .map_err(|e| e.to_string())?
+        .to_json_value();
+    let (resolver, registries) = bench_registries(&key.did()).await?;
+    let resolver = Arc::new(resolver);
+    let verifier = |registries: &[crate::credential::registry::RegistryConfig]| {
+        Verifier::new(
+            resolver.clone(),
+            VerifyOptions { registries: registries.to_vec(), ..VerifyOptions::default() },
+        )
+    };
+    // No registry, all three, then each kind alone.
+    let mut cases = vec![("eddsa verify, no registry".to_string(), verifier(&[]), 0)];
+    cases.push(("eddsa verify, 3 registries".to_string(), verifier(&registries), 3));
+    for one in &registries {
+        cases.push((format!("  of which {}", one.kind), verifier(std::slice::from_ref(one)), 1));
+    }
+    for (name, verifier, expected) in &cases {
+        let warm = verifier.verify_value(&signed).await;
+        let matches = warm.registry.as_ref().and_then(|r| r["matches"].as_array()).map_or(0, Vec::len);
+        if !warm.verified || matches != *expected {
+            return Err(format!(
+                "{name}: expected {expected} registry matches: {:?} {:?}",
+                warm.errors, warm.registry
+            ));
+        }
+    }
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(iterations); cases.len()];
+    for _ in 0..iterations.max(1) {
+        for ((_, verifier, _), samples) in cases.iter().zip(samples.iter_mut()) {
+            let start = Instant::now();
+            let report = verifier.verify_value(&signed).await;
+            samples.push(start.elapsed().as_secs_f64() * 1e6);
+            if !report.verified {
+                return Err(format!("the benchmark credential did not verify: {:?}", report.errors));
+            }
+        }
+    }
+    Ok(cases.into_iter().zip(samples).map(|((name, _, _), samples)| summarize(name, samples)).collect())
 }
 
 /// Settings of a load test against a running service.

@@ -62,13 +62,13 @@ pub struct VerifierTrustArgs {
     #[arg(long = "status-issuer-policy", value_name = "enforce|warn")]
     pub status_issuer_policy: Option<String>,
     /// Trust registries to look issuers up in: a JSON file with DCC's `knownDIDRegistries` array
-    /// ([{"name", "type": "dcc-legacy", "url"}]; oidf and vc-recognition are reported unchecked
-    /// for now). Registry documents are fetched safely, or pinned with --preload. For serve,
-    /// TOML: registries (the file's path).
+    /// ([{"name", "type": "dcc-legacy"|"oidf"|"vc-recognition", "url" | "trustAnchorEC",
+    /// "acceptedIssuers"?, "jwks"?}]). Registry documents are fetched safely, or pinned with
+    /// --preload. For serve, TOML: registries (the file's path).
     #[arg(long = "registries", value_name = "FILE")]
     pub registries: Option<PathBuf>,
-    /// An issuer that no checked registry lists fails verification (ISSUER_NOT_REGISTERED is an
-    /// error, exit 1) instead of a warning. For serve, TOML: require_registered.
+    /// An issuer that no registry lists (or none could be checked for) fails verification
+    /// (ISSUER_NOT_REGISTERED is an error, exit 1) instead of a warning. For serve, TOML: require_registered.
     #[arg(long = "require-registered")]
     pub require_registered: bool,
 }
@@ -128,12 +128,25 @@ pub fn list_trust(signers: &[String], policy: Option<&str>) -> Result<crate::sta
     Ok(crate::status::ListTrust { signers, mismatch_warns })
 }
 
+/// Splits `URL=FILE` where the URL may itself hold `=` (a query, as an OpenID Federation fetch
+/// endpoint's `?sub=`): at the first `=` after which an existing file is named, else the first.
+fn split_preload(entry: &str) -> Option<(&str, &str)> {
+    let splits = entry.match_indices('=').map(|(i, _)| (&entry[..i], &entry[i + 1..]));
+    let mut first = None;
+    for (url, file) in splits {
+        first.get_or_insert((url, file));
+        if file == "-" || Path::new(file).is_file() {
+            return Some((url, file));
+        }
+    }
+    first
+}
+
 /// Builds the offline resolver from `--preload URL=FILE` arguments.
 pub fn preloaded_resolver(preloads: &[String]) -> Result<LocalResolver, CliError> {
     let mut resolver = LocalResolver::default();
     for entry in preloads {
-        let (url, file) = entry
-            .split_once('=')
+        let (url, file) = split_preload(entry)
             .ok_or_else(|| CliError::Usage(format!("--preload takes URL=FILE, got {entry:?}")))?;
         // A JSON document, or a JWT-secured one (a status list signed as a JWT); its bytes are
         // kept for digests (`relatedResource`).
@@ -170,6 +183,31 @@ pub(super) fn print_report(report: &Report, json: bool) -> Result<(), CliError> 
     }
     for w in &report.warnings {
         out!("warning {}: {}", w.code, w.detail)?;
+    }
+    if let Some(registry) = &report.registry {
+        let text = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+        for found in registry["matches"].as_array().into_iter().flatten() {
+            let name = found["name"].as_str().unwrap_or("(no name given)");
+            out!("registry: listed as {name:?} by {} ({})", text(&found["registry"]), text(&found["type"]))?;
+        }
+        for skipped in registry["unchecked"].as_array().into_iter().flatten() {
+            out!("registry: {} not checked: {}", text(&skipped["registry"]), text(&skipped["reason"]))?;
+        }
+        if let Some(reason) = registry["reason"].as_str() {
+            out!("registry: not consulted: {reason}")?;
+        } else if registry["listed"] != json!(true) {
+            let named =
+                report.credential.as_ref().and_then(|c| c.pointer("/issuer/name")).and_then(Value::as_str);
+            let verdict = if registry["checked"] == json!(true) {
+                "no configured registry lists it"
+            } else {
+                "no configured registry could be checked"
+            };
+            match named {
+                Some(name) => out!("registry: the issuer calls itself {name:?}; {verdict}")?,
+                None => out!("registry: {verdict} for the issuer")?,
+            }
+        }
     }
     for s in &report.status {
         let age = s

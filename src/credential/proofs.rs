@@ -631,6 +631,31 @@ fn verify_rsa_jws(
         .map_err(|_| ProofError::Invalid("the JWT signature does not match".into()))
 }
 
+/// Verifies a JWS signature made with `alg` (one of [`JWT_ALGS`]: never "none" or an HMAC) over
+/// `message` with `key`, a key the caller already trusts (never one a header supplied). Returns a
+/// remark for a signature that verified but is not in canonical form.
+pub fn verify_jws_signature(
+    alg: &str,
+    key: &PublicKey,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<Option<&'static str>, ProofError> {
+    match (alg, key) {
+        ("EdDSA", key) => verify_signature(key, KeyType::Ed25519, message, signature),
+        ("ES256", key) => verify_signature(key, KeyType::P256, message, signature),
+        ("ES384", key) => verify_signature(key, KeyType::P384, message, signature),
+        ("ES512", key) => verify_signature(key, KeyType::P521, message, signature),
+        (alg @ ("RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512"), PublicKey::Rsa(jwk)) => {
+            verify_rsa_jws(alg, jwk, message, signature)?;
+            Ok(None)
+        }
+        (alg, key) => Err(ProofError::KeyMismatch(format!(
+            "JWT alg {alg} cannot be verified with a {} key",
+            key.key_type()
+        ))),
+    }
+}
+
 /// The three JWT shapes found in the field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JwtForm {
@@ -844,24 +869,13 @@ impl DecodedJwt {
                 )));
             }
         }
-        let message = self.signing_input.as_bytes();
         let mut warnings = Vec::new();
-        let remark = match (self.alg(), &method.public_key) {
-            ("EdDSA", key) => verify_signature(key, KeyType::Ed25519, message, &self.signature)?,
-            ("ES256", key) => verify_signature(key, KeyType::P256, message, &self.signature)?,
-            ("ES384", key) => verify_signature(key, KeyType::P384, message, &self.signature)?,
-            ("ES512", key) => verify_signature(key, KeyType::P521, message, &self.signature)?,
-            (alg @ ("RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512"), PublicKey::Rsa(jwk)) => {
-                verify_rsa_jws(alg, jwk, message, &self.signature)?;
-                None
-            }
-            (alg, key) => {
-                return Err(ProofError::KeyMismatch(format!(
-                    "JWT alg {alg} cannot be verified with a {} key",
-                    key.key_type()
-                )))
-            }
-        };
+        let remark = verify_jws_signature(
+            self.alg(),
+            &method.public_key,
+            self.signing_input.as_bytes(),
+            &self.signature,
+        )?;
         warnings.extend(remark.map(str::to_string));
         if method.inferred {
             warnings.push("the JWT has no kid; the issuer DID's only key was used".to_string());

@@ -278,6 +278,8 @@ pub struct Verifier {
     /// Status list credentials that verified recently, by SHA-256 of their JSON: every
     /// credential on a list would otherwise re-verify the same list.
     verified_lists: Arc<std::sync::Mutex<std::collections::HashMap<[u8; 32], std::time::Instant>>>,
+    /// Registry documents (entity statements, recognition credentials) that verified recently.
+    pub(crate) registry_cache: Arc<crate::credential::registry::VerifiedCache>,
 }
 
 /// How long a verified status list is trusted without re-verifying it (its own validity period
@@ -287,7 +289,7 @@ const VERIFIED_LIST_LIMIT: usize = 256;
 
 impl Verifier {
     pub fn new(resolver: Arc<dyn DidResolver>, options: VerifyOptions) -> Verifier {
-        Verifier { resolver, options, verified_lists: Arc::default() }
+        Verifier { resolver, options, verified_lists: Arc::default(), registry_cache: Arc::default() }
     }
 
     /// Verifies raw input: a JSON credential or a compact JWT (bare or as a JSON string).
@@ -351,8 +353,9 @@ impl Verifier {
         })
     }
 
-    /// A verification inside another (an endorsement): no registry lookup.
-    fn verify_nested<'a>(
+    /// A verification inside another (an endorsement, a recognition credential): no registry
+    /// lookup.
+    pub(crate) fn verify_nested<'a>(
         &'a self,
         value: &'a Value,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Report> + Send + 'a>> {
@@ -381,17 +384,24 @@ impl Verifier {
             );
             return;
         };
-        let result =
-            crate::credential::registry::lookup(&issuer, &self.options.registries, self.resolver.as_ref())
-                .await;
-        if result["checked"] == serde_json::json!(true) && result["listed"] == serde_json::json!(false) {
-            let detail = format!("{issuer} is listed in none of the configured registries; it names itself, and nobody else vouches for it");
-            if self.options.require_registered {
-                report.error("ISSUER_NOT_REGISTERED", detail);
-                report.verified = false;
+        let result = crate::credential::registry::lookup(&issuer, &self.options.registries, self).await;
+        let listed = result["listed"] == serde_json::json!(true);
+        let checked = result["checked"] == serde_json::json!(true);
+        if !listed && self.options.require_registered {
+            // Required: an issuer no registry could confirm (all of them unreachable or failing
+            // their checks) is not shown to be registered either.
+            let detail = if checked {
+                format!(
+                    "{issuer} is listed in none of the configured registries, and registration is required"
+                )
             } else {
-                report.warning("ISSUER_NOT_REGISTERED", detail);
-            }
+                format!("no configured registry could be checked for {issuer} (see registry.unchecked), and registration is required")
+            };
+            report.error("ISSUER_NOT_REGISTERED", detail);
+            report.verified = false;
+        } else if !listed && checked {
+            let detail = format!("{issuer} is listed in none of the configured registries; it names itself, and nobody else vouches for it");
+            report.warning("ISSUER_NOT_REGISTERED", detail);
         }
         report.registry = Some(result);
     }
@@ -489,6 +499,7 @@ impl Verifier {
                 ..self.options.clone()
             },
             verified_lists: self.verified_lists.clone(),
+            registry_cache: self.registry_cache.clone(),
         };
         let verify_list = move |list: Value| -> std::pin::Pin<
             Box<dyn std::future::Future<Output = Result<Value, String>> + Send>,

@@ -265,6 +265,11 @@ impl Fetcher {
         match self.fetch_network(url).await {
             Ok((fetched, max_age)) => {
                 let ttl = max_age.or_else(|| ttl_of(&fetched.document)).unwrap_or(self.policy.default_ttl);
+                // Never past the document's own end of validity (a JWT's exp, validUntil).
+                let ttl = match remaining_validity(&fetched.document) {
+                    Some(left) => ttl.min(left),
+                    None => ttl,
+                };
                 let entry = CacheEntry { fetched: fetched.clone(), expires: Instant::now() + ttl };
                 let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
                 // Bounded: untrusted credentials choose the URLs.
@@ -330,11 +335,12 @@ impl Fetcher {
         let mut response = self
             .client
             .get(parsed)
-            // JSON first; a JWT-secured credential (a status list, VC-JOSE-COSE) as well.
+            // JSON first; a JWT-secured credential (a status list, VC-JOSE-COSE) and an OpenID
+            // Federation entity statement as well.
             .header(
                 "accept",
                 "application/vc+ld+json, application/ld+json, application/json, \
-                 application/vc+jwt;q=0.9, application/jwt;q=0.8",
+                 application/vc+jwt;q=0.9, application/entity-statement+jwt;q=0.9, application/jwt;q=0.8",
             )
             .send()
             .await
@@ -372,6 +378,44 @@ pub fn parse_document(body: &[u8], max_bytes: usize) -> Result<Value, String> {
     let limits = JsonLimits { max_bytes, ..Default::default() };
     crate::codec::json::from_slice_limited(body, &limits)
         .map_err(|e| format!("neither JSON nor a compact JWT: {e}"))
+}
+
+/// How long a document stays valid by its own dates: a compact JWT's `exp` (a number or a
+/// string of digits) or, for a credential, `validUntil`/`expirationDate` (in a JWT's payload or
+/// its `vc` claim, or the JSON itself). Read unverified: it only ever shortens a cache lifetime.
+/// Zero when already past.
+pub fn remaining_validity(document: &Value) -> Option<Duration> {
+    let payload;
+    let object = match document {
+        Value::String(jwt) => {
+            let encoded = jwt.split('.').nth(1)?;
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded).ok()?;
+            payload = crate::codec::json::from_slice_limited(&bytes, &JsonLimits::default()).ok()?;
+            &payload
+        }
+        other => other,
+    };
+    let now = chrono::Utc::now().timestamp();
+    let exp = match object.get("exp") {
+        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
+    };
+    let until = [object, object.get("vc").unwrap_or(&Value::Null)]
+        .into_iter()
+        .flat_map(|o| ["validUntil", "expirationDate"].map(|f| o.get(f).and_then(Value::as_str)))
+        .flatten()
+        .filter_map(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+        .map(|d| d.timestamp())
+        .min();
+    let end = match (exp, until) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    Some(Duration::from_secs(end.saturating_sub(now).max(0) as u64))
 }
 
 /// A status list credential's `ttl` (milliseconds) as a cache lifetime.
@@ -492,6 +536,23 @@ mod tests {
             let err = fetcher.fetch_json(&format!("https://{host}/list")).await.unwrap_err();
             assert!(err.to_string().contains("private address"), "{host}: {err}");
         }
+    }
+
+    #[test]
+    fn a_document_is_cached_no_longer_than_it_is_valid() {
+        use base64::Engine;
+        let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let now = chrono::Utc::now().timestamp();
+        let jwt =
+            |payload: Value| Value::String(format!("{}.{}.c2ln", b64(json!({"alg": "EdDSA"})), b64(payload)));
+        let left = |d: &Value| remaining_validity(d).map(|d| d.as_secs());
+        assert!(left(&jwt(json!({"exp": now + 100}))).is_some_and(|s| (98..=100).contains(&s)));
+        assert!(left(&jwt(json!({"exp": (now + 100).to_string()}))).is_some_and(|s| (98..=100).contains(&s)));
+        assert_eq!(left(&jwt(json!({"exp": now - 100}))), Some(0), "expired: not cached at all");
+        let until = (chrono::Utc::now() + chrono::Duration::seconds(50)).to_rfc3339();
+        assert!(left(&json!({"validUntil": until})).is_some_and(|s| (48..=50).contains(&s)));
+        assert_eq!(left(&json!({"registry": {}})), None);
+        assert_eq!(left(&jwt(json!({"exp": "soon"}))), None);
     }
 
     #[tokio::test]
