@@ -72,7 +72,10 @@ fn bad_rows_are_reported_by_line_and_nothing_is_issued_unless_skipped() {
         (9, "http(s) URL"),
         (10, "fields where the header has"),
     ] {
-        let reason = problems.iter().find(|p| p["line"] == json!(line)).unwrap()["reason"].as_str().unwrap().to_string();
+        let reason = problems.iter().find(|p| p["line"] == json!(line)).unwrap()["reason"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(reason.contains(words), "line {line}: {reason}");
     }
     assert_eq!(answer["report"]["valid"], json!(2));
@@ -153,7 +156,11 @@ async fn the_http_batch_reports_progress_and_every_row_outcome() {
         assert!(job["remaining"].as_u64().is_some(), "{job}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
-    assert_eq!((job["done"].clone(), job["failed"].clone(), job["remaining"].clone()), (json!(300), json!(0), json!(0)), "{job}");
+    assert_eq!(
+        (job["done"].clone(), job["failed"].clone(), job["remaining"].clone()),
+        (json!(300), json!(0), json!(0)),
+        "{job}"
+    );
     let outcomes = job["outcomes"].as_array().unwrap();
     assert_eq!(outcomes.len(), 300);
     assert!(outcomes.iter().all(|o| o["credential"].as_str().is_some_and(|c| c.starts_with("urn:uuid:"))));
@@ -217,7 +224,8 @@ async fn all_verify(server: &ServerProcess, expected: usize) {
         items.extend(got);
     }
     assert_eq!(items.len(), expected, "exactly {expected} badges");
-    let mut recipients: Vec<String> = items.iter().map(|r| r["recipient"].as_str().unwrap_or_default().to_string()).collect();
+    let mut recipients: Vec<String> =
+        items.iter().map(|r| r["recipient"].as_str().unwrap_or_default().to_string()).collect();
     recipients.sort();
     recipients.dedup();
     assert_eq!(recipients.len(), expected, "one badge per learner, no duplicates");
@@ -299,7 +307,15 @@ async fn kill_9_mid_batch_then_rerun_gives_exactly_5000_badges_from_the_cli_and_
         let client = http_client();
         let id = id.clone();
         async move {
-            client.get(format!("{base}/jobs/{id}")).bearer_auth("bulk-token").send().await.unwrap().json::<Value>().await.unwrap()
+            client
+                .get(format!("{base}/jobs/{id}"))
+                .bearer_auth("bulk-token")
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
         }
     };
     loop {

@@ -49,7 +49,10 @@ pub(super) async fn run_award(data: &Path, server: Option<&str>, args: AwardArgs
                 return Ok(code);
             }
             let job = service.open_award_job(&job_id, &report, Vec::new(), false)?;
-            let progress = Progress::new(report.valid, job["done"].as_u64().unwrap_or(0) + job["failed"].as_u64().unwrap_or(0));
+            let progress = Progress::new(
+                report.valid,
+                job["done"].as_u64().unwrap_or(0) + job["failed"].as_u64().unwrap_or(0),
+            );
             // Pass two: the valid rows, chunk by chunk (rows a previous run finished are skipped).
             let mut checker = service.row_checker();
             let mut chunk = Vec::with_capacity(CHUNK_ROWS);
@@ -65,7 +68,8 @@ pub(super) async fn run_award(data: &Path, server: Option<&str>, args: AwardArgs
                 if chunk.is_empty() {
                     break;
                 }
-                let tally = service.award_chunk(&job_id, std::mem::take(&mut chunk), Default::default()).await?;
+                let tally =
+                    service.award_chunk(&job_id, std::mem::take(&mut chunk), Default::default()).await?;
                 progress.advance(tally.done + tally.failed);
             }
             let job = service.finish_award_job(&job_id)?;
@@ -74,19 +78,24 @@ pub(super) async fn run_award(data: &Path, server: Option<&str>, args: AwardArgs
         }
         Backend::Remote(remote) => {
             let mut body = Vec::new();
-            open()?.read_to_end(&mut body).map_err(|e| CliError::Input(format!("{}: {e}", file.display())))?;
+            open()?
+                .read_to_end(&mut body)
+                .map_err(|e| CliError::Input(format!("{}: {e}", file.display())))?;
             let media = if format == RowFormat::Csv { "text/csv" } else { "application/jsonl" };
             let query = format!("/awards/batch?dryRun={}&skipInvalid={}", args.dry_run, args.skip_invalid);
             let (status, answer) = remote.post_bytes(&query, media, body).await?;
             if status == 422 || args.dry_run {
-                let report: BatchReport = serde_json::from_value(answer.get("report").cloned().unwrap_or(answer.clone()))
-                    .map_err(|e| CliError::Input(format!("the server's report: {e}")))?;
+                let report: BatchReport =
+                    serde_json::from_value(answer.get("report").cloned().unwrap_or(answer.clone()))
+                        .map_err(|e| CliError::Input(format!("the server's report: {e}")))?;
                 return Ok(report_gate(&report, &args)?.unwrap_or(1));
             }
             let id = answer["id"].as_str().unwrap_or_default().to_string();
             let progress = Progress::new(answer["valid"].as_u64().unwrap_or(0), 0);
             let job = loop {
-                let job = remote.call(reqwest::Method::GET, &format!("/jobs/{}", percent_encode_segment(&id)), None).await?;
+                let job = remote
+                    .call(reqwest::Method::GET, &format!("/jobs/{}", percent_encode_segment(&id)), None)
+                    .await?;
                 progress.set(job["done"].as_u64().unwrap_or(0) + job["failed"].as_u64().unwrap_or(0));
                 if job["state"] == "done" {
                     break job;
@@ -123,7 +132,10 @@ fn report_gate(report: &BatchReport, args: &AwardArgs) -> Result<Option<i32>, Cl
         }
         note!("{} rows: {} valid, {} invalid", report.rows, report.valid, report.invalid);
         if stop && !args.dry_run {
-            note!("nothing issued: fix the rows, or pass --skip-invalid to award the {} valid ones", report.valid);
+            note!(
+                "nothing issued: fix the rows, or pass --skip-invalid to award the {} valid ones",
+                report.valid
+            );
         }
     }
     Ok(stop.then_some(if report.invalid > 0 { 1 } else { 0 }))

@@ -26,9 +26,10 @@ pub(super) async fn award_batch(
     let media = media_type(request.headers());
     let format = match media.as_str() {
         "text/csv" | "application/csv" => RowFormat::Csv,
-        "application/jsonl" | "application/x-ndjson" | "application/x-jsonlines" | "application/jsonlines" => {
-            RowFormat::JsonLines
-        }
+        "application/jsonl"
+        | "application/x-ndjson"
+        | "application/x-jsonlines"
+        | "application/jsonlines" => RowFormat::JsonLines,
         other => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -114,9 +115,10 @@ pub(super) async fn award_job(
         }
         let bytes = out.into_inner().unwrap_or_default();
         let mut response = (StatusCode::OK, bytes).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8; header=present"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8; header=present"),
+        );
         return Ok(response);
     }
     job["outcomes"] = json!(rows);

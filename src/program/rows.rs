@@ -104,7 +104,13 @@ fn csv_rows<'a, R: Read + 'a>(reader: R) -> Box<dyn Iterator<Item = Result<Award
     let mut csv = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(reader);
     let headers = match csv.headers() {
         Ok(h) => h.iter().map(|h| h.trim().to_ascii_lowercase()).collect::<Vec<_>>(),
-        Err(e) => return Box::new(std::iter::once(Err(RowProblem::new(1, None, format!("unreadable header: {e}"))))),
+        Err(e) => {
+            return Box::new(std::iter::once(Err(RowProblem::new(
+                1,
+                None,
+                format!("unreadable header: {e}"),
+            ))))
+        }
     };
     if let Some(problem) = missing_columns(&headers) {
         return Box::new(std::iter::once(Err(RowProblem::new(1, None, problem))));
@@ -158,7 +164,13 @@ fn json_lines<R: BufRead>(reader: R) -> impl Iterator<Item = Result<AwardRow, Ro
                 Value::String(s) => s.trim().to_string(),
                 Value::Number(n) => n.to_string(),
                 Value::Null => String::new(),
-                _ => return Some(Err(RowProblem::new(number, None, format!("{key:?} must be a string or number")))),
+                _ => {
+                    return Some(Err(RowProblem::new(
+                        number,
+                        None,
+                        format!("{key:?} must be a string or number"),
+                    )))
+                }
             };
             fields.push((key, text));
         }
@@ -208,7 +220,11 @@ fn check_row(line: u64, fields: &[(&str, &str)]) -> Result<AwardRow, RowProblem>
         let valid = email.len() <= 254
             && !email.contains(char::is_whitespace)
             && email.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@')
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
             });
         if !valid {
             return Err(problem(format!("email {email:?} is not an email address")));
@@ -218,7 +234,9 @@ fn check_row(line: u64, fields: &[(&str, &str)]) -> Result<AwardRow, RowProblem>
     if let Some(did) = &did {
         let mut parts = did.splitn(3, ':');
         let valid = parts.next() == Some("did")
-            && parts.next().is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+            && parts.next().is_some_and(|m| {
+                !m.is_empty() && m.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            })
             && parts.next().is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace));
         if !valid {
             return Err(problem(format!("did {did:?} is not a DID (did:method:identifier)")));
@@ -317,11 +335,8 @@ mod tests {
             g@example.edu,,a\n\
             h@example.edu,did:key:z6Mk,a,2026-06-01,2027-06-01T00:00:00+02:00,91.5,https://lms.example/e/1\n";
         let rows = read(text, RowFormat::Csv);
-        let reasons: Vec<(u64, String)> = rows
-            .iter()
-            .filter_map(|r| r.as_ref().err())
-            .map(|p| (p.line, p.reason.clone()))
-            .collect();
+        let reasons: Vec<(u64, String)> =
+            rows.iter().filter_map(|r| r.as_ref().err()).map(|p| (p.line, p.reason.clone())).collect();
         let expect = [
             (2, "not an email address"),
             (3, "is not a DID"),
@@ -358,7 +373,10 @@ mod tests {
         let text = "{\"email\": \"A@Example.edu\", \"achievement\": \"py-101\", \"score\": 88, \"row_id\": \"r-1\"}\n\n[1]\n{\"email\": \"b@example.edu\"}\n";
         let rows = read(text, RowFormat::JsonLines);
         let first = rows[0].as_ref().unwrap();
-        assert_eq!((first.email.as_deref(), first.score, first.row_id.as_str()), (Some("a@example.edu"), Some(88.0), "r-1"));
+        assert_eq!(
+            (first.email.as_deref(), first.score, first.row_id.as_str()),
+            (Some("a@example.edu"), Some(88.0), "r-1")
+        );
         assert_eq!(rows[1].as_ref().unwrap_err().line, 3);
         assert!(rows[2].as_ref().unwrap_err().reason.contains("achievement"));
     }

@@ -66,9 +66,11 @@ impl<'a> RowChecker<'a> {
                     row.achievement = id.clone();
                     Ok(row)
                 }
-                Err(reason) => {
-                    Err(RowProblem { line: row.line, row_id: Some(row.row_id.clone()), reason: reason.clone() })
-                }
+                Err(reason) => Err(RowProblem {
+                    line: row.line,
+                    row_id: Some(row.row_id.clone()),
+                    reason: reason.clone(),
+                }),
             }
         });
         match checked {
@@ -163,7 +165,8 @@ impl Service {
     /// Every row's outcome of job `id` (badge id, already held, or the error), by row id.
     pub fn award_job_rows(&self, id: &str) -> Result<Vec<Value>, ServiceError> {
         self.award_job(id)?;
-        let mut rows: Vec<Value> = self.store.list_documents(&row_kind(id))?.into_iter().map(|(_, v)| v).collect();
+        let mut rows: Vec<Value> =
+            self.store.list_documents(&row_kind(id))?.into_iter().map(|(_, v)| v).collect();
         rows.sort_by_key(|r| r["line"].as_u64().unwrap_or(0));
         Ok(rows)
     }
@@ -238,7 +241,8 @@ impl Service {
             let mut batch = extra.clone();
             let (mut done, mut failed) = (0, 0);
             while let Some(result) = tasks.join_next().await {
-                let (outcomes, pending) = result.map_err(|e| ServiceError::Internal(format!("award task: {e}")))??;
+                let (outcomes, pending) =
+                    result.map_err(|e| ServiceError::Internal(format!("award task: {e}")))??;
                 batch.credentials.extend(pending.batch.credentials);
                 batch.puts.extend(pending.batch.puts);
                 batch.deletes.extend(pending.batch.deletes);
@@ -296,9 +300,12 @@ impl Service {
             let mut outcome = json!({"rowId": row.row_id, "line": row.line, "achievement": row.achievement});
             let result = match request.recipient.key() {
                 Ok(learner) => {
-                    let awarded = self.award_to(&row.achievement, &request, &learner, Vec::new(), &mut pending).await;
+                    let awarded =
+                        self.award_to(&row.achievement, &request, &learner, Vec::new(), &mut pending).await;
                     if matches!(awarded, Ok(Awarded::New(_))) {
-                        if let Err(e) = self.complete_pathways(&learner, &request.recipient, &mut pending).await {
+                        if let Err(e) =
+                            self.complete_pathways(&learner, &request.recipient, &mut pending).await
+                        {
                             outcome["pathwayError"] = json!(e.to_string());
                         }
                     }
@@ -358,7 +365,10 @@ fn award_request(row: &AwardRow) -> AwardRequest {
         }
         evidence.push(item);
     }
-    let results = row.score.map(|score| vec![json!({"type": ["Result"], "value": score.to_string()})]).unwrap_or_default();
+    let results = row
+        .score
+        .map(|score| vec![json!({"type": ["Result"], "value": score.to_string()})])
+        .unwrap_or_default();
     AwardRequest {
         recipient: AwardRecipient {
             email: row.email.clone(),

@@ -201,7 +201,10 @@ impl Service {
     /// Everything issuing does but storing the record: the caller stores it (alone, or in one
     /// write with what else must land with it, as an event's badges and its done marker).
     /// Status indices are allocated; one whose record is never stored stays unused.
-    pub(super) async fn sign_for_issue(&self, request: IssueRequest) -> Result<CredentialRecord, ServiceError> {
+    pub(super) async fn sign_for_issue(
+        &self,
+        request: IssueRequest,
+    ) -> Result<CredentialRecord, ServiceError> {
         let IssueRequest { credential, options, recipient } = request;
         let mut credential = Value::Object(credential);
         let format: Format = options.format.as_deref().unwrap_or("di").parse().map_err(ServiceError::bad)?;

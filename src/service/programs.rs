@@ -572,7 +572,12 @@ impl Service {
         Ok(self.store.get_document(PATHWAY, achievement)?)
     }
 
-    fn pathway_progress(&self, pathway: &Value, learner: &str, pending: &Pending) -> Result<Progress, ServiceError> {
+    fn pathway_progress(
+        &self,
+        pathway: &Value,
+        learner: &str,
+        pending: &Pending,
+    ) -> Result<Progress, ServiceError> {
         let mut progress = Progress {
             pathway: pathway["achievement"].as_str().unwrap_or_default().to_string(),
             needed: pathway["count"].as_u64().unwrap_or(0) as usize,
@@ -619,7 +624,8 @@ impl Service {
                     continue;
                 }
                 let request = AwardRequest { recipient: recipient.clone(), ..AwardRequest::default() };
-                match self.award_to(&progress.pathway, &request, learner, progress.evidence(), pending).await {
+                match self.award_to(&progress.pathway, &request, learner, progress.evidence(), pending).await
+                {
                     Ok(Awarded::New(record)) => {
                         issued.push(record.id.clone());
                         changed = true;

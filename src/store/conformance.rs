@@ -78,7 +78,10 @@ fn documents_insert_once_list_by_kind_and_delete(store: &dyn Store) {
     let mut queue = Batch { insert_only: true, ..Batch::default() };
     queue.put("job", "j1", doc);
     queue.put("queue", "j1", marker.clone());
-    assert!(store.commit(&queue, &entry()).expect("write"), "a new job and its queue marker are written together");
+    assert!(
+        store.commit(&queue, &entry()).expect("write"),
+        "a new job and its queue marker are written together"
+    );
     let mut again = Batch { insert_only: true, ..Batch::default() };
     again.put("queue", "j2", marker);
     again.put("job", "j1", json!({"other": 1}));
@@ -104,7 +107,10 @@ fn documents_insert_once_list_by_kind_and_delete(store: &dyn Store) {
     assert!(store.commit(&finish, &entry()).expect("write"));
     assert_eq!(store.get_document("job", "j1").expect("get"), Some(done));
     assert_eq!(store.get_document("queue", "j1").expect("get"), None, "dequeued in the same write");
-    assert!(store.get_credential("urn:conformance:batch-1").expect("get").is_some(), "and its credential stored");
+    assert!(
+        store.get_credential("urn:conformance:batch-1").expect("get").is_some(),
+        "and its credential stored"
+    );
 }
 
 /// What was acknowledged survives closing and reopening. `open` opens the same (initially

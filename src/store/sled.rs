@@ -784,8 +784,15 @@ impl Store for SledStore {
         let deletes: Vec<Vec<u8>> = batch.deletes.iter().map(|(kind, id)| document_key(kind, id)).collect();
         let mut credentials = Vec::with_capacity(batch.credentials.len());
         for record in &batch.credentials {
-            let audit = AuditEntry::now("issue", &record.id, Some(serde_json::json!({"format": record.format})));
-            credentials.push((record, json_bytes(record)?, json_bytes(&audit)?, self.next_sequence()?, self.next_sequence()?));
+            let audit =
+                AuditEntry::now("issue", &record.id, Some(serde_json::json!({"format": record.format})));
+            credentials.push((
+                record,
+                json_bytes(record)?,
+                json_bytes(&audit)?,
+                self.next_sequence()?,
+                self.next_sequence()?,
+            ));
         }
         let audit_bytes = json_bytes(audit)?;
         let audit_key = self.next_sequence()?;
@@ -801,7 +808,9 @@ impl Store for SledStore {
                 }
                 for (record, bytes, issue_audit, order_key, issue_audit_key) in &credentials {
                     if stored.get(record.id.as_bytes())?.is_some() {
-                        return Err(ConflictableTransactionError::Abort(StoreError::Duplicate(record.id.clone())));
+                        return Err(ConflictableTransactionError::Abort(StoreError::Duplicate(
+                            record.id.clone(),
+                        )));
                     }
                     stored.insert(record.id.as_bytes(), bytes.as_slice())?;
                     order.insert(order_key, record.id.as_bytes())?;
