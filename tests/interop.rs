@@ -60,24 +60,29 @@ async fn laurel_credentials_verify_in_digital_bazaar_vc() {
         request.subject_id = Some("did:example:recipient".into());
         request.recipient_email = Some("bob@example.com".into());
         request.issuer_name = Some("Laurel".into());
-        let Secured::Json(signed) = issue(build_badge(&request), &key, format).await.unwrap() else {
-            unreachable!()
-        };
+        let mut unsigned = build_badge(&request);
+        // A base direction (VC DM 2.0 §11.1) is signed as the i18n datatype, as jsonld.js does.
+        unsigned["name"] = serde_json::json!({"@value": "شارة", "@language": "ar", "@direction": "rtl"});
+        let Secured::Json(signed) = issue(unsigned, &key, format).await.unwrap() else { unreachable!() };
         let path = out.join(format!("laurel-{format:?}.json"));
         std::fs::write(&path, serde_json::to_vec_pretty(&signed).unwrap()).unwrap();
         files.push(path.clone());
         // A tampered copy must fail there too, so the check is not vacuous.
         let mut tampered = signed.clone();
         tampered["credentialSubject"]["achievement"]["name"] = "Forged".into();
-        let tampered_path = out.join(format!("laurel-{format:?}-tampered.json"));
-        std::fs::write(&tampered_path, serde_json::to_vec_pretty(&tampered).unwrap()).unwrap();
-        let status = std::process::Command::new("node")
-            .current_dir(&gen)
-            .arg("verify.mjs")
-            .arg(&tampered_path)
-            .output()
-            .expect("node runs");
-        assert!(!status.status.success(), "tampered {format:?} verified in Digital Bazaar vc");
+        let mut flipped = signed.clone();
+        flipped["name"]["@direction"] = "ltr".into();
+        for (label, forged) in [("tampered", tampered), ("direction-flipped", flipped)] {
+            let forged_path = out.join(format!("laurel-{format:?}-{label}.json"));
+            std::fs::write(&forged_path, serde_json::to_vec_pretty(&forged).unwrap()).unwrap();
+            let status = std::process::Command::new("node")
+                .current_dir(&gen)
+                .arg("verify.mjs")
+                .arg(&forged_path)
+                .output()
+                .expect("node runs");
+            assert!(!status.status.success(), "{label} {format:?} verified in Digital Bazaar vc");
+        }
     }
     let output = std::process::Command::new("node")
         .current_dir(&gen)

@@ -28,6 +28,8 @@ pub enum JsonLdError {
     /// Data JSON-LD would drop (a term mapped to null, an index, a direction).
     #[error("{path}: {why} (refused: the value would not be signed)")]
     UnsignedValue { path: String, why: String },
+    #[error("{path}: {why}")]
+    Unsupported { path: String, why: String },
     #[error(transparent)]
     Canonicalization(#[from] canon::CanonError),
 }
@@ -255,11 +257,26 @@ fn check_values_are_kept(
                         });
                     }
                 }
-                if key == "@index" || key == "@direction" {
+                if key == "@index" {
                     return Err(JsonLdError::UnsignedValue {
                         path: path.clone(),
                         why: format!("JSON-LD leaves {key} out of the signed data"),
                     });
+                }
+                if key == "@direction" {
+                    // Signed as the i18n datatype (rdfDirection "i18n-datatype", as Data
+                    // Integrity canonicalizes). The json-ld crate writes that datatype as
+                    // jsonld.js does only for a lower-case language, so other forms are refused
+                    // rather than signed in a way no other verifier reproduces.
+                    let language = map.get("@language").and_then(serde_json::Value::as_str);
+                    if !language.is_some_and(|tag| !tag.is_empty() && tag == tag.to_ascii_lowercase()) {
+                        return Err(JsonLdError::Unsupported {
+                            path: path.clone(),
+                            why: "@direction is supported with a lower-case @language only (e.g. \"en\"); \
+                                  without one, processors disagree on how it is signed"
+                                .to_string(),
+                        });
+                    }
                 }
                 if dropped_terms.contains(key) && !entry.is_null() {
                     return Err(JsonLdError::UnsignedValue {
@@ -346,7 +363,7 @@ pub async fn reference_quads(document: &serde_json::Value) -> Result<Vec<Quad>, 
     // Nodes without @id become blank nodes (JSON-LD toRdf's node map step).
     expanded.identify_all(&mut generator);
     let quads = expanded
-        .rdf_quads(&mut generator, None)
+        .rdf_quads(&mut generator, Some(json_ld::rdf::RdfDirection::I18nDatatype))
         .map(|q| {
             let rdf_types::Quad(s, p, o, g) = q;
             Quad {
@@ -442,5 +459,28 @@ mod tests {
         let good = credential_with(json!({"@value": "Welding", "@language": "en-US"}));
         let quads = to_quads(&good).await.unwrap();
         assert!(quads.iter().any(|q| matches!(&q.object, Term::Literal { language: Some(l), .. } if l.eq_ignore_ascii_case("en-us"))));
+    }
+
+    #[tokio::test]
+    async fn a_base_direction_is_signed_as_the_i18n_datatype_as_jsonld_js_writes_it() {
+        let directed = credential_with(json!({"@value": "مرحبا", "@language": "ar", "@direction": "rtl"}));
+        let quads = to_quads(&directed).await.unwrap();
+        assert!(
+            quads.iter().any(|q| matches!(&q.object,
+                Term::Literal { value, datatype, language: None }
+                    if value == "مرحبا" && datatype == "https://www.w3.org/ns/i18n#ar_rtl")),
+            "{quads:?}"
+        );
+        // Flipping the direction changes what is signed.
+        let flipped = credential_with(json!({"@value": "مرحبا", "@language": "ar", "@direction": "ltr"}));
+        assert_ne!(canonical_nquads(&directed).await.unwrap(), canonical_nquads(&flipped).await.unwrap());
+        // Forms the json-ld crate writes differently from jsonld.js are refused, not signed.
+        for value in [
+            json!({"@value": "x", "@direction": "rtl"}),
+            json!({"@value": "x", "@language": "AR", "@direction": "rtl"}),
+        ] {
+            let error = to_quads(&credential_with(value)).await.unwrap_err();
+            assert!(error.to_string().contains("$.name.@direction"), "{error}");
+        }
     }
 }

@@ -218,6 +218,19 @@ write('keys.json', {
   }
 });
 
+// 6. OB 3.0, eddsa-rdfc-2022, a name with a base direction (VC DM 2.0 §11.1): the
+// cryptosuite canonicalizes with rdfDirection "i18n-datatype", so the direction is signed.
+const directedCredential = obCredential({issuerDid: issuerEd.controller});
+directedCredential.name = {'@value': 'شارة التعاون', '@language': 'ar', '@direction': 'rtl'};
+const obDirected = await vc.issue({
+  credential: directedCredential, suite: eddsaSuite(issuerEd), documentLoader
+});
+write('ob-eddsa-rdfc-2022-direction.json', obDirected);
+// 7. #6 with its direction flipped after signing.
+const flipped = clone(obDirected);
+flipped.name['@direction'] = 'ltr';
+write('ob-eddsa-rdfc-2022-direction-flipped.json', flipped);
+
 // MANIFEST.json
 const entry = (file, doc, expected, extra = {}) => ({
   file,
@@ -244,6 +257,12 @@ write('MANIFEST.json', {
     entry('vc11-eddsa-rdfc-2022.json', vc11, true),
     entry('ob-eddsa-rdfc-2022-tampered.json', tampered, false, {
       note: 'credentialSubject.achievement.name modified after signing'
+    }),
+    entry('ob-eddsa-rdfc-2022-direction.json', obDirected, true, {
+      note: 'name is a language value object with @direction rtl'
+    }),
+    entry('ob-eddsa-rdfc-2022-direction-flipped.json', flipped, false, {
+      note: 'the name\'s @direction flipped to ltr after signing'
     }),
     entry('vp-eddsa-rdfc-2022.json', vp, true, {
       holder: vp.holder,
