@@ -156,7 +156,8 @@ async fn fast_expansion_matches_the_json_ld_crate_on_every_vector_and_fixture() 
             let expected_fast = name.contains("typical-credential")
                 || name.contains("issued ")
                 || name.contains("vc-di-eddsa")
-                || name.contains("interop/ob-");
+                || (name.contains("interop/ob-") && !name.contains("-direction"));
+            // A base direction (interop/ob-*-direction*) is left to the json-ld crate on purpose.
             if expected_fast && variant != "document" {
                 must_be_fast.push((format!("{name} ({variant})"), fast));
             }

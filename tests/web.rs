@@ -333,6 +333,16 @@ async fn pages_are_escaped_strict_and_respect_visibility() {
         f.client.post(format!("{base}/verify")).multipart(form).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("1 badge checked: 1 verified, 0 not verified."), "{page}");
     assert!(page.contains("Rust 101"));
+    // A badge naming no recipient (DCC's fixtures have many) verifies and says it is tied to nobody.
+    let unnamed = std::fs::read_to_string(common::repo_path(
+        "vectors/dcc/verifiableCredentials/v1/bothSignatureTypes/didKey/fourRegistry-noStatus-noExpiry.json",
+    ))
+    .unwrap();
+    let form = reqwest::multipart::Form::new().text("text", unnamed);
+    let page =
+        f.client.post(format!("{base}/verify")).multipart(form).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("1 badge checked: 1 verified, 0 not verified."), "{page}");
+    assert!(page.contains("Not tied to a named recipient"), "{page}");
 
     // The verify page: bounded, precise errors, links to private badges refused.
     let verify =

@@ -105,6 +105,8 @@ fn one_result(n: usize, result: &Checked) -> Markup {
             } else {
                 model::subjects(credential).first().and_then(|s| text(&s["name"]))
             };
+            // A subject with no id and no identifier (NO_RECIPIENT) names nobody it belongs to.
+            let untied = report.warnings.iter().any(|w| w.code == "NO_RECIPIENT");
             html! {
                 section.result.{ "state-" (state) } aria-labelledby=(heading) {
                     h2 #(heading) { span.verdict { (headline) } ": " (name) }
@@ -118,7 +120,12 @@ fn one_result(n: usize, result: &Checked) -> Markup {
                         }
                         @if let Some(id) = issuer_id { dt { "Issuer identifier" } dd { code { (id) } } }
                         dt { "Awarded to" }
-                        dd { @if let Some(r) = recipient { (r) } @else if result.hide_name { "Not shown (the holder hid their name)" } @else { "Not named in the badge" } }
+                        dd {
+                            @if untied { "Not tied to a named recipient: nothing in the badge binds it to whoever shows it" }
+                            @else if let Some(r) = recipient { (r) }
+                            @else if result.hide_name { "Not shown (the holder hid their name)" }
+                            @else { "Not named in the badge" }
+                        }
                         @if let Some(date) = human_date(&credential["validFrom"]).or(human_date(&credential["issuanceDate"])) { dt { "Issued" } dd { (date) } }
                         @if let Some(date) = human_date(&credential["validUntil"]).or(human_date(&credential["expirationDate"])) { dt { "Expires" } dd { (date) } }
                     }

@@ -29,7 +29,7 @@ fn check_of(code: &str) -> &'static str {
         | "STATUS_LIST_LENGTH_ERROR" => "status",
         "ENDORSEMENT_INVALID" => "endorsements",
         "ISSUER_NOT_REGISTERED" => "registry",
-        "RECIPIENT_MISMATCH_ERROR" => "recipient",
+        "RECIPIENT_MISMATCH_ERROR" | "NO_RECIPIENT" => "recipient",
         _ => "format",
     }
 }
