@@ -25,9 +25,11 @@ pub enum JsonLdError {
     /// A key JSON-LD reserves and ignores, so the data under it would not be signed.
     #[error("{path}: \"{key}\" looks like a JSON-LD keyword but is none; JSON-LD ignores it, so its value would not be signed")]
     ReservedKey { path: String, key: String },
-    /// Data JSON-LD would drop (a term mapped to null, an index, a direction).
+    /// Data JSON-LD would drop (a term mapped to null, an index).
     #[error("{path}: {why} (refused: the value would not be signed)")]
     UnsignedValue { path: String, why: String },
+    /// A form that is signed, but that processors sign differently (a direction without a
+    /// lower-case language), so no other verifier would reproduce Laurel's proof.
     #[error("{path}: {why}")]
     Unsupported { path: String, why: String },
     #[error(transparent)]

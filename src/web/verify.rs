@@ -160,8 +160,5 @@ pub(super) fn check_list(report: &Report) -> Markup {
                 }
             }
         }
-        @for warning in report.warnings.iter().filter(|w| w.code != "ISSUER_NOT_REGISTERED") {
-            p.small { "Note: " (warning.title) ": " (warning.detail) }
-        }
     }
 }

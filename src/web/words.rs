@@ -30,7 +30,7 @@ fn check_of(code: &str) -> &'static str {
         "ENDORSEMENT_INVALID" => "endorsements",
         "ISSUER_NOT_REGISTERED" => "registry",
         "RECIPIENT_MISMATCH_ERROR" | "NO_RECIPIENT" => "recipient",
-        _ => "format",
+        _ => "schema",
     }
 }
 
@@ -137,11 +137,15 @@ pub(super) fn check_lines(report: &Report) -> Vec<CheckLine> {
                 }
             }
         }
-        if check == "format" && !errors.is_empty() {
+        if check == "schema" && !errors.is_empty() && !report.checks.iter().any(|c| c == "schema") {
             words = "The input could not be read as a badge.".into();
         }
         let problems = errors.iter().chain(&warnings).map(|p| problem_text(p)).collect();
         let warning = errors.is_empty() && !warnings.is_empty();
+        // A warning leaves the check intact (an unlisted issuer keeps its own words above).
+        if warning && check != "registry" {
+            words = "Checked; the deviation below does not change the verdict.".into();
+        }
         lines.push(CheckLine { name, passed, warning, words, problems });
     }
     lines
