@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | 4 edges | [`http`], [`cli`], [`web`] | HTTP(S) routes, auth, limits, problem details; the command line, exit codes, `laurel bench`; the public HTML pages (`http` serves what `web` renders) |
 //! | 3 operations | [`service`] | the operations both edges call: issuing, status, keys, profiles, presentations |
-//! | 2 domain | [`credential`], [`status`], [`did`], [`program`] | the OB 3.0 model, issuing, proofs, verification, presentations, baking; status lists; DID resolution; badge programs (award conditions, LMS events) |
+//! | 2 domain | [`credential`], [`status`], [`did`], [`program`], [`oid4vci`] | the OB 3.0 model, issuing, proofs, verification, presentations, baking; status lists; DID resolution; badge programs (award conditions, LMS events); OpenID4VCI (metadata, offers, key proofs) |
 //! | 1 infrastructure | [`jsonld`], [`fetch`], [`store`] | contexts, expansion, RDFC-1.0; the safe fetcher; persistence |
 //! | 0 foundation | [`codec`], [`keys`] | strict, limited JSON and bitstrings; signing keys and their encodings |
 //!
@@ -31,6 +31,7 @@ pub mod fetch;
 pub mod http;
 pub mod jsonld;
 pub mod keys;
+pub mod oid4vci;
 pub mod program;
 pub mod service;
 pub mod status;

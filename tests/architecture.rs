@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("status", 2),
     ("credential", 2),
     ("program", 2),
+    ("oid4vci", 2),
     // 3 the operations both edges call.
     ("service", 3),
     // 4 edges.
