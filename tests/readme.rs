@@ -120,3 +120,46 @@ fn the_readme_quick_start_issues_and_verifies() {
     assert_eq!(report["verified"], serde_json::json!(true), "{report}");
     std::fs::remove_dir_all(&folder).ok();
 }
+
+/// The wallet section's commands, run as written against a server: the metadata is served and
+/// `laurel offer` prints an offer URI and the PIN, and writes the QR code.
+#[test]
+fn the_readme_wallet_offer_runs_as_written() {
+    if tools_missing("the_readme_wallet_offer_runs_as_written") {
+        return;
+    }
+    let folder = temp_data_dir("readme-wallet");
+    std::fs::create_dir_all(folder.join("examples/requests")).unwrap();
+    std::fs::copy(
+        common::repo_path("examples/requests/wallet-badge.json"),
+        folder.join("examples/requests/wallet-badge.json"),
+    )
+    .unwrap();
+    let server = ServerProcess::start(&folder.join("laurel-data"), &[]);
+    let host = server.base.trim_start_matches("http://").to_string();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_laurel")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let script = readme_block("### Wallets (OpenID4VCI)", 1).replace("127.0.0.1:8080", &host);
+    let out = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(&folder)
+        .env("PATH", &path)
+        .env_remove("LAUREL_DATA")
+        .env_remove("LAUREL_SERVER")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("credential_configurations_supported") || stdout.contains("credential_issuer"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l.starts_with("openid-credential-offer://?credential_offer_uri=")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("tx code"), "{stdout}");
+    assert!(std::fs::read(folder.join("offer.png")).unwrap().starts_with(b"\x89PNG"));
+    drop(server);
+    std::fs::remove_dir_all(&folder).ok();
+}

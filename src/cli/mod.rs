@@ -48,6 +48,7 @@ mod bulk;
 mod client;
 mod issuing;
 mod keys;
+mod offers;
 mod present;
 mod programs;
 mod records;
@@ -127,6 +128,9 @@ pub enum Command {
     /// What a trust registry operator needs to list this issuer (its DID, name, URL, location),
     /// in the dcc-legacy registry shape.
     RegistryEntry,
+    /// Offer a badge to a learner's wallet (OpenID4VCI): prints the openid-credential-offer://
+    /// URI and claim page, writes the QR code.
+    Offer(offers::OfferArgs),
     /// A learner's pathways: earned, missing and inactive steps.
     Progress {
         /// The learner's email or DID.
@@ -379,6 +383,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Pathway(command) => run_pathway(&data, cli.server.as_deref(), command).await,
         Command::Progress { learner } => run_progress(&data, cli.server.as_deref(), &learner).await,
         Command::RegistryEntry => run_registry_entry(&data, cli.server.as_deref()).await,
+        Command::Offer(args) => offers::run_offer(&data, cli.server.as_deref(), args).await,
         Command::Issue(args) => run_issue(&data, cli.server.as_deref(), args).await,
         Command::Verify(args) => run_verify(args).await,
         Command::Inspect { file } => run_inspect(&file),

@@ -8,7 +8,7 @@ const SERVE_HELP: &str = "Each setting is a flag, a LAUREL_* environment variabl
 data (--data), admin_token (--admin-token), tls_cert (--tls-cert), tls_key (--tls-key), \
 self_signed (--self-signed), max_body (--max-body), request_timeout (--request-timeout), \
 header_timeout (--header-timeout), max_connections (--max-connections), clock_skew \
-(--clock-skew), base_url (--base-url), status_list_size (--status-list-size), \
+(--clock-skew), base_url (--base-url), status_list_size (--status-list-size), offer_ttl (--offer-ttl), \
 allow_private_network (--allow-private-network), did_web (--did-web), contexts (--context), \
 status_signers (--status-signer), status_issuer_policy (--status-issuer-policy), registries \
 (--registries), require_registered (--require-registered). laurel.example.toml in the \
@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// Entries per status list (default and minimum 131072). TOML: status_list_size.
     #[arg(long, env = "LAUREL_STATUS_LIST_SIZE")]
     pub status_list_size: Option<u32>,
+    /// Seconds a wallet offer (OpenID4VCI) stays redeemable unless its request says otherwise
+    /// (default 604800, 7 days). TOML: offer_ttl.
+    #[arg(long, env = "LAUREL_OFFER_TTL")]
+    pub offer_ttl: Option<u64>,
     /// Let verification fetch over http and from private/loopback addresses (testing only;
     /// default off). TOML: allow_private_network.
     #[arg(long, env = "LAUREL_ALLOW_PRIVATE_NETWORK")]
@@ -120,6 +124,7 @@ pub struct ServeFile {
     clock_skew: Option<u64>,
     base_url: Option<String>,
     status_list_size: Option<u32>,
+    offer_ttl: Option<u64>,
     allow_private_network: Option<bool>,
     did_web: Option<String>,
     contexts: Option<ContextSetting>,
@@ -167,6 +172,10 @@ pub fn serve_settings(
             "--status-list-size must be a multiple of 8 and at least {}",
             crate::status::MIN_LIST_ENTRIES
         )));
+    }
+    let offer_ttl = args.offer_ttl.or(file.offer_ttl).unwrap_or(crate::service::DEFAULT_OFFER_SECS);
+    if !(60..=366 * 86_400).contains(&offer_ttl) {
+        return Err(CliError::Usage("--offer-ttl must be 60 seconds to 366 days".into()));
     }
     let header_timeout = args.header_timeout.or(file.header_timeout).unwrap_or(10);
     if header_timeout == 0 {
@@ -223,6 +232,7 @@ pub fn serve_settings(
         clock_skew: std::time::Duration::from_secs(clock_skew),
         base_url: args.base_url.clone().or(file.base_url),
         status_list_size,
+        offer_ttl,
         allow_private_network: args.allow_private_network || file.allow_private_network.unwrap_or(false),
         did_web: args.did_web.clone().or(file.did_web),
     };

@@ -9,7 +9,7 @@
 //! errors), TLS and serving. Beside it: `problem.rs` (errors to problem details, the one
 //! mapping), `extract.rs` (JSON bodies within caps, the admin token, media types), one file of
 //! thin handlers per resource group (`credentials.rs`, `status.rs`, `keys.rs`, `profiles.rs`, `pages.rs` (the public HTML pages `web` renders),
-//! `presentations.rs`), [`connections`] (accept limits, TLS handshake deadlines), and
+//! `presentations.rs`, `oid4vci.rs` (wallet offers and the OpenID4VCI endpoints)), [`connections`] (accept limits, TLS handshake deadlines), and
 //! `openapi.json` (served at `/openapi.json`).
 
 pub mod connections;
@@ -40,6 +40,7 @@ mod bulk;
 mod credentials;
 mod extract;
 mod keys;
+mod oid4vci;
 mod pages;
 mod presentations;
 mod problem;
@@ -80,6 +81,8 @@ pub struct ServeConfig {
     /// Public base URL (default: the scheme and bound address).
     pub base_url: Option<String>,
     pub status_list_size: u32,
+    /// Default lifetime of a wallet offer, in seconds.
+    pub offer_ttl: u64,
     pub allow_private_network: bool,
     /// `example.com[:path]` or a full did:web DID: the issuer becomes that did:web.
     pub did_web: Option<String>,
@@ -239,6 +242,16 @@ pub fn router(state: AppState) -> Router {
         .route("/verify", get(verify_form).post(verify_submit))
         .route("/issuers/{id}", get(issuer_page))
         .route("/assets/{file}", get(asset))
+        .route("/.well-known/openid-credential-issuer", get(oid4vci::issuer_metadata))
+        .route("/.well-known/oauth-authorization-server", get(oid4vci::authorization_server_metadata))
+        .route("/offers", post(oid4vci::create_offer))
+        .route("/offers/{id}", get(oid4vci::get_offer))
+        .route("/oid4vci/offers/{id}", get(oid4vci::credential_offer))
+        .route("/oid4vci/token", post(oid4vci::token))
+        .route("/oid4vci/nonce", post(oid4vci::nonce))
+        .route("/oid4vci/credential", post(oid4vci::credential))
+        .route("/claim/{id}", get(oid4vci::claim_page))
+        .route("/claim/{id}/{file}", get(oid4vci::claim_qr))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
@@ -398,6 +411,7 @@ pub async fn serve(config: ServeConfig, verifier: verify::Verifier) -> Result<()
     let settings = crate::service::ServiceSettings {
         base_url,
         status_list_size: config.status_list_size,
+        offer_ttl_secs: config.offer_ttl,
         did_web,
         ..Default::default()
     };

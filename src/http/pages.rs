@@ -7,7 +7,7 @@ use crate::web;
 
 /// An HTML page with the headers every page carries: the strict CSP, no sniffing, no framing,
 /// no referrer to other sites. Errors are never indexed.
-fn html(status: StatusCode, body: String, cache: &'static str) -> Response {
+pub(super) fn html(status: StatusCode, body: String, cache: &'static str) -> Response {
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
@@ -23,7 +23,7 @@ fn html(status: StatusCode, body: String, cache: &'static str) -> Response {
 }
 
 /// A service error as an HTML page (the same statuses the API would answer).
-fn error_page(e: ServiceError) -> Response {
+pub(super) fn error_page(e: ServiceError) -> Response {
     let api = ApiError::from(e);
     let (title, detail) = match api.status {
         StatusCode::NOT_FOUND => ("Not found", "There is no public badge or page here. It may have been made private by its holder, or the link is mistyped.".to_string()),

@@ -201,8 +201,9 @@ pub fn credential_offer(issuer: &str, pre_authorized_code: &str, tx_code: bool) 
 
 /// `openid-credential-offer://?credential_offer_uri=...`.
 pub fn offer_uri(credential_offer_uri: &str) -> String {
-    let query: String =
-        url::form_urlencoded::Serializer::new(String::new()).append_pair("credential_offer_uri", credential_offer_uri).finish();
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("credential_offer_uri", credential_offer_uri)
+        .finish();
     format!("openid-credential-offer://?{query}")
 }
 
@@ -259,10 +260,11 @@ pub fn read_credential_request(body: &Value) -> Result<CredentialRequest, Protoc
             ))
         })?,
         (Some(_), _) => return Err(bad("credential_configuration_id must be a string")),
-        (None, Some(Value::String(format))) => CONFIGURATIONS
-            .into_iter()
-            .find(|c| c.format() == format)
-            .ok_or_else(|| ProtocolError::UnknownCredentialConfiguration(format!("unsupported format {format:?}")))?,
+        (None, Some(Value::String(format))) => {
+            CONFIGURATIONS.into_iter().find(|c| c.format() == format).ok_or_else(|| {
+                ProtocolError::UnknownCredentialConfiguration(format!("unsupported format {format:?}"))
+            })?
+        }
         (None, _) => return Err(bad("the request names no credential_configuration_id")),
     };
     let proof_jwt = match (object.get("proofs"), object.get("proof")) {
@@ -274,7 +276,9 @@ pub fn read_credential_request(body: &Value) -> Result<CredentialRequest, Protoc
             }
             match proofs.get("jwt").and_then(Value::as_array).map(Vec::as_slice) {
                 Some([Value::String(jwt)]) => jwt.clone(),
-                Some([]) | None => return Err(ProtocolError::InvalidProof("proofs.jwt holds no proof".into())),
+                Some([]) | None => {
+                    return Err(ProtocolError::InvalidProof("proofs.jwt holds no proof".into()))
+                }
                 Some([_]) => return Err(ProtocolError::InvalidProof("a proof JWT must be a string".into())),
                 Some(_) => return Err(bad("this issuer issues one credential per request: send one proof")),
             }
@@ -332,7 +336,8 @@ pub async fn check_proof(
     };
     let header = part(header_b64, "header")?;
     let payload = part(payload_b64, "payload")?;
-    let signature = B64URL.decode(signature_b64).map_err(|_| invalid("the proof's signature is not base64url".into()))?;
+    let signature =
+        B64URL.decode(signature_b64).map_err(|_| invalid("the proof's signature is not base64url".into()))?;
     if header.get("typ").and_then(Value::as_str) != Some(PROOF_TYP) {
         return Err(invalid(format!("the proof's typ must be {PROOF_TYP:?}")));
     }
@@ -361,7 +366,9 @@ pub async fn check_proof(
             let did = format!("did:jwk:{}", B64URL.encode(Value::Object(key.to_jwk()).to_string()));
             (did, key)
         }
-        (Some(_), Some(_), _) => return Err(invalid("the proof names its key by kid or jwk, not both".into())),
+        (Some(_), Some(_), _) => {
+            return Err(invalid("the proof names its key by kid or jwk, not both".into()))
+        }
         _ => return Err(invalid("the proof names no key (kid or jwk)".into())),
     };
     let signing_input = format!("{header_b64}.{payload_b64}");
@@ -375,7 +382,8 @@ pub async fn check_proof(
     if !audience_ok {
         return Err(invalid(format!("the proof's aud must be the credential issuer {issuer:?}")));
     }
-    let iat = payload.get("iat").and_then(Value::as_i64).ok_or_else(|| invalid("the proof has no iat".into()))?;
+    let iat =
+        payload.get("iat").and_then(Value::as_i64).ok_or_else(|| invalid("the proof has no iat".into()))?;
     if iat > now + PROOF_IAT_FUTURE_SECS || iat < now - PROOF_IAT_PAST_SECS {
         return Err(invalid(format!("the proof's iat {iat} is not recent (now {now})")));
     }
@@ -424,7 +432,10 @@ mod tests {
                 json!({"typ": PROOF_TYP, "alg": "EdDSA", "kid": KeyPair::generate(KeyType::Ed25519).unwrap().public_key().verification_method()}),
                 json!({"aud": ISSUER, "iat": now}),
             ),
-            (json!({"typ": "JWT", "alg": "EdDSA", "jwk": key.public_key().to_jwk()}), json!({"aud": ISSUER, "iat": now})),
+            (
+                json!({"typ": "JWT", "alg": "EdDSA", "jwk": key.public_key().to_jwk()}),
+                json!({"aud": ISSUER, "iat": now}),
+            ),
         ] {
             let jwt = proof(&key, header, payload);
             let error = check_proof(&jwt, ISSUER, now, &LocalResolver::default()).await.unwrap_err();
@@ -452,11 +463,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(one, CredentialRequest { configuration: Configuration::LdpVc, proof_jwt: "a.b.c".into() });
-        let draft =
-            read_credential_request(&json!({"format": "jwt_vc_json", "proof": {"proof_type": "jwt", "jwt": "x.y.z"}}))
-                .unwrap();
+        let draft = read_credential_request(
+            &json!({"format": "jwt_vc_json", "proof": {"proof_type": "jwt", "jwt": "x.y.z"}}),
+        )
+        .unwrap();
         assert_eq!(draft.configuration, Configuration::JwtVcJson);
-        let unknown = read_credential_request(&json!({"credential_configuration_id": "mDL", "proofs": {"jwt": ["a"]}}));
+        let unknown =
+            read_credential_request(&json!({"credential_configuration_id": "mDL", "proofs": {"jwt": ["a"]}}));
         assert_eq!(unknown.unwrap_err().code(), "unknown_credential_configuration");
     }
 

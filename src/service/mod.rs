@@ -4,7 +4,7 @@
 //! `mod.rs` holds the `Service` (its dependencies, opening it, auth) and its error; one file per
 //! area adds its operations: [`credentials`] (issue, verify, records, baked badges), [`status`]
 //! (status entries, flips, signed lists), [`records`] (the issued records, filtered, with their current status; CSV export), [`keys`] (issuer keys, rotation, did:web, DID
-//! resolution), [`profiles`] (issuer profiles), [`images`] (badge images: published, referenced, baked), [`presentations`] (challenges, verifying).
+//! resolution), [`profiles`] (issuer profiles), [`images`] (badge images: published, referenced, baked), [`presentations`] (challenges, verifying), [`offers`] (wallet offers redeemed over OpenID4VCI).
 //!
 //! Owns: every operation the edges offer and the rules they apply. May use: everything in layers
 //! 0-2 (`credential`, `status`, `did`, `jsonld`, `fetch`, `store`, `keys`, `codec`). Used by:
@@ -36,12 +36,17 @@ pub use self::programs::{
 };
 mod images;
 mod keys;
+mod offers;
 mod presentations;
 mod profiles;
 mod programs;
 mod public;
 mod records;
 mod status;
+pub use self::offers::{
+    offers_nonce_secs, ClaimView, CredentialFailure, OfferCreated, OfferRequest, TokenResponse,
+    DEFAULT_OFFER_SECS, TX_CODE_ATTEMPTS,
+};
 pub use self::public::{PublicBadge, PublicIssuer, Visibility};
 pub use self::records::{CredentialQuery, CurrentStatus, RecordPage, RecordView, StateFilter};
 
@@ -139,6 +144,8 @@ pub struct ServiceSettings {
     pub status_ttl_ms: u64,
     /// The issuer's did:web DID, when it has one; its keys are then `<did>#<key name>`.
     pub did_web: Option<String>,
+    /// How long a wallet offer stays redeemable unless its request says otherwise, in seconds.
+    pub offer_ttl_secs: u64,
     /// Whether these are the settings a server ran with (saved by `laurel serve`), rather than
     /// defaults. Not saved itself.
     #[serde(skip)]
@@ -185,6 +192,7 @@ impl Default for ServiceSettings {
             status_list_size: crate::status::MIN_LIST_ENTRIES as u32,
             status_ttl_ms: 300_000,
             did_web: None,
+            offer_ttl_secs: offers::DEFAULT_OFFER_SECS,
             recorded: false,
         }
     }
@@ -201,6 +209,8 @@ pub struct Service {
     parsed_keys: std::sync::Mutex<std::collections::HashMap<String, KeyPair>>,
     /// Woken when events or award jobs arrive: the worker waits on it.
     pub work_ready: Arc<tokio::sync::Notify>,
+    /// Serializes wallet offer code trades on this node (see `offers`).
+    offer_lock: tokio::sync::Mutex<()>,
 }
 
 fn sha256(data: &[u8]) -> [u8; 32] {
@@ -265,6 +275,7 @@ impl Service {
             admin_token_hash,
             parsed_keys: Default::default(),
             work_ready: Arc::new(tokio::sync::Notify::new()),
+            offer_lock: tokio::sync::Mutex::new(()),
         };
         if service.store.get_meta(ISSUER_KEYS)?.is_none() {
             let keys = issuer_keys(service.store.as_ref())?;

@@ -410,6 +410,28 @@ impl Service {
                 evidence_extra = progress.evidence();
             }
         }
+        let issue = self.award_issue_request(id, request, evidence_extra, Some(credential_id))?;
+        let record = self.sign_for_issue(issue).await?;
+        pending.batch.credentials.push(record.clone());
+        Ok(Awarded::New(Box::new(record)))
+    }
+
+    /// The unsigned badge an award of achievement `id` issues to `request.recipient` (also what
+    /// a wallet offer of the achievement signs later): subject, results, evidence, validity.
+    pub(super) fn award_issue_request(
+        &self,
+        id: &str,
+        request: &AwardRequest,
+        evidence_extra: Vec<Value>,
+        credential_id: Option<String>,
+    ) -> Result<IssueRequest, ServiceError> {
+        let (_, record) = self.achievement_record(id)?;
+        if record["retired"] == json!(true) {
+            return Err(ServiceError::Conflict(format!(
+                "achievement {id} is retired and awards nothing new"
+            )));
+        }
+        let achievement = record["achievement"].clone();
         let mut subject = json!({"type": ["AchievementSubject"], "achievement": achievement});
         if let Some(id) = request.recipient.did.as_ref().or(request.recipient.url.as_ref()) {
             subject["id"] = json!(id);
@@ -435,7 +457,7 @@ impl Service {
         let mut credential = json!({
             "@context": [crate::jsonld::contexts::CREDENTIALS_V2, crate::jsonld::contexts::OB_V3P0_3_0_3],
             "type": ["VerifiableCredential", "OpenBadgeCredential"],
-            "name": record["achievement"]["name"],
+            "name": achievement["name"],
             "issuer": {},
             "credentialSubject": subject,
         });
@@ -453,12 +475,10 @@ impl Service {
         let Value::Object(credential) = credential else { unreachable!("built as an object") };
         let issue = IssueRequest {
             credential,
-            options: IssueOptions { credential_id: Some(credential_id.clone()), ..IssueOptions::default() },
+            options: IssueOptions { credential_id, ..IssueOptions::default() },
             recipient,
         };
-        let record = self.sign_for_issue(issue).await?;
-        pending.batch.credentials.push(record.clone());
-        Ok(Awarded::New(Box::new(record)))
+        Ok(issue)
     }
 
     /// A badge the learner holds: in `pending` (signed in this award) or stored.

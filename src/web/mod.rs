@@ -2,7 +2,7 @@
 //! employers checking one), with their templates and static assets.
 //!
 //! Owns: the badge page (`GET /badges/{id}`), the verify page (`GET`/`POST /verify`), the
-//! issuer page (`GET /issuers/{id}`), the HTML error page, the plain-language wording of
+//! issuer page (`GET /issuers/{id}`), the claim page of a wallet offer (`GET /claim/{id}`), the HTML error page, the plain-language wording of
 //! verification results, and the CSS and JavaScript under `/assets/` (compiled in: the pages
 //! need no CDN, font or other origin, so they work on a closed network).
 //!
@@ -19,11 +19,13 @@
 //! No inline script or style anywhere: the CSP allows only this origin's files.
 
 mod badge;
+mod claim;
 mod issuer;
 mod verify;
 mod words;
 
 pub use self::badge::{badge_page, linkedin_url};
+pub use self::claim::claim_page;
 pub use self::issuer::issuer_page;
 pub use self::verify::{verify_page, Checked, VerifyForm};
 
